@@ -1,0 +1,82 @@
+# Chongqing HR & Social Security self-service terminal — screen texts (English)
+
+app-title = Chongqing HR & Social Security Self-Service
+
+## Attract page
+attract-title = Self-Service Terminal
+attract-subtitle = Insert your social security card, or tap the screen to choose a service
+attract-card-hint = Chip facing up, into the card slot below
+attract-start = Tap to start
+attract-open-hours = Open 24 hours · No queue
+
+## Header
+language-switch = 中文
+elderly-mode-on = Large text
+elderly-mode-off = Standard
+device-card-reader = Reader
+device-printer = Printer
+device-network = Network
+device-state-online = OK
+device-state-offline = Offline
+device-state-no-device = Not connected
+device-state-hardware-error = Fault
+device-state-unknown = Checking
+
+## Home page
+home-title = What would you like to do?
+home-all-services = All services
+home-help = Help and staffed service
+group-card-services = Card services
+group-certification = Certification
+group-queries-and-proofs = Queries and proofs
+group-finder = Service points
+
+service-card-status = Card status
+service-card-status-hint = Is my card working?
+service-card-activation = Activate card
+service-card-activation-hint = Turn on the social security function
+service-pin-change = Change PIN
+service-pin-change-hint = Change your service PIN
+service-loss-report = Report card lost
+service-loss-report-hint = Block a lost card for now
+service-pension-certification = Pension certification
+service-pension-certification-hint = Once a year, by face
+service-proxy-certification = Certify for a relative
+service-proxy-certification-hint = Help an elderly relative certify
+service-enrollment-query = Insurance enrollment
+service-enrollment-query-hint = Which insurances you have
+service-contribution-query = Contributions
+service-contribution-query-hint = Pension contributions by month
+service-pension-payment-query = Pension payments
+service-pension-payment-query-hint = What was paid each month
+service-medical-account-query = Medical account
+service-medical-account-query-hint = Balance and spending
+service-proof-print = Print a proof
+service-proof-print-hint = Proof of insurance, rights record
+service-service-point-finder = Nearby service points
+service-service-point-finder-hint = Find the nearest office
+
+## Navigation
+nav-back = Back
+nav-home = Home
+
+## Help
+help-title = Help and staffed service
+help-hotline-label = HR & social security hotline (free)
+help-hotline = 12333
+help-counter-title = Go to a staffed counter
+help-counter-body = For anything this terminal cannot do, the staff at the nearest service point will help you.
+help-counter-hours = Counters: working days 9:00–12:00, 13:30–17:00
+help-find-counter = Find the nearest service point
+help-card-stuck = If your card is stuck or the terminal is broken, call 12333 and give this terminal's number.
+help-terminal-id = Terminal number: { $id }
+
+## A service that is not available yet
+unavailable-body = This terminal cannot do this service yet.
+unavailable-next = Call 12333 for advice, or visit the nearest service point.
+unavailable-find-counter = Find the nearest service point
+
+## Idle warning
+idle-title = Are you still there?
+idle-countdown = Returning to the start in { $seconds } s; your details will be cleared
+idle-continue = Continue

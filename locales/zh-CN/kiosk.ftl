@@ -1,0 +1,82 @@
+# 重庆人社自助服务一体机 — 界面文字（简体中文，默认语言）
+
+app-title = 重庆人社自助服务
+
+## 待机页
+attract-title = 人社自助服务
+attract-subtitle = 请插入社会保障卡，或点击屏幕选择服务
+attract-card-hint = 芯片朝上，插入下方读卡口
+attract-start = 点击开始
+attract-open-hours = 24小时自助服务 · 免排队
+
+## 页头
+language-switch = English
+elderly-mode-on = 长辈模式
+elderly-mode-off = 标准模式
+device-card-reader = 读卡器
+device-printer = 打印机
+device-network = 网络
+device-state-online = 正常
+device-state-offline = 离线
+device-state-no-device = 未连接
+device-state-hardware-error = 故障
+device-state-unknown = 检测中
+
+## 首页
+home-title = 请选择您要办理的服务
+home-all-services = 全部服务
+home-help = 帮助与人工服务
+group-card-services = 社保卡服务
+group-certification = 资格认证
+group-queries-and-proofs = 查询与打印
+group-finder = 服务网点
+
+service-card-status = 社保卡状态
+service-card-status-hint = 查询卡片是否正常
+service-card-activation = 社保卡启用
+service-card-activation-hint = 启用社会保障功能
+service-pin-change = 修改密码
+service-pin-change-hint = 修改服务密码
+service-loss-report = 临时挂失
+service-loss-report-hint = 卡丢了，先挂失
+service-pension-certification = 养老资格认证
+service-pension-certification-hint = 每年一次，刷脸认证
+service-proxy-certification = 帮亲人认证
+service-proxy-certification-hint = 为家里老人代办认证
+service-enrollment-query = 参保信息
+service-enrollment-query-hint = 查看参保险种
+service-contribution-query = 缴费记录
+service-contribution-query-hint = 养老保险缴费明细
+service-pension-payment-query = 养老金发放
+service-pension-payment-query-hint = 查看每月到账
+service-medical-account-query = 医保账户
+service-medical-account-query-hint = 余额和消费记录
+service-proof-print = 打印证明
+service-proof-print-hint = 参保证明、权益记录
+service-service-point-finder = 附近服务网点
+service-service-point-finder-hint = 找最近的办事地点
+
+## 导航
+nav-back = 返回
+nav-home = 首页
+
+## 帮助
+help-title = 帮助与人工服务
+help-hotline-label = 人社服务热线（免费咨询）
+help-hotline = 12333
+help-counter-title = 到人工窗口办理
+help-counter-body = 本机不能办理的业务，请到就近的人社服务网点，工作人员会帮您办理。
+help-counter-hours = 人工窗口：工作日 9:00–12:00，13:30–17:00
+help-find-counter = 查找最近的服务网点
+help-card-stuck = 卡片取不出或机器故障，请拨打 12333 报修，并说明本机编号。
+help-terminal-id = 本机编号：{ $id }
+
+## 暂未开通的服务
+unavailable-body = 本机暂时还不能办理这项业务。
+unavailable-next = 您可以拨打 12333 咨询，或到最近的人社服务网点办理。
+unavailable-find-counter = 查找最近的服务网点
+
+## 空闲提醒
+idle-title = 您还在办理吗？
+idle-countdown = { $seconds } 秒后将返回首页，您的信息会被清除
+idle-continue = 继续办理

@@ -1,0 +1,515 @@
+//! The terminal's configuration file (`kiosk-config/*.toml`).
+//!
+//! Every problem is reported with the file, the line, the field and what would be valid, so a
+//! technician on site can fix the file without reading code. Unknown keys are errors: a typo
+//! must never silently fall back to a default.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::core::{Language, Millis};
+
+/// The configuration bundled for demo mode, used when no `--config` is given.
+pub const DEMO_CONFIG_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/kiosk-config/demo.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub terminal: Terminal,
+    pub location: Location,
+    pub display: Display,
+    pub language: Languages,
+    pub accessibility: Accessibility,
+    pub idle: Idle,
+    pub devices: Devices,
+    pub data: Data,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Terminal {
+    /// The terminal's id, as registered with the back end (e.g. "CQ-500103-0042").
+    pub id: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Location {
+    pub district: String,
+    pub latitude: f64,
+    pub longitude: f64,
+    pub address: String,
+    pub setting: Setting,
+}
+
+/// Whether the terminal stands in a town (walking distances) or in the countryside (kilometres).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Setting {
+    Urban,
+    Rural,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Display {
+    pub orientation: Orientation,
+    pub width: u32,
+    pub height: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Orientation {
+    Portrait,
+    Landscape,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Languages {
+    pub default: String,
+    pub offered: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Accessibility {
+    pub elderly_mode_default: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Idle {
+    /// Seconds without a touch before the "are you still there?" warning.
+    pub timeout_seconds: u32,
+    /// Seconds the warning counts down before the session ends (WCAG 2.2.1: at least 20).
+    pub warning_seconds: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Devices {
+    pub card_reader: CardReader,
+    pub printer: Printer,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CardReader {
+    /// A substring of the PC/SC reader name, or "sim" for the built-in virtual card.
+    pub reader: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Printer {
+    /// A serial device path such as "/dev/ttyS0", or "sim" for the built-in virtual printer.
+    pub port: String,
+    pub baud: u32,
+    pub flow_control: FlowControl,
+    pub profile: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FlowControl {
+    None,
+    Xonxoff,
+    Rtscts,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Data {
+    /// Where the database and saved receipts live; relative paths are relative to the
+    /// configuration file's folder.
+    pub directory: PathBuf,
+}
+
+/// One thing wrong with a configuration file, located precisely.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigProblem {
+    pub file: PathBuf,
+    /// 1-based line, when the problem has one.
+    pub line: Option<usize>,
+    /// Dotted field path, e.g. `idle.warning_seconds`.
+    pub field: String,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{}: ", self.file.display(), line)?,
+            None => write!(f, "{}: ", self.file.display())?,
+        }
+        if self.field.is_empty() {
+            write!(f, "{}", self.message)
+        } else {
+            write!(f, "`{}`: {}", self.field, self.message)
+        }
+    }
+}
+
+/// Why a configuration could not be used: one or more located problems.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub struct ConfigError {
+    pub problems: Vec<ConfigProblem>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (index, problem) in self.problems.iter().enumerate() {
+            if index > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{problem}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Config {
+    /// Reads and validates a configuration file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|error| ConfigError {
+            problems: vec![ConfigProblem {
+                file: path.to_path_buf(),
+                line: None,
+                field: String::new(),
+                message: format!("cannot read the file: {error}"),
+            }],
+        })?;
+        let mut config = Self::parse(&text, path)?;
+        if config.data.directory.is_relative() {
+            let base = path.parent().unwrap_or_else(|| Path::new("."));
+            config.data.directory = base.join(&config.data.directory);
+        }
+        Ok(config)
+    }
+
+    /// Parses and validates configuration text; `path` only names the file in messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|error| ConfigError {
+            problems: vec![syntax_problem(&error, text, path)],
+        })?;
+        let problems = config.validate(text, path);
+        if problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigError { problems })
+        }
+    }
+
+    pub fn default_language(&self) -> Language {
+        Language::from_tag(&self.language.default).unwrap_or_default()
+    }
+
+    pub fn offered_languages(&self) -> Vec<Language> {
+        self.language
+            .offered
+            .iter()
+            .filter_map(|tag| Language::from_tag(tag))
+            .collect()
+    }
+
+    pub fn idle_timeout(&self) -> Millis {
+        Millis::from_secs(u64::from(self.idle.timeout_seconds))
+    }
+
+    pub fn idle_warning(&self) -> Millis {
+        Millis::from_secs(u64::from(self.idle.warning_seconds))
+    }
+
+    pub fn database_path(&self) -> PathBuf {
+        self.data.directory.join("kiosk.db")
+    }
+
+    /// Checks the values that parse but make no sense; every problem is returned, not just the first.
+    fn validate(&self, text: &str, path: &Path) -> Vec<ConfigProblem> {
+        let mut problems = Vec::new();
+        let mut problem = |section: &str, key: &str, message: String| {
+            problems.push(ConfigProblem {
+                file: path.to_path_buf(),
+                line: line_of(text, section, key),
+                field: format!("{section}.{key}"),
+                message,
+            });
+        };
+        if self.terminal.id.trim().is_empty() {
+            problem("terminal", "id", "must not be empty".into());
+        }
+        if !crate::core::districts::is_known(&self.location.district) {
+            problem(
+                "location",
+                "district",
+                format!(
+                    "\"{}\" is not one of Chongqing's 38 districts and counties (e.g. \"渝中区\", \"万州区\", \"城口县\")",
+                    self.location.district
+                ),
+            );
+        }
+        if !(-90.0..=90.0).contains(&self.location.latitude) {
+            problem(
+                "location",
+                "latitude",
+                format!("{} is outside -90..90", self.location.latitude),
+            );
+        }
+        if !(-180.0..=180.0).contains(&self.location.longitude) {
+            problem(
+                "location",
+                "longitude",
+                format!("{} is outside -180..180", self.location.longitude),
+            );
+        }
+        let (short, long) = match self.display.orientation {
+            Orientation::Portrait => (self.display.width, self.display.height),
+            Orientation::Landscape => (self.display.height, self.display.width),
+        };
+        if short > long {
+            problem(
+                "display",
+                "orientation",
+                format!(
+                    "{:?} does not match the size {}x{}: portrait needs width < height, landscape width > height",
+                    self.display.orientation, self.display.width, self.display.height
+                )
+                .to_lowercase(),
+            );
+        }
+        if !(320..=7680).contains(&self.display.width) {
+            problem(
+                "display",
+                "width",
+                format!("{} is outside 320..7680 pixels", self.display.width),
+            );
+        }
+        if !(320..=7680).contains(&self.display.height) {
+            problem(
+                "display",
+                "height",
+                format!("{} is outside 320..7680 pixels", self.display.height),
+            );
+        }
+        let supported = Language::ALL.map(Language::tag).join("\", \"");
+        for tag in &self.language.offered {
+            if Language::from_tag(tag).is_none() {
+                problem(
+                    "language",
+                    "offered",
+                    format!("\"{tag}\" is not a supported language; valid: \"{supported}\""),
+                );
+            }
+        }
+        if self.language.offered.is_empty() {
+            problem(
+                "language",
+                "offered",
+                format!("must offer at least one language; valid: \"{supported}\""),
+            );
+        }
+        if !self.language.offered.contains(&self.language.default) {
+            problem(
+                "language",
+                "default",
+                format!(
+                    "\"{}\" must be one of `language.offered`",
+                    self.language.default
+                ),
+            );
+        }
+        if !(15..=600).contains(&self.idle.timeout_seconds) {
+            problem(
+                "idle",
+                "timeout_seconds",
+                format!("{} is outside 15..600 seconds", self.idle.timeout_seconds),
+            );
+        }
+        if !(20..=120).contains(&self.idle.warning_seconds) {
+            problem(
+                "idle",
+                "warning_seconds",
+                format!(
+                    "{} is outside 20..120 seconds (a resident must get at least 20 s to continue, WCAG 2.2.1)",
+                    self.idle.warning_seconds
+                ),
+            );
+        }
+        if self.devices.card_reader.reader.trim().is_empty() {
+            problem(
+                "devices.card_reader",
+                "reader",
+                "must be \"sim\" or a part of the reader's PC/SC name".into(),
+            );
+        }
+        const BAUDS: [u32; 6] = [9600, 19200, 38400, 57600, 115200, 230400];
+        if !BAUDS.contains(&self.devices.printer.baud) {
+            problem(
+                "devices.printer",
+                "baud",
+                format!(
+                    "{} is not a printer baud rate; valid: {BAUDS:?}",
+                    self.devices.printer.baud
+                ),
+            );
+        }
+        if self.devices.printer.port.trim().is_empty() {
+            problem(
+                "devices.printer",
+                "port",
+                "must be \"sim\" or a serial device path such as \"/dev/ttyS0\"".into(),
+            );
+        }
+        if self.data.directory.as_os_str().is_empty() {
+            problem("data", "directory", "must name a folder".into());
+        }
+        problems
+    }
+}
+
+/// Turns a TOML or serde error into a located problem: the line from the error's span, the
+/// field from the table headers and key before it.
+fn syntax_problem(error: &toml::de::Error, text: &str, path: &Path) -> ConfigProblem {
+    let line = error
+        .span()
+        .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
+    let field = line
+        .map(|line| field_at_line(text, line))
+        .unwrap_or_default();
+    ConfigProblem {
+        file: path.to_path_buf(),
+        line,
+        field,
+        message: error.message().trim().to_string(),
+    }
+}
+
+/// The dotted path of the key on `line` (1-based), from the nearest `[table]` header above it.
+fn field_at_line(text: &str, line: usize) -> String {
+    let mut section = String::new();
+    let mut key = String::new();
+    for (index, raw) in text.lines().enumerate().take(line) {
+        let trimmed = raw.trim();
+        if let Some(header) = trimmed
+            .strip_prefix('[')
+            .and_then(|rest| rest.strip_suffix(']'))
+        {
+            section = header.trim().to_string();
+            key.clear();
+        } else if index + 1 == line {
+            key = trimmed.split('=').next().unwrap_or("").trim().to_string();
+        }
+    }
+    match (section.is_empty(), key.is_empty()) {
+        (_, true) => section,
+        (true, false) => key,
+        (false, false) => format!("{section}.{key}"),
+    }
+}
+
+/// The 1-based line where `key` is set inside `[section]`.
+fn line_of(text: &str, section: &str, key: &str) -> Option<usize> {
+    let mut current = String::new();
+    for (index, raw) in text.lines().enumerate() {
+        let trimmed = raw.trim();
+        if let Some(header) = trimmed
+            .strip_prefix('[')
+            .and_then(|rest| rest.strip_suffix(']'))
+        {
+            current = header.trim().to_string();
+        } else if current == section && trimmed.split('=').next().map(str::trim) == Some(key) {
+            return Some(index + 1);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn demo_text() -> String {
+        std::fs::read_to_string(DEMO_CONFIG_PATH).expect("demo.toml is part of the repository")
+    }
+
+    fn problems(text: &str) -> Vec<ConfigProblem> {
+        Config::parse(text, Path::new("t.toml"))
+            .expect_err("must be rejected")
+            .problems
+    }
+
+    #[test]
+    fn the_bundled_files_are_valid() {
+        Config::parse(&demo_text(), Path::new("demo.toml")).expect("demo.toml");
+        let example = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/kiosk-config/terminal.example.toml"
+        );
+        Config::load(Path::new(example)).expect("terminal.example.toml");
+    }
+
+    #[test]
+    fn an_unknown_key_names_its_line_and_field() {
+        let text = demo_text().replace("[idle]\n", "[idle]\ntimeout_secnds = 3\n");
+        let found = problems(&text);
+        assert_eq!(found.len(), 1);
+        let expected_line = text
+            .lines()
+            .position(|l| l.starts_with("timeout_secnds"))
+            .map(|i| i + 1);
+        assert_eq!(found[0].line, expected_line);
+        assert_eq!(found[0].field, "idle.timeout_secnds");
+        assert!(
+            found[0].message.contains("unknown field"),
+            "{}",
+            found[0].message
+        );
+        assert!(
+            found[0].message.contains("timeout_seconds"),
+            "names the valid keys: {}",
+            found[0].message
+        );
+    }
+
+    #[test]
+    fn a_wrong_value_names_what_would_be_valid() {
+        let text = demo_text().replace("warning_seconds = 30", "warning_seconds = 5");
+        let found = problems(&text);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].field, "idle.warning_seconds");
+        assert!(found[0].message.contains("20..120"));
+        let expected_line = text
+            .lines()
+            .position(|l| l.starts_with("warning_seconds"))
+            .map(|i| i + 1);
+        assert_eq!(found[0].line, expected_line);
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let text = demo_text()
+            .replace("baud = 9600", "baud = 9601")
+            .replace("district = \"渝中区\"", "district = \"朝阳区\"");
+        let fields: Vec<String> = problems(&text).into_iter().map(|p| p.field).collect();
+        assert_eq!(fields, ["location.district", "devices.printer.baud"]);
+    }
+
+    #[test]
+    fn a_bad_enum_value_is_located() {
+        let text = demo_text().replace("flow_control = \"xonxoff\"", "flow_control = \"dtr\"");
+        let found = problems(&text);
+        assert_eq!(found[0].field, "devices.printer.flow_control");
+        assert!(found[0].message.contains("rtscts"), "{}", found[0].message);
+    }
+
+    #[test]
+    fn the_default_language_must_be_offered() {
+        let text = demo_text().replace("offered = [\"zh-CN\", \"en-US\"]", "offered = [\"en-US\"]");
+        let found = problems(&text);
+        assert_eq!(found[0].field, "language.default");
+    }
+}

@@ -1,0 +1,395 @@
+//! The resident's session: which page is shown, in which language and mode, and when an idle
+//! session ends. A pure state machine: `handle(event, now)` in, a [`View`] and [`Command`]s out.
+
+use super::services::ServiceId;
+use super::{Language, Millis};
+
+/// What the screen shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Page {
+    /// "Insert your card, or tap a service": shown when nobody is using the kiosk.
+    Attract,
+    Home,
+    Help,
+    /// A service whose flow is not built yet: the page says so honestly and points to help.
+    Unavailable(ServiceId),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DeviceKind {
+    CardReader,
+    Printer,
+    Network,
+}
+
+/// A device's health in the XFS4IoT vocabulary, reduced to what the header shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DeviceHealth {
+    #[default]
+    Unknown,
+    Online,
+    Offline,
+    NoDevice,
+    HardwareError,
+}
+
+/// Something that happened: a tap, the passing of time, a device changing state.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// The attract page was tapped anywhere.
+    Start,
+    ServiceTapped(ServiceId),
+    /// Elderly mode's home shows the most-used services; this shows all of them.
+    AllServicesTapped,
+    HelpTapped,
+    BackTapped,
+    HomeTapped,
+    /// "Continue" on the idle warning.
+    ContinueTapped,
+    LanguageSelected(Language),
+    ElderlyModeToggled,
+    DeviceChanged(DeviceKind, DeviceHealth),
+    /// Time passed; sent by the shell about once a second.
+    Tick,
+}
+
+/// Something the shell must do beyond drawing the view.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// The session ended (idle timeout or "home" on attract): every adapter drops what it
+    /// held for the resident (page models, entered digits, read card data).
+    WipeSessionData,
+}
+
+/// The settings a session starts from; they come from the terminal's configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionSettings {
+    pub default_language: Language,
+    pub offered_languages: Vec<Language>,
+    pub elderly_by_default: bool,
+    /// Time without a touch before the warning appears.
+    pub idle_timeout: Millis,
+    /// How long the warning counts down before the session ends.
+    pub idle_warning: Millis,
+}
+
+/// Everything the screen needs to draw, as plain data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct View {
+    pub page: Page,
+    pub language: Language,
+    pub elderly: bool,
+    /// Elderly mode's home: the full service list instead of the most-used six.
+    pub all_services: bool,
+    /// Whole seconds left before the session ends, while the warning is shown.
+    pub idle_warning_seconds: Option<u32>,
+    pub card_reader: DeviceHealth,
+    pub printer: DeviceHealth,
+    pub network: DeviceHealth,
+}
+
+/// The state machine. Device health survives the end of a session; everything a resident did
+/// does not.
+#[derive(Debug, Clone)]
+pub struct Session {
+    settings: SessionSettings,
+    view: View,
+    /// Pages to return to with "back"; never holds the current page.
+    history: Vec<Page>,
+    last_activity: Millis,
+}
+
+impl Session {
+    pub fn new(settings: SessionSettings, now: Millis) -> Session {
+        let view = View {
+            page: Page::Attract,
+            language: settings.default_language,
+            elderly: settings.elderly_by_default,
+            all_services: false,
+            idle_warning_seconds: None,
+            card_reader: DeviceHealth::Unknown,
+            printer: DeviceHealth::Unknown,
+            network: DeviceHealth::Unknown,
+        };
+        Session {
+            settings,
+            view,
+            history: Vec::new(),
+            last_activity: now,
+        }
+    }
+
+    pub fn view(&self) -> &View {
+        &self.view
+    }
+
+    pub fn settings(&self) -> &SessionSettings {
+        &self.settings
+    }
+
+    /// True while a resident has changed anything: then the idle clock runs.
+    pub fn is_in_use(&self) -> bool {
+        self.view.page != Page::Attract
+            || self.view.language != self.settings.default_language
+            || self.view.elderly != self.settings.elderly_by_default
+    }
+
+    pub fn handle(&mut self, event: Event, now: Millis) -> Vec<Command> {
+        if let Event::DeviceChanged(kind, health) = event {
+            match kind {
+                DeviceKind::CardReader => self.view.card_reader = health,
+                DeviceKind::Printer => self.view.printer = health,
+                DeviceKind::Network => self.view.network = health,
+            }
+            return Vec::new();
+        }
+        if event == Event::Tick {
+            return self.tick(now);
+        }
+        // While the idle warning is up it is modal: only "continue" does anything, so a
+        // stray touch cannot start something the resident did not see.
+        if self.view.idle_warning_seconds.is_some() {
+            if event == Event::ContinueTapped {
+                self.view.idle_warning_seconds = None;
+                self.last_activity = now;
+            }
+            return Vec::new();
+        }
+        self.last_activity = now;
+        match event {
+            Event::Start => {
+                if self.view.page == Page::Attract {
+                    self.go(Page::Home);
+                }
+            }
+            Event::ServiceTapped(service) => self.go(Page::Unavailable(service)),
+            Event::AllServicesTapped => self.view.all_services = true,
+            Event::HelpTapped => {
+                if self.view.page != Page::Help {
+                    self.go(Page::Help);
+                }
+            }
+            Event::BackTapped => {
+                if self.view.page == Page::Home && self.view.all_services {
+                    self.view.all_services = false;
+                } else {
+                    let previous = self.history.pop().unwrap_or(Page::Attract);
+                    self.view.page = previous;
+                }
+            }
+            Event::HomeTapped => {
+                self.history.clear();
+                self.view.all_services = false;
+                self.view.page = Page::Home;
+            }
+            Event::LanguageSelected(language) => {
+                if self.settings.offered_languages.contains(&language) {
+                    self.view.language = language;
+                }
+            }
+            Event::ElderlyModeToggled => {
+                self.view.elderly = !self.view.elderly;
+                self.view.all_services = false;
+            }
+            Event::ContinueTapped | Event::Tick | Event::DeviceChanged(..) => {}
+        }
+        Vec::new()
+    }
+
+    fn go(&mut self, page: Page) {
+        self.history.push(self.view.page);
+        self.view.page = page;
+    }
+
+    fn tick(&mut self, now: Millis) -> Vec<Command> {
+        if !self.is_in_use() {
+            self.last_activity = now;
+            return Vec::new();
+        }
+        let idle = now.saturating_sub(self.last_activity);
+        let end = self
+            .settings
+            .idle_timeout
+            .saturating_add(self.settings.idle_warning);
+        if idle >= end {
+            self.end_session(now);
+            return vec![Command::WipeSessionData];
+        }
+        if idle >= self.settings.idle_timeout {
+            let left_ms = end.saturating_sub(idle).0;
+            self.view.idle_warning_seconds = Some(left_ms.div_ceil(1000) as u32);
+        }
+        Vec::new()
+    }
+
+    /// Back to attract with nothing of the resident left: defaults restored, history gone.
+    fn end_session(&mut self, now: Millis) {
+        let mut fresh = Session::new(self.settings.clone(), now);
+        fresh.view.card_reader = self.view.card_reader;
+        fresh.view.printer = self.view.printer;
+        fresh.view.network = self.view.network;
+        *self = fresh;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn settings() -> SessionSettings {
+        SessionSettings {
+            default_language: Language::ZhCn,
+            offered_languages: Language::ALL.to_vec(),
+            elderly_by_default: false,
+            idle_timeout: Millis::from_secs(60),
+            idle_warning: Millis::from_secs(30),
+        }
+    }
+
+    fn at(seconds: u64) -> Millis {
+        Millis::from_secs(seconds)
+    }
+
+    #[test]
+    fn tile_page_back_home_navigation() {
+        let mut session = Session::new(settings(), at(0));
+        session.handle(Event::Start, at(1));
+        assert_eq!(session.view().page, Page::Home);
+        session.handle(Event::ServiceTapped(ServiceId::ContributionQuery), at(2));
+        assert_eq!(
+            session.view().page,
+            Page::Unavailable(ServiceId::ContributionQuery)
+        );
+        session.handle(Event::HelpTapped, at(3));
+        assert_eq!(session.view().page, Page::Help);
+        session.handle(Event::BackTapped, at(4));
+        assert_eq!(
+            session.view().page,
+            Page::Unavailable(ServiceId::ContributionQuery)
+        );
+        session.handle(Event::HomeTapped, at(5));
+        assert_eq!(session.view().page, Page::Home);
+        session.handle(Event::BackTapped, at(6));
+        assert_eq!(session.view().page, Page::Attract);
+    }
+
+    #[test]
+    fn idle_warns_with_a_countdown_then_returns_to_attract_wiped() {
+        let mut session = Session::new(settings(), at(0));
+        session.handle(Event::Start, at(0));
+        session.handle(Event::LanguageSelected(Language::EnUs), at(0));
+        session.handle(Event::ElderlyModeToggled, at(0));
+        session.handle(Event::Tick, at(59));
+        assert_eq!(session.view().idle_warning_seconds, None);
+        session.handle(Event::Tick, at(60));
+        assert_eq!(session.view().idle_warning_seconds, Some(30));
+        // A stray touch while warned does nothing.
+        session.handle(Event::ServiceTapped(ServiceId::ProofPrint), at(61));
+        assert_eq!(session.view().page, Page::Home);
+        session.handle(Event::Tick, at(81));
+        assert_eq!(session.view().idle_warning_seconds, Some(9));
+        let commands = session.handle(Event::Tick, at(90));
+        assert_eq!(commands, vec![Command::WipeSessionData]);
+        let view = session.view();
+        assert_eq!(view.page, Page::Attract);
+        assert_eq!(view.language, Language::ZhCn);
+        assert!(!view.elderly);
+        assert_eq!(view.idle_warning_seconds, None);
+    }
+
+    #[test]
+    fn continue_gives_the_full_timeout_again() {
+        let mut session = Session::new(settings(), at(0));
+        session.handle(Event::Start, at(0));
+        session.handle(Event::Tick, at(70));
+        assert!(session.view().idle_warning_seconds.is_some());
+        session.handle(Event::ContinueTapped, at(71));
+        assert_eq!(session.view().idle_warning_seconds, None);
+        session.handle(Event::Tick, at(130));
+        assert_eq!(session.view().idle_warning_seconds, None);
+        assert_eq!(session.view().page, Page::Home);
+    }
+
+    #[test]
+    fn device_health_survives_the_end_of_a_session() {
+        let mut session = Session::new(settings(), at(0));
+        session.handle(
+            Event::DeviceChanged(DeviceKind::Printer, DeviceHealth::Offline),
+            at(0),
+        );
+        session.handle(Event::Start, at(0));
+        session.handle(Event::Tick, at(1000));
+        assert_eq!(session.view().page, Page::Attract);
+        assert_eq!(session.view().printer, DeviceHealth::Offline);
+    }
+
+    #[test]
+    fn a_language_not_offered_is_ignored() {
+        let mut only_chinese = settings();
+        only_chinese.offered_languages = vec![Language::ZhCn];
+        let mut session = Session::new(only_chinese, at(0));
+        session.handle(Event::LanguageSelected(Language::EnUs), at(1));
+        assert_eq!(session.view().language, Language::ZhCn);
+    }
+
+    fn any_event() -> impl Strategy<Value = Event> {
+        let service = proptest::sample::select(ServiceId::ALL.to_vec());
+        let language = proptest::sample::select(Language::ALL.to_vec());
+        let kind = proptest::sample::select(vec![
+            DeviceKind::CardReader,
+            DeviceKind::Printer,
+            DeviceKind::Network,
+        ]);
+        let health = proptest::sample::select(vec![
+            DeviceHealth::Online,
+            DeviceHealth::Offline,
+            DeviceHealth::NoDevice,
+            DeviceHealth::HardwareError,
+        ]);
+        prop_oneof![
+            Just(Event::Start),
+            service.prop_map(Event::ServiceTapped),
+            Just(Event::AllServicesTapped),
+            Just(Event::HelpTapped),
+            Just(Event::BackTapped),
+            Just(Event::HomeTapped),
+            Just(Event::ContinueTapped),
+            language.prop_map(Event::LanguageSelected),
+            Just(Event::ElderlyModeToggled),
+            (kind, health).prop_map(|(k, h)| Event::DeviceChanged(k, h)),
+            Just(Event::Tick),
+        ]
+    }
+
+    proptest! {
+        /// Whatever residents do, in any order and at any pace, nothing panics, the warning
+        /// never shows more than the configured seconds, and idleness always ends on a
+        /// wiped attract page.
+        #[test]
+        fn idle_always_returns_to_a_wiped_attract(
+            steps in proptest::collection::vec((any_event(), 0u64..40_000), 0..80)
+        ) {
+            let settings = settings();
+            let mut session = Session::new(settings.clone(), Millis(0));
+            let mut now = Millis(0);
+            for (event, gap) in steps {
+                now = now.saturating_add(Millis(gap));
+                session.handle(event, now);
+                if let Some(seconds) = session.view().idle_warning_seconds {
+                    prop_assert!(u64::from(seconds) * 1000 <= settings.idle_warning.0);
+                }
+            }
+            let later = now.saturating_add(settings.idle_timeout).saturating_add(settings.idle_warning);
+            session.handle(Event::Tick, later);
+            let view = session.view();
+            prop_assert_eq!(view.page, Page::Attract);
+            prop_assert_eq!(view.language, settings.default_language);
+            prop_assert_eq!(view.elderly, settings.elderly_by_default);
+            prop_assert!(!view.all_services);
+            prop_assert_eq!(view.idle_warning_seconds, None);
+            prop_assert!(session.history.is_empty());
+            prop_assert!(!session.is_in_use());
+        }
+    }
+}

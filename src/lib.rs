@@ -1,0 +1,11 @@
+//! renshe-kiosk: the software of Chongqing's 人社 self-service terminals.
+//!
+//! See `ARCHITECTURE.md` for the map: a pure `core`, device and back-end adapters around it,
+//! and one `shell` where they meet.
+
+pub mod config;
+pub mod core;
+pub mod i18n;
+pub mod shell;
+pub mod store;
+pub mod ui;

@@ -1,0 +1,179 @@
+//! The `renshe-kiosk` command: the kiosk itself and the technicians' tools.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use renshe_kiosk::config::{Config, DEMO_CONFIG_PATH};
+use renshe_kiosk::core::Language;
+use renshe_kiosk::shell::{self, screenshot};
+
+#[derive(Parser)]
+#[command(
+    name = "renshe-kiosk",
+    version,
+    about = "Chongqing 人社 self-service terminal"
+)]
+struct Cli {
+    /// The terminal's configuration file (default: the bundled demo configuration).
+    #[arg(long, global = true, value_name = "PATH")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the kiosk UI (the default).
+    Run,
+    /// Check configuration files.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+    /// Render pages to PNG with the software renderer, without a display.
+    Screenshot(ScreenshotArgs),
+}
+
+#[derive(Subcommand)]
+enum ConfigAction {
+    /// Validate a configuration file; prints every problem with its line and exits non-zero.
+    Check {
+        /// The file to check (default: --config, else the demo configuration).
+        path: Option<PathBuf>,
+    },
+}
+
+#[derive(clap::Args)]
+struct ScreenshotArgs {
+    /// The page: attract, home, home-all, help, idle, or a service key such as contribution-query.
+    #[arg(long, required_unless_present = "all")]
+    page: Option<String>,
+    /// Language tag.
+    #[arg(long, default_value = "zh-CN")]
+    lang: String,
+    /// Render in elderly mode (长辈模式).
+    #[arg(long)]
+    elderly: bool,
+    /// Size in pixels, WIDTHxHEIGHT.
+    #[arg(long, default_value = "1080x1920", value_parser = parse_size)]
+    size: (u32, u32),
+    /// Output PNG file.
+    #[arg(short = 'o', long = "output", required_unless_present = "all")]
+    output: Option<PathBuf>,
+    /// Render every page in every language and mode into this folder.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["page", "output"])]
+    all: Option<PathBuf>,
+    /// Print when the first frame is rendered and the peak memory (for the startup benchmark).
+    #[arg(long, hide = true)]
+    report: bool,
+}
+
+fn parse_size(text: &str) -> Result<(u32, u32), String> {
+    let (width, height) = text
+        .split_once('x')
+        .ok_or_else(|| format!("\"{text}\" is not WIDTHxHEIGHT, e.g. 1080x1920"))?;
+    let parse = |part: &str| {
+        part.parse::<u32>()
+            .ok()
+            .filter(|v| (100..=8000).contains(v))
+            .ok_or_else(|| format!("\"{part}\" in \"{text}\" is not a size between 100 and 8000"))
+    };
+    Ok((parse(width)?, parse(height)?))
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load_config(path: Option<&PathBuf>) -> anyhow::Result<Config> {
+    let path = path
+        .cloned()
+        .unwrap_or_else(|| PathBuf::from(DEMO_CONFIG_PATH));
+    Config::load(&path).map_err(|error| anyhow::anyhow!("{error}"))
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command.unwrap_or(Command::Run) {
+        Command::Run => {
+            let config = load_config(cli.config.as_ref())?;
+            shell::run(&config)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Config {
+            action: ConfigAction::Check { path },
+        } => {
+            let path = path
+                .or(cli.config)
+                .unwrap_or_else(|| PathBuf::from(DEMO_CONFIG_PATH));
+            match Config::load(&path) {
+                Ok(_) => {
+                    println!("{}: ok", path.display());
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(error) => {
+                    for problem in &error.problems {
+                        eprintln!("{problem}");
+                    }
+                    eprintln!("{} problem(s) in {}", error.problems.len(), path.display());
+                    Ok(ExitCode::from(2))
+                }
+            }
+        }
+        Command::Screenshot(args) => {
+            let config = load_config(cli.config.as_ref())?;
+            let renderer = screenshot::Renderer::new(&config)?;
+            let size = slint::PhysicalSize::new(args.size.0, args.size.1);
+            if let Some(dir) = args.all {
+                let written = screenshot::render_all(&renderer, size, &dir)?;
+                println!("wrote {} pictures to {}", written.len(), dir.display());
+                return Ok(ExitCode::SUCCESS);
+            }
+            let language = Language::from_tag(&args.lang).with_context(|| {
+                format!("unknown language \"{}\"; valid: zh-CN, en-US", args.lang)
+            })?;
+            let shot = screenshot::Shot {
+                page: args.page.unwrap_or_default(),
+                language,
+                elderly: args.elderly,
+                size,
+            };
+            let pixels = renderer.render(&shot)?;
+            if args.report {
+                println!("first-frame");
+                println!("peak-rss-kb={}", peak_rss_kb().unwrap_or(0));
+            }
+            let output = args
+                .output
+                .unwrap_or_else(|| PathBuf::from(shot.file_name()));
+            screenshot::write_png(&pixels, &output)?;
+            if !args.report {
+                println!("wrote {}", output.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// This process's peak resident memory (VmHWM), in KiB.
+fn peak_rss_kb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}

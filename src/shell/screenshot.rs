@@ -1,0 +1,195 @@
+//! Headless rendering of any page to PNG with Slint's software renderer: for people (the
+//! `screenshot` subcommand), for the startup benchmark, and for reviewing screens in CI.
+
+use std::cell::Cell;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use anyhow::{bail, Context};
+use slint::platform::software_renderer::{MinimalSoftwareWindow, RepaintBufferType};
+use slint::platform::{Platform, WindowAdapter};
+use slint::{ComponentHandle, PhysicalSize};
+
+use crate::config::Config;
+use crate::core::{Event, Language, Millis, ServiceId, SessionSettings};
+use crate::i18n::Translator;
+use crate::shell::controller::Controller;
+use crate::shell::session_settings;
+use crate::ui::{self, AppWindow};
+
+/// The pages that can be rendered, by name. Services are named by their key.
+pub fn page_names() -> Vec<String> {
+    let mut names: Vec<String> = ["attract", "home", "home-all", "help", "idle"]
+        .into_iter()
+        .map(String::from)
+        .collect();
+    names.extend(ServiceId::ALL.iter().map(|s| s.key().to_string()));
+    names
+}
+
+/// What to render: a page in a language and mode at a size.
+#[derive(Debug, Clone)]
+pub struct Shot {
+    pub page: String,
+    pub language: Language,
+    pub elderly: bool,
+    pub size: PhysicalSize,
+}
+
+impl Shot {
+    /// A file name that says what the picture shows, e.g. `home.zh-CN.elderly.png`.
+    pub fn file_name(&self) -> String {
+        let mode = if self.elderly { "elderly" } else { "normal" };
+        format!("{}.{}.{}.png", self.page, self.language.tag(), mode)
+    }
+}
+
+struct HeadlessPlatform {
+    window: Rc<MinimalSoftwareWindow>,
+}
+
+impl Platform for HeadlessPlatform {
+    fn create_window_adapter(&self) -> Result<Rc<dyn WindowAdapter>, slint::PlatformError> {
+        Ok(self.window.clone())
+    }
+}
+
+/// Renders shots one after another in this process. The software platform can be installed
+/// once per process, so this is the one entry point.
+pub struct Renderer {
+    app: AppWindow,
+    window: Rc<MinimalSoftwareWindow>,
+    settings: SessionSettings,
+}
+
+impl Renderer {
+    pub fn new(config: &Config) -> anyhow::Result<Renderer> {
+        let window = MinimalSoftwareWindow::new(RepaintBufferType::NewBuffer);
+        slint::platform::set_platform(Box::new(HeadlessPlatform {
+            window: window.clone(),
+        }))
+        .map_err(|error| anyhow::anyhow!("cannot install the headless platform: {error:?}"))?;
+        let app = AppWindow::new().context("cannot create the kiosk window")?;
+        ui::install_translator(&app, Rc::new(Translator::new()?));
+        app.set_terminal_id(config.terminal.id.as_str().into());
+        app.set_clock(ui::clock_text(Language::ZhCn, sample_time()).into());
+        Ok(Renderer {
+            app,
+            window,
+            settings: session_settings(config),
+        })
+    }
+
+    /// Drives a fresh session to the page, the way a resident would, and renders it.
+    pub fn render(
+        &self,
+        shot: &Shot,
+    ) -> anyhow::Result<slint::SharedPixelBuffer<slint::Rgba8Pixel>> {
+        let now = Rc::new(Cell::new(Millis(0)));
+        let clock_source = now.clone();
+        let controller = Controller::attach(
+            &self.app,
+            self.settings.clone(),
+            Rc::new(move || clock_source.get()),
+        );
+        let send = |event| controller.borrow_mut().dispatch(event);
+        send(Event::LanguageSelected(shot.language));
+        if shot.elderly != self.settings.elderly_by_default {
+            send(Event::ElderlyModeToggled);
+        }
+        match shot.page.as_str() {
+            "attract" => {}
+            "home" => send(Event::Start),
+            "home-all" => {
+                send(Event::Start);
+                send(Event::AllServicesTapped);
+            }
+            "help" => {
+                send(Event::Start);
+                send(Event::HelpTapped);
+            }
+            "idle" => {
+                send(Event::Start);
+                now.set(
+                    self.settings
+                        .idle_timeout
+                        .saturating_add(Millis::from_secs(7)),
+                );
+                send(Event::Tick);
+            }
+            other => match ServiceId::from_key(other) {
+                Some(service) => {
+                    send(Event::Start);
+                    send(Event::ServiceTapped(service));
+                }
+                None => bail!(
+                    "unknown page \"{other}\"; valid pages: {}",
+                    page_names().join(", ")
+                ),
+            },
+        }
+        self.app
+            .set_clock(ui::clock_text(shot.language, sample_time()).into());
+        self.app.set_landscape(shot.size.width > shot.size.height);
+        self.window.set_size(shot.size);
+        self.app.show().context("cannot show the window")?;
+        let pixels = self
+            .app
+            .window()
+            .take_snapshot()
+            .context("cannot render the window")?;
+        Ok(pixels)
+    }
+}
+
+/// A fixed time for the header clock, so pictures of the same build are identical.
+fn sample_time() -> chrono::NaiveDateTime {
+    chrono::NaiveDate::from_ymd_opt(2026, 11, 28)
+        .and_then(|date| date.and_hms_opt(9, 30, 0))
+        .unwrap_or_default()
+}
+
+pub fn write_png(
+    pixels: &slint::SharedPixelBuffer<slint::Rgba8Pixel>,
+    path: &Path,
+) -> anyhow::Result<()> {
+    let file =
+        std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    let mut encoder = png::Encoder::new(
+        std::io::BufWriter::new(file),
+        pixels.width(),
+        pixels.height(),
+    );
+    encoder.set_color(png::ColorType::Rgba);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header()?;
+    writer.write_image_data(pixels.as_bytes())?;
+    writer.finish()?;
+    Ok(())
+}
+
+/// Every page × language × mode into `dir`; returns the files written.
+pub fn render_all(
+    renderer: &Renderer,
+    size: PhysicalSize,
+    dir: &Path,
+) -> anyhow::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut written = Vec::new();
+    for page in page_names() {
+        for language in Language::ALL {
+            for elderly in [false, true] {
+                let shot = Shot {
+                    page: page.clone(),
+                    language,
+                    elderly,
+                    size,
+                };
+                let path = dir.join(shot.file_name());
+                write_png(&renderer.render(&shot)?, &path)?;
+                written.push(path);
+            }
+        }
+    }
+    Ok(written)
+}

@@ -1,0 +1,82 @@
+//! Ordered schema migrations. Append only: a shipped migration is never edited, because
+//! terminals in the field have already applied it.
+
+use std::path::Path;
+
+use rusqlite::Connection;
+
+use super::StoreError;
+
+/// One step of the schema: the version it brings the file to and the SQL that does it.
+struct Migration {
+    version: u32,
+    sql: &'static str,
+}
+
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    sql: "CREATE TABLE settings (
+              key   TEXT PRIMARY KEY,
+              value TEXT NOT NULL
+          );",
+}];
+
+/// The version a fully migrated file has.
+pub const SCHEMA_VERSION: u32 = 1;
+
+pub(super) fn current_version(conn: &Connection) -> Result<u32, StoreError> {
+    let version: Option<u32> =
+        conn.query_row("SELECT MAX(version) FROM schema_version", [], |row| {
+            row.get(0)
+        })?;
+    Ok(version.unwrap_or(0))
+}
+
+pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_version (
+             version    INTEGER PRIMARY KEY,
+             applied_at TEXT NOT NULL
+         );",
+    )?;
+    let found = current_version(conn)?;
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::TooNew {
+            path: path.to_path_buf(),
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    for migration in MIGRATIONS.iter().filter(|m| m.version > found) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(migration.sql)
+            .and_then(|()| {
+                tx.execute(
+                    "INSERT INTO schema_version (version, applied_at) VALUES (?1, datetime('now'))",
+                    [migration.version],
+                )
+            })
+            .map_err(|source| StoreError::Migration {
+                version: migration.version,
+                source,
+            })?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_strictly_ordered_and_end_at_the_schema_version() {
+        let versions: Vec<u32> = MIGRATIONS.iter().map(|m| m.version).collect();
+        assert!(
+            versions.windows(2).all(|w| w[0] + 1 == w[1]),
+            "{versions:?}"
+        );
+        assert_eq!(versions.first(), Some(&1));
+        assert_eq!(versions.last(), Some(&SCHEMA_VERSION));
+    }
+}
