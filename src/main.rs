@@ -138,7 +138,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Screenshot(args) => {
             let config = load_config(cli.config.as_ref())?;
-            let renderer = screenshot::Renderer::new(&config)?;
+            let renderer = screenshot::Renderer::headless(&config)?;
             let size = slint::PhysicalSize::new(args.size.0, args.size.1);
             if let Some(dir) = args.all {
                 let written = screenshot::render_all(&renderer, size, &dir)?;

@@ -163,7 +163,11 @@ impl Session {
                 }
             }
             Event::ServiceTapped(service) => self.go(Page::Unavailable(service)),
-            Event::AllServicesTapped => self.view.all_services = true,
+            Event::AllServicesTapped => {
+                if self.view.page == Page::Home {
+                    self.view.all_services = true;
+                }
+            }
             Event::HelpTapped => {
                 if self.view.page != Page::Help {
                     self.go(Page::Help);

@@ -54,30 +54,34 @@ impl Platform for HeadlessPlatform {
     }
 }
 
-/// Renders shots one after another in this process. The software platform can be installed
-/// once per process, so this is the one entry point.
+/// Renders shots one after another in this process, on whatever Slint platform is installed.
 pub struct Renderer {
     app: AppWindow,
-    window: Rc<MinimalSoftwareWindow>,
     settings: SessionSettings,
 }
 
 impl Renderer {
-    pub fn new(config: &Config) -> anyhow::Result<Renderer> {
+    /// Installs the software-rendering headless platform (once per process) and makes a renderer.
+    pub fn headless(config: &Config) -> anyhow::Result<Renderer> {
         let window = MinimalSoftwareWindow::new(RepaintBufferType::NewBuffer);
-        slint::platform::set_platform(Box::new(HeadlessPlatform {
-            window: window.clone(),
-        }))
-        .map_err(|error| anyhow::anyhow!("cannot install the headless platform: {error:?}"))?;
+        slint::platform::set_platform(Box::new(HeadlessPlatform { window }))
+            .map_err(|error| anyhow::anyhow!("cannot install the headless platform: {error:?}"))?;
+        Renderer::new(config)
+    }
+
+    /// A renderer on the platform already installed (the testing backend in screen tests).
+    pub fn new(config: &Config) -> anyhow::Result<Renderer> {
         let app = AppWindow::new().context("cannot create the kiosk window")?;
         ui::install_translator(&app, Rc::new(Translator::new()?));
         app.set_terminal_id(config.terminal.id.as_str().into());
-        app.set_clock(ui::clock_text(Language::ZhCn, sample_time()).into());
         Ok(Renderer {
             app,
-            window,
             settings: session_settings(config),
         })
+    }
+
+    pub fn app(&self) -> &AppWindow {
+        &self.app
     }
 
     /// Drives a fresh session to the page, the way a resident would, and renders it.
@@ -131,7 +135,7 @@ impl Renderer {
         self.app
             .set_clock(ui::clock_text(shot.language, sample_time()).into());
         self.app.set_landscape(shot.size.width > shot.size.height);
-        self.window.set_size(shot.size);
+        self.app.window().set_size(shot.size);
         self.app.show().context("cannot show the window")?;
         let pixels = self
             .app
