@@ -5,13 +5,18 @@ pub mod icons;
 
 use std::rc::Rc;
 
-use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
+use slint::{ComponentHandle, Model, ModelRc, SharedString, VecModel};
 
 use crate::core::services::home_layout;
 use crate::core::{DeviceHealth, Language, Page, View};
 use crate::i18n::Translator;
 
-slint::include_modules!();
+/// The code Slint generates from `ui/*.slint`; its style is Slint's, not ours.
+#[allow(clippy::all, clippy::unwrap_used)]
+mod generated {
+    slint::include_modules!();
+}
+pub use generated::*;
 
 /// Answers the window's `I18n.tr` callbacks from the Fluent bundles. Globals belong to one
 /// component instance, so every top-level window needs this once.
@@ -59,7 +64,6 @@ pub fn apply_view(app: &AppWindow, view: &View) {
     app.set_network_state(health_name(view.network).into());
 }
 
-use slint::Model;
 
 fn home_groups(expanded: bool) -> ModelRc<TileGroup> {
     let groups: Vec<TileGroup> = home_layout(!expanded)
