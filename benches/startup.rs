@@ -18,7 +18,10 @@ const RUNS: usize = 15;
 fn binary() -> PathBuf {
     // Benches build in release; the binary sits beside the bench's own deps folder.
     let exe = std::env::current_exe().expect("bench path");
-    let dir = exe.parent().and_then(|deps| deps.parent()).expect("target dir");
+    let dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target dir");
     dir.join("renshe-kiosk")
 }
 
@@ -30,7 +33,15 @@ fn median(mut values: Vec<Duration>) -> Duration {
 fn first_frame(binary: &PathBuf, output: &PathBuf) -> (Duration, u64) {
     let started = Instant::now();
     let mut child = Command::new(binary)
-        .args(["screenshot", "--page", "attract", "--size", "1080x1920", "--report", "-o"])
+        .args([
+            "screenshot",
+            "--page",
+            "attract",
+            "--size",
+            "1080x1920",
+            "--report",
+            "-o",
+        ])
         .arg(output)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -49,7 +60,10 @@ fn first_frame(binary: &PathBuf, output: &PathBuf) -> (Duration, u64) {
     }
     let status = child.wait().expect("wait");
     assert!(status.success(), "the kiosk failed to render");
-    (elapsed.expect("the kiosk reported its first frame"), peak_kb)
+    (
+        elapsed.expect("the kiosk reported its first frame"),
+        peak_kb,
+    )
 }
 
 fn bare_start(binary: &PathBuf) -> Duration {
@@ -66,10 +80,14 @@ fn bare_start(binary: &PathBuf) -> Duration {
 fn main() {
     let binary = binary();
     if !binary.exists() {
-        eprintln!("build the binary first: cargo build --release ({} missing)", binary.display());
+        eprintln!(
+            "build the binary first: cargo build --release ({} missing)",
+            binary.display()
+        );
         std::process::exit(1);
     }
-    let output = std::env::temp_dir().join(format!("renshe-kiosk-startup-{}.png", std::process::id()));
+    let output =
+        std::env::temp_dir().join(format!("renshe-kiosk-startup-{}.png", std::process::id()));
     // One warm-up each, so the page cache holds the binary and the font.
     first_frame(&binary, &output);
     bare_start(&binary);
@@ -87,10 +105,22 @@ fn main() {
     let frame = median(frames);
     let bare = median(bares);
     println!("startup: process start → first frame of attract (1080x1920, software renderer), median of {RUNS}");
-    println!("  first frame        {:>8.1} ms   (goal < 100 ms)", frame.as_secs_f64() * 1e3);
-    println!("  peak memory        {:>8.1} MB   (goal < 60 MB)", peak_kb as f64 / 1024.0);
-    println!("  baseline: bare process start and exit (--version) {:>6.1} ms", bare.as_secs_f64() * 1e3);
-    println!("  ratio first frame / bare start: {:.1}x", frame.as_secs_f64() / bare.as_secs_f64().max(1e-9));
+    println!(
+        "  first frame        {:>8.1} ms   (goal < 100 ms)",
+        frame.as_secs_f64() * 1e3
+    );
+    println!(
+        "  peak memory        {:>8.1} MB   (goal < 60 MB)",
+        peak_kb as f64 / 1024.0
+    );
+    println!(
+        "  baseline: bare process start and exit (--version) {:>6.1} ms",
+        bare.as_secs_f64() * 1e3
+    );
+    println!(
+        "  ratio first frame / bare start: {:.1}x",
+        frame.as_secs_f64() / bare.as_secs_f64().max(1e-9)
+    );
     println!(
         "  for scale: Chromium kiosk ~470 ms and ~380 MB → {:.1}x faster, {:.1}x less memory",
         470.0 / (frame.as_secs_f64() * 1e3),

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::core::{Language, Millis};
+pub use crate::printer::FlowControl;
 
 /// The configuration bundled for demo mode, used when no `--config` is given.
 pub const DEMO_CONFIG_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/kiosk-config/demo.toml");
@@ -101,6 +102,10 @@ pub struct Devices {
 pub struct CardReader {
     /// A substring of the PC/SC reader name, or "sim" for the built-in virtual card.
     pub reader: String,
+    /// The reader holding the PSAM that authenticates 3rd-generation cards: a substring of its
+    /// name, "sim" for the virtual PSAM, or "none" (3rd-generation holder data then needs the
+    /// back end's HSM).
+    pub sam_reader: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -111,14 +116,6 @@ pub struct Printer {
     pub baud: u32,
     pub flow_control: FlowControl,
     pub profile: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum FlowControl {
-    None,
-    Xonxoff,
-    Rtscts,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -363,6 +360,20 @@ impl Config {
                 "port",
                 "must be \"sim\" or a serial device path such as \"/dev/ttyS0\"".into(),
             );
+        }
+        if let Ok(profiles) = crate::printer::Profiles::bundled() {
+            if profiles.get(&self.devices.printer.profile).is_none() {
+                let names = profiles.names();
+                problem(
+                    "devices.printer",
+                    "profile",
+                    format!(
+                        "\"{}\" is not a printer profile in kiosk-config/printers.toml; valid: {}",
+                        self.devices.printer.profile,
+                        names.join(", ")
+                    ),
+                );
+            }
         }
         if self.data.directory.as_os_str().is_empty() {
             problem("data", "directory", "must name a folder".into());

@@ -3,9 +3,11 @@
 //! See `ARCHITECTURE.md` for the map: a pure `core`, device and back-end adapters around it,
 //! and one `shell` where they meet.
 
+pub mod card;
 pub mod config;
 pub mod core;
 pub mod i18n;
+pub mod printer;
 pub mod shell;
 pub mod store;
 pub mod ui;

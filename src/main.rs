@@ -6,8 +6,10 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+use renshe_kiosk::card::cli::CardCommand;
 use renshe_kiosk::config::{Config, DEMO_CONFIG_PATH};
 use renshe_kiosk::core::Language;
+use renshe_kiosk::printer::cli::{PrinterCommand, PrinterDefaults};
 use renshe_kiosk::shell::{self, screenshot};
 
 #[derive(Parser)]
@@ -35,6 +37,16 @@ enum Command {
     },
     /// Render pages to PNG with the software renderer, without a display.
     Screenshot(ScreenshotArgs),
+    /// Social security card tools: read a card, or run a virtual card for trials.
+    Card {
+        #[command(subcommand)]
+        command: CardCommand,
+    },
+    /// Receipt printer tools: status and a test page, on the configured port or any other.
+    Printer {
+        #[command(subcommand)]
+        command: PrinterCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -135,6 +147,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     Ok(ExitCode::from(2))
                 }
             }
+        }
+        Command::Card { command } => {
+            renshe_kiosk::card::cli::run(command)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Printer { command } => {
+            let config = load_config(cli.config.as_ref())?;
+            let printer = &config.devices.printer;
+            let defaults = PrinterDefaults {
+                port: printer.port.clone(),
+                baud: Some(printer.baud),
+                flow: Some(printer.flow_control),
+                profile: printer.profile.clone(),
+            };
+            renshe_kiosk::printer::cli::run(&command, &defaults)?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Screenshot(args) => {
             let config = load_config(cli.config.as_ref())?;

@@ -8,9 +8,19 @@ fn kiosk() -> Command {
 
 #[test]
 fn config_check_passes_the_example_and_locates_every_problem_in_a_broken_file() {
-    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/kiosk-config/terminal.example.toml");
-    let output = kiosk().args(["config", "check", example]).output().expect("run");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let example = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/kiosk-config/terminal.example.toml"
+    );
+    let output = kiosk()
+        .args(["config", "check", example])
+        .output()
+        .expect("run");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 
     let dir = tempfile::tempdir().expect("tempdir");
     let broken = dir.path().join("terminal.toml");
@@ -19,16 +29,31 @@ fn config_check_passes_the_example_and_locates_every_problem_in_a_broken_file() 
         .replace("baud = 115200", "baud = 115201")
         .replace("warning_seconds = 30", "warning_seconds = 10");
     std::fs::write(&broken, &text).expect("write");
-    let output = kiosk().args(["config", "check"]).arg(&broken).output().expect("run");
+    let output = kiosk()
+        .args(["config", "check"])
+        .arg(&broken)
+        .output()
+        .expect("run");
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    let line_of = |needle: &str| text.lines().position(|l| l.starts_with(needle)).map(|i| i + 1).expect("line");
+    let line_of = |needle: &str| {
+        text.lines()
+            .position(|l| l.starts_with(needle))
+            .map(|i| i + 1)
+            .expect("line")
+    };
     assert!(
-        stderr.contains(&format!("terminal.toml:{}: `idle.warning_seconds`", line_of("warning_seconds"))),
+        stderr.contains(&format!(
+            "terminal.toml:{}: `idle.warning_seconds`",
+            line_of("warning_seconds")
+        )),
         "{stderr}"
     );
     assert!(
-        stderr.contains(&format!("terminal.toml:{}: `devices.printer.baud`", line_of("baud"))),
+        stderr.contains(&format!(
+            "terminal.toml:{}: `devices.printer.baud`",
+            line_of("baud")
+        )),
         "{stderr}"
     );
     assert!(stderr.contains("2 problem(s)"), "{stderr}");
@@ -36,9 +61,13 @@ fn config_check_passes_the_example_and_locates_every_problem_in_a_broken_file() 
 
 #[test]
 fn config_check_names_a_missing_file() {
-    let output = kiosk().args(["config", "check", "/nonexistent/terminal.toml"]).output().expect("run");
+    let output = kiosk()
+        .args(["config", "check", "/nonexistent/terminal.toml"])
+        .output()
+        .expect("run");
     assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("/nonexistent/terminal.toml: cannot read the file"));
+    assert!(String::from_utf8_lossy(&output.stderr)
+        .contains("/nonexistent/terminal.toml: cannot read the file"));
 }
 
 #[test]
@@ -46,11 +75,23 @@ fn screenshot_writes_a_png_and_rejects_an_unknown_page() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("help.png");
     let output = kiosk()
-        .args(["screenshot", "--page", "help", "--lang", "en-US", "--elderly", "-o"])
+        .args([
+            "screenshot",
+            "--page",
+            "help",
+            "--lang",
+            "en-US",
+            "--elderly",
+            "-o",
+        ])
         .arg(&out)
         .output()
         .expect("run");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let bytes = std::fs::read(&out).expect("png written");
     assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
 

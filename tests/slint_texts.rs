@@ -20,7 +20,10 @@ fn slint_files(dir: &Path, found: &mut Vec<PathBuf>) {
 
 fn all_slint() -> Vec<(PathBuf, String)> {
     let mut files = Vec::new();
-    slint_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("ui"), &mut files);
+    slint_files(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("ui"),
+        &mut files,
+    );
     assert!(files.len() >= 8, "found only {files:?}");
     files
         .into_iter()
@@ -61,11 +64,20 @@ fn no_slint_file_shows_a_literal_string() {
                 rest = pattern.replace_all(&rest, "").into_owned();
             }
             if literal.is_match(&rest) {
-                offenders.push(format!("{}:{}: {}", path.display(), number + 1, line.trim()));
+                offenders.push(format!(
+                    "{}:{}: {}",
+                    path.display(),
+                    number + 1,
+                    line.trim()
+                ));
             }
         }
     }
-    assert!(offenders.is_empty(), "literal strings shown to residents:\n{}", offenders.join("\n"));
+    assert!(
+        offenders.is_empty(),
+        "literal strings shown to residents:\n{}",
+        offenders.join("\n")
+    );
 }
 
 #[test]
@@ -79,12 +91,21 @@ fn every_key_the_ui_names_exists_in_every_locale() {
             let key = &capture[1];
             for language in Language::ALL {
                 let text = translator.tr(language, key);
-                assert_ne!(text, key, "{}: `{key}` is missing in {}", path.display(), language.tag());
+                assert_ne!(
+                    text,
+                    key,
+                    "{}: `{key}` is missing in {}",
+                    path.display(),
+                    language.tag()
+                );
             }
             checked += 1;
         }
     }
-    assert!(checked >= 30, "only {checked} keys found: is the pattern still right?");
+    assert!(
+        checked >= 30,
+        "only {checked} keys found: is the pattern still right?"
+    );
     // Keys built from device and state names.
     for device in ["card-reader", "printer", "network"] {
         for language in Language::ALL {
@@ -92,7 +113,23 @@ fn every_key_the_ui_names_exists_in_every_locale() {
             assert_ne!(translator.tr(language, &key), key);
         }
     }
-    for state in ["online", "offline", "no-device", "hardware-error", "unknown"] {
+    for key in renshe_kiosk::shell::card::CARD_NOTICE_KEYS {
+        for language in Language::ALL {
+            assert_ne!(
+                translator.tr(language, key),
+                key,
+                "{} lacks {key}",
+                language.tag()
+            );
+        }
+    }
+    for state in [
+        "online",
+        "offline",
+        "no-device",
+        "hardware-error",
+        "unknown",
+    ] {
         for language in Language::ALL {
             let key = format!("device-state-{state}");
             assert_ne!(translator.tr(language, &key), key);

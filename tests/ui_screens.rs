@@ -50,20 +50,39 @@ fn every_page_renders_and_navigation_works() {
         for elderly in [false, true] {
             let mut pictures = Vec::new();
             for language in Language::ALL {
-                let shot = Shot { page: page.clone(), language, elderly, size: portrait };
+                let shot = Shot {
+                    page: page.clone(),
+                    language,
+                    elderly,
+                    size: portrait,
+                };
                 let pixels = renderer.render(&shot).expect("render");
-                assert_eq!((pixels.width(), pixels.height()), (1080, 1920), "{}", shot.file_name());
+                assert_eq!(
+                    (pixels.width(), pixels.height()),
+                    (1080, 1920),
+                    "{}",
+                    shot.file_name()
+                );
                 let bytes = pixels.as_bytes();
-                let distinct: std::collections::HashSet<&[u8]> = bytes.chunks(4).step_by(97).collect();
+                let distinct: std::collections::HashSet<&[u8]> =
+                    bytes.chunks(4).step_by(97).collect();
                 assert!(distinct.len() > 8, "{} looks blank", shot.file_name());
                 pictures.push(bytes.to_vec());
             }
-            assert_ne!(pictures[0], pictures[1], "{page}: zh-CN and en-US render the same");
+            assert_ne!(
+                pictures[0], pictures[1],
+                "{page}: zh-CN and en-US render the same"
+            );
         }
     }
     // Landscape is laid out too.
     let landscape = renderer
-        .render(&Shot { page: "home".into(), language: Language::ZhCn, elderly: false, size: PhysicalSize::new(1920, 1080) })
+        .render(&Shot {
+            page: "home".into(),
+            language: Language::ZhCn,
+            elderly: false,
+            size: PhysicalSize::new(1920, 1080),
+        })
         .expect("landscape");
     assert_eq!((landscape.width(), landscape.height()), (1920, 1080));
 
@@ -73,12 +92,16 @@ fn every_page_renders_and_navigation_works() {
     app.show().expect("show");
     let now = Rc::new(Cell::new(Millis(0)));
     let clock = now.clone();
-    let controller = Controller::attach(app, session_settings(&config), Rc::new(move || clock.get()));
+    let controller =
+        Controller::attach(app, session_settings(&config), Rc::new(move || clock.get()));
     let page = || controller.borrow().view().page;
 
     assert_eq!(page(), Page::Attract);
     assert!(element(app, "AttractPage::start-button").is_some());
-    assert!(element(app, "NavBar::back-button").is_none(), "attract has no back button");
+    assert!(
+        element(app, "NavBar::back-button").is_none(),
+        "attract has no back button"
+    );
     click(app, "AttractPage::start-button");
     assert_eq!(page(), Page::Home);
     assert!(element(app, "HomePage::help-button").is_some());
@@ -90,7 +113,9 @@ fn every_page_renders_and_navigation_works() {
     assert_eq!(page(), Page::Home);
     // The help button sits below the fold of the scrolling home page: press it the way a
     // screen reader would.
-    element(app, "HomePage::help-button").expect("help button").invoke_accessible_default_action();
+    element(app, "HomePage::help-button")
+        .expect("help button")
+        .invoke_accessible_default_action();
     assert_eq!(page(), Page::Help);
     click(app, "NavBar::home-button");
     assert_eq!(page(), Page::Home);
@@ -98,8 +123,14 @@ fn every_page_renders_and_navigation_works() {
     // The language switch re-translates what is on screen at once.
     click(app, "Header::language-button");
     assert_eq!(controller.borrow().view().language, Language::EnUs);
-    assert!(ElementHandle::find_by_accessible_label(app, "Contributions").next().is_some());
-    assert!(ElementHandle::find_by_accessible_label(app, "缴费记录").next().is_none());
+    assert!(
+        ElementHandle::find_by_accessible_label(app, "Contributions")
+            .next()
+            .is_some()
+    );
+    assert!(ElementHandle::find_by_accessible_label(app, "缴费记录")
+        .next()
+        .is_none());
 
     // Elderly mode: the most-used services first, with "all services" one tap away.
     click(app, "Header::elderly-button");

@@ -80,3 +80,17 @@ unavailable-find-counter = Find the nearest service point
 idle-title = Are you still there?
 idle-countdown = Returning to the start in { $seconds } s; your details will be cleared
 idle-continue = Continue
+
+## Social security card
+holder-greeting = Hello, { $name }
+holder-id = Social security number { $id }
+take-card-title = Please take your card
+take-card-body = Your card is still in the slot. Take it with you so it is not lost.
+card-error-unreadable = This card could not be read. Check that the chip faces up, take it out and insert it again.
+card-error-not-social-security = This is not a social security card. Please insert your social security card.
+card-error-needs-sam = This terminal cannot read the personal data of 3rd-generation cards yet. Please go to a staffed counter.
+card-error-reader = The card reader is not working right now. Call 12333 or go to a staffed counter.
+
+## Demo mode
+demo-tray-title = Demo card tray
+demo-tray-take-out = Take card out

@@ -80,3 +80,17 @@ unavailable-find-counter = 查找最近的服务网点
 idle-title = 您还在办理吗？
 idle-countdown = { $seconds } 秒后将返回首页，您的信息会被清除
 idle-continue = 继续办理
+
+## 社保卡
+holder-greeting = 您好，{ $name }
+holder-id = 社会保障号码 { $id }
+take-card-title = 请取走您的社保卡
+take-card-body = 卡片还在读卡口，请带走，以免遗失。
+card-error-unreadable = 无法读取这张卡。请确认芯片朝上，取出后重新插入。
+card-error-not-social-security = 这不是社会保障卡，请插入您的社保卡。
+card-error-needs-sam = 本机暂时无法读取第三代社保卡的个人信息，请到人工窗口办理。
+card-error-reader = 读卡器暂时无法使用，请拨打 12333 或到人工窗口办理。
+
+## 演示模式
+demo-tray-title = 演示卡槽
+demo-tray-take-out = 取出卡片

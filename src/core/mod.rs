@@ -6,6 +6,8 @@
 //! import slint, pcsc, serialport, rusqlite, reqwest or tokio.
 
 pub mod districts;
+pub mod identity;
+pub mod receipt;
 pub mod services;
 pub mod session;
 

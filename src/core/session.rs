@@ -1,6 +1,7 @@
 //! The resident's session: which page is shown, in which language and mode, and when an idle
 //! session ends. A pure state machine: `handle(event, now)` in, a [`View`] and [`Command`]s out.
 
+use super::identity::HolderSummary;
 use super::services::ServiceId;
 use super::{Language, Millis};
 
@@ -49,6 +50,14 @@ pub enum Event {
     LanguageSelected(Language),
     ElderlyModeToggled,
     DeviceChanged(DeviceKind, DeviceHealth),
+    /// A card was read and its holder identified (already masked for the screen).
+    CardIdentified(HolderSummary),
+    /// A card is in the reader but could not be read; the key names the Fluent message.
+    CardUnreadable {
+        message_key: &'static str,
+    },
+    /// The card left the reader.
+    CardRemoved,
     /// Time passed; sent by the shell about once a second.
     Tick,
 }
@@ -56,9 +65,12 @@ pub enum Event {
 /// Something the shell must do beyond drawing the view.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-    /// The session ended (idle timeout or "home" on attract): every adapter drops what it
+    /// The session ended (idle timeout or the card taken out): every adapter drops what it
     /// held for the resident (page models, entered digits, read card data).
     WipeSessionData,
+    /// The session ended with the card still in the reader: play the "take your card"
+    /// sound until it is taken (the screen shows the reminder from the view).
+    RemindToTakeCard,
 }
 
 /// The settings a session starts from; they come from the terminal's configuration.
@@ -86,6 +98,14 @@ pub struct View {
     pub card_reader: DeviceHealth,
     pub printer: DeviceHealth,
     pub network: DeviceHealth,
+    /// Who is identified by the card in the reader, masked.
+    pub holder: Option<HolderSummary>,
+    /// A card is in the reader (read or not).
+    pub card_present: bool,
+    /// The session ended with the card still in: "please take your card" until it is taken.
+    pub take_card_reminder: bool,
+    /// A message for the resident about the last card event (a Fluent key), until the next tap.
+    pub card_notice: Option<&'static str>,
 }
 
 /// The state machine. Device health survives the end of a session; everything a resident did
@@ -110,6 +130,10 @@ impl Session {
             card_reader: DeviceHealth::Unknown,
             printer: DeviceHealth::Unknown,
             network: DeviceHealth::Unknown,
+            holder: None,
+            card_present: false,
+            take_card_reminder: false,
+            card_notice: None,
         };
         Session {
             settings,
@@ -130,6 +154,8 @@ impl Session {
     /// True while a resident has changed anything: then the idle clock runs.
     pub fn is_in_use(&self) -> bool {
         self.view.page != Page::Attract
+            || self.view.holder.is_some()
+            || self.view.card_notice.is_some()
             || self.view.language != self.settings.default_language
             || self.view.elderly != self.settings.elderly_by_default
     }
@@ -146,6 +172,17 @@ impl Session {
         if event == Event::Tick {
             return self.tick(now);
         }
+        match event {
+            Event::CardIdentified(holder) => return self.card_identified(holder, now),
+            Event::CardUnreadable { message_key } => {
+                self.view.card_present = true;
+                self.view.card_notice = Some(message_key);
+                self.last_activity = now;
+                return Vec::new();
+            }
+            Event::CardRemoved => return self.card_removed(now),
+            _ => {}
+        }
         // While the idle warning is up it is modal: only "continue" does anything, so a
         // stray touch cannot start something the resident did not see.
         if self.view.idle_warning_seconds.is_some() {
@@ -156,6 +193,7 @@ impl Session {
             return Vec::new();
         }
         self.last_activity = now;
+        self.view.card_notice = None;
         match event {
             Event::Start => {
                 if self.view.page == Page::Attract {
@@ -195,7 +233,43 @@ impl Session {
                 self.view.elderly = !self.view.elderly;
                 self.view.all_services = false;
             }
-            Event::ContinueTapped | Event::Tick | Event::DeviceChanged(..) => {}
+            Event::ContinueTapped
+            | Event::Tick
+            | Event::DeviceChanged(..)
+            | Event::CardIdentified(_)
+            | Event::CardUnreadable { .. }
+            | Event::CardRemoved => {}
+        }
+        Vec::new()
+    }
+
+    /// A card read on attract or home identifies the resident and opens the home page;
+    /// inside a service the flow decides what the card means, so the page stays.
+    fn card_identified(&mut self, holder: HolderSummary, now: Millis) -> Vec<Command> {
+        self.view.card_present = true;
+        self.view.card_notice = None;
+        if self.view.take_card_reminder {
+            // A card left from the last session is not a new resident.
+            return Vec::new();
+        }
+        self.view.holder = Some(holder);
+        self.view.idle_warning_seconds = None;
+        self.last_activity = now;
+        if self.view.page == Page::Attract {
+            self.go(Page::Home);
+        }
+        Vec::new()
+    }
+
+    /// Taking the card out ends the resident's session: nothing of theirs stays on screen.
+    fn card_removed(&mut self, now: Millis) -> Vec<Command> {
+        let was_identified = self.view.holder.is_some();
+        self.view.card_present = false;
+        self.view.take_card_reminder = false;
+        self.view.card_notice = None;
+        if was_identified {
+            self.end_session(now);
+            return vec![Command::WipeSessionData];
         }
         Vec::new()
     }
@@ -217,7 +291,11 @@ impl Session {
             .saturating_add(self.settings.idle_warning);
         if idle >= end {
             self.end_session(now);
-            return vec![Command::WipeSessionData];
+            let mut commands = vec![Command::WipeSessionData];
+            if self.view.take_card_reminder {
+                commands.push(Command::RemindToTakeCard);
+            }
+            return commands;
         }
         if idle >= self.settings.idle_timeout {
             let left_ms = end.saturating_sub(idle).0;
@@ -232,6 +310,8 @@ impl Session {
         fresh.view.card_reader = self.view.card_reader;
         fresh.view.printer = self.view.printer;
         fresh.view.network = self.view.network;
+        fresh.view.card_present = self.view.card_present;
+        fresh.view.take_card_reminder = self.view.card_present;
         *self = fresh;
     }
 }
@@ -337,6 +417,66 @@ mod tests {
         assert_eq!(session.view().language, Language::ZhCn);
     }
 
+    fn holder() -> HolderSummary {
+        use crate::core::identity::{CardGeneration, Gender};
+        HolderSummary {
+            masked_name: "张*芳".into(),
+            masked_id: "500103********1234".into(),
+            generation: CardGeneration::Third,
+            gender: Gender::Female,
+            region_code: "500100".into(),
+            expiry_date: None,
+        }
+    }
+
+    #[test]
+    fn a_card_on_attract_identifies_the_holder_and_taking_it_out_ends_the_session() {
+        let mut session = Session::new(settings(), at(0));
+        session.handle(Event::CardIdentified(holder()), at(1));
+        assert_eq!(session.view().page, Page::Home);
+        assert_eq!(session.view().holder, Some(holder()));
+        session.handle(Event::ServiceTapped(ServiceId::ContributionQuery), at(2));
+        let commands = session.handle(Event::CardRemoved, at(3));
+        assert_eq!(commands, vec![Command::WipeSessionData]);
+        assert_eq!(session.view().page, Page::Attract);
+        assert_eq!(session.view().holder, None);
+        assert!(!session.view().take_card_reminder);
+    }
+
+    #[test]
+    fn a_card_left_behind_brings_a_reminder_until_it_is_taken() {
+        let mut session = Session::new(settings(), at(0));
+        session.handle(Event::CardIdentified(holder()), at(0));
+        let commands = session.handle(Event::Tick, at(90));
+        assert_eq!(
+            commands,
+            vec![Command::WipeSessionData, Command::RemindToTakeCard]
+        );
+        let view = session.view();
+        assert_eq!((view.page, view.holder.clone()), (Page::Attract, None));
+        assert!(view.take_card_reminder && view.card_present);
+        // The same card read again is not a new resident while the reminder is up.
+        session.handle(Event::CardIdentified(holder()), at(91));
+        assert_eq!(session.view().holder, None);
+        session.handle(Event::CardRemoved, at(95));
+        assert!(!session.view().take_card_reminder);
+        assert!(!session.is_in_use());
+    }
+
+    #[test]
+    fn an_unreadable_card_says_why_until_the_next_tap() {
+        let mut session = Session::new(settings(), at(0));
+        session.handle(
+            Event::CardUnreadable {
+                message_key: "card-error-unreadable",
+            },
+            at(0),
+        );
+        assert_eq!(session.view().card_notice, Some("card-error-unreadable"));
+        session.handle(Event::Start, at(1));
+        assert_eq!(session.view().card_notice, None);
+    }
+
     fn any_event() -> impl Strategy<Value = Event> {
         let service = proptest::sample::select(ServiceId::ALL.to_vec());
         let language = proptest::sample::select(Language::ALL.to_vec());
@@ -362,6 +502,11 @@ mod tests {
             language.prop_map(Event::LanguageSelected),
             Just(Event::ElderlyModeToggled),
             (kind, health).prop_map(|(k, h)| Event::DeviceChanged(k, h)),
+            Just(Event::CardIdentified(holder())),
+            Just(Event::CardUnreadable {
+                message_key: "card-error-unreadable"
+            }),
+            Just(Event::CardRemoved),
             Just(Event::Tick),
         ]
     }
@@ -393,6 +538,9 @@ mod tests {
             prop_assert!(!view.all_services);
             prop_assert_eq!(view.idle_warning_seconds, None);
             prop_assert!(session.history.is_empty());
+            prop_assert_eq!(&view.holder, &None);
+            prop_assert_eq!(view.card_notice, None);
+            prop_assert!(!view.take_card_reminder || view.card_present);
             prop_assert!(!session.is_in_use());
         }
     }

@@ -84,6 +84,8 @@ impl Controller {
                 // The foundation's adapters hold nothing of the resident beyond the view;
                 // flows that read cards or take input clear their models here.
                 Command::WipeSessionData => tracing::info!("session ended; session data wiped"),
+                // The sound hook: terminals with a speaker play the reminder here.
+                Command::RemindToTakeCard => tracing::info!("card left in the reader: reminding"),
             }
         }
         self.redraw();

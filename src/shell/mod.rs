@@ -1,6 +1,7 @@
 //! The imperative shell: owns the tokio runtime and the Slint event loop, feeds events to the
 //! core and carries out its commands. The only place where the parts meet.
 
+pub mod card;
 pub mod controller;
 pub mod screenshot;
 
@@ -63,20 +64,54 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
     let clock: Clock = Rc::new(move || Millis(started.elapsed().as_millis() as u64));
     let controller = Controller::attach(&app, session_settings(config), clock);
 
-    // Simulated devices are always present; real adapters report their own state.
-    for (kind, simulated) in [
-        (
-            DeviceKind::CardReader,
-            config.devices.card_reader.reader == "sim",
-        ),
-        (DeviceKind::Printer, config.devices.printer.port == "sim"),
-    ] {
-        if simulated {
-            controller
-                .borrow_mut()
-                .dispatch(Event::DeviceChanged(kind, DeviceHealth::Online));
-        }
+    // The simulated printer is always present; real adapters report their own state.
+    if config.devices.printer.port == "sim" {
+        controller.borrow_mut().dispatch(Event::DeviceChanged(
+            DeviceKind::Printer,
+            DeviceHealth::Online,
+        ));
     }
+
+    let card_reader = Rc::new(card::CardReaderAdapter::start(&config.devices.card_reader));
+    app.set_demo_mode(card_reader.is_demo());
+    let labels: Vec<ui::DemoCard> = card_reader
+        .demo_labels()
+        .into_iter()
+        .map(|label| ui::DemoCard {
+            label: label.into(),
+        })
+        .collect();
+    app.set_demo_cards(slint::ModelRc::new(slint::VecModel::from(labels)));
+    let tray = card_reader.clone();
+    let weak = app.as_weak();
+    app.on_demo_insert(move |index| {
+        if let Ok(index) = usize::try_from(index) {
+            tray.demo_insert(index);
+        }
+        if let Some(app) = weak.upgrade() {
+            app.set_demo_card_inserted(index);
+        }
+    });
+    let tray = card_reader.clone();
+    let weak = app.as_weak();
+    app.on_demo_take_out(move || {
+        tray.demo_take_out();
+        if let Some(app) = weak.upgrade() {
+            app.set_demo_card_inserted(-1);
+        }
+    });
+    // Device threads send core events over channels; the UI thread drains them here.
+    let card_events = controller.clone();
+    let card_timer = slint::Timer::default();
+    card_timer.start(
+        slint::TimerMode::Repeated,
+        Duration::from_millis(50),
+        move || {
+            while let Ok(event) = card_reader.events.try_recv() {
+                card_events.borrow_mut().dispatch(event);
+            }
+        },
+    );
 
     let weak = app.as_weak();
     let ticker = controller.clone();
@@ -92,6 +127,7 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
     timer.start(slint::TimerMode::Repeated, Duration::from_millis(500), tick);
 
     app.run().context("the kiosk window failed")?;
+    drop(card_timer);
     drop(timer);
     Ok(())
 }

@@ -10,7 +10,9 @@ use slint::platform::software_renderer::{MinimalSoftwareWindow, RepaintBufferTyp
 use slint::platform::{Platform, WindowAdapter};
 use slint::{ComponentHandle, PhysicalSize};
 
+use crate::card::sim::demo_residents;
 use crate::config::Config;
+use crate::core::identity::mask_name;
 use crate::core::{Event, Language, Millis, ServiceId, SessionSettings};
 use crate::i18n::Translator;
 use crate::shell::controller::Controller;
@@ -19,10 +21,19 @@ use crate::ui::{self, AppWindow};
 
 /// The pages that can be rendered, by name. Services are named by their key.
 pub fn page_names() -> Vec<String> {
-    let mut names: Vec<String> = ["attract", "home", "home-all", "help", "idle"]
-        .into_iter()
-        .map(String::from)
-        .collect();
+    let mut names: Vec<String> = [
+        "attract",
+        "home",
+        "home-all",
+        "help",
+        "idle",
+        "card-holder",
+        "card-error",
+        "take-card",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect();
     names.extend(ServiceId::ALL.iter().map(|s| s.key().to_string()));
     names
 }
@@ -74,6 +85,17 @@ impl Renderer {
         let app = AppWindow::new().context("cannot create the kiosk window")?;
         ui::install_translator(&app, Rc::new(Translator::new()?));
         app.set_terminal_id(config.terminal.id.as_str().into());
+        // Demo terminals show their simulated card tray; so do their pictures.
+        if config.devices.card_reader.reader == "sim" {
+            let labels: Vec<ui::DemoCard> = demo_residents()
+                .iter()
+                .map(|holder| ui::DemoCard {
+                    label: mask_name(&holder.name).into(),
+                })
+                .collect();
+            app.set_demo_mode(true);
+            app.set_demo_cards(slint::ModelRc::new(slint::VecModel::from(labels)));
+        }
         Ok(Renderer {
             app,
             settings: session_settings(config),
@@ -121,6 +143,15 @@ impl Renderer {
                 );
                 send(Event::Tick);
             }
+            "card-holder" => send(Event::CardIdentified(sample_holder())),
+            "card-error" => send(Event::CardUnreadable {
+                message_key: "card-error-needs-sam",
+            }),
+            "take-card" => {
+                send(Event::CardIdentified(sample_holder()));
+                now.set(Millis::from_secs(3600));
+                send(Event::Tick);
+            }
             other => match ServiceId::from_key(other) {
                 Some(service) => {
                     send(Event::Start);
@@ -144,6 +175,15 @@ impl Renderer {
             .context("cannot render the window")?;
         Ok(pixels)
     }
+}
+
+/// The first demo resident, masked as the screen shows a holder.
+fn sample_holder() -> crate::core::identity::HolderSummary {
+    let residents = demo_residents();
+    residents
+        .first()
+        .map(|holder| holder.summary())
+        .unwrap_or_else(|| unreachable!("the demo residents are compiled in"))
 }
 
 /// A fixed time for the header clock, so pictures of the same build are identical.

@@ -62,8 +62,15 @@ pub fn apply_view(app: &AppWindow, view: &View) {
     app.set_card_reader_state(health_name(view.card_reader).into());
     app.set_printer_state(health_name(view.printer).into());
     app.set_network_state(health_name(view.network).into());
+    let (name, id) = view
+        .holder
+        .as_ref()
+        .map_or(("", ""), |h| (h.masked_name.as_str(), h.masked_id.as_str()));
+    app.set_holder_name(name.into());
+    app.set_holder_id(id.into());
+    app.set_card_notice(view.card_notice.unwrap_or("").into());
+    app.set_take_card_reminder(view.take_card_reminder);
 }
-
 
 fn home_groups(expanded: bool) -> ModelRc<TileGroup> {
     let groups: Vec<TileGroup> = home_layout(!expanded)

@@ -1,0 +1,172 @@
+//! The card reader in the running kiosk: the PC/SC reader service's events and reads become
+//! core events; in demo mode, the simulated card tray puts virtual cards into the real reader.
+
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::card::pcsc::{CardEvent, ReaderConfig, ReaderService, ServiceError};
+use crate::card::protocol::ProtocolError;
+use crate::card::sim::{demo_residents, CardProfile, SimRig};
+use crate::config::CardReader;
+use crate::core::identity::{mask_name, Holder};
+use crate::core::{DeviceHealth, DeviceKind, Event};
+
+/// How long one holder read may take before the resident is told the card is unreadable.
+const READ_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The reader service plus, in demo mode, the simulated tray. Events for the core arrive on
+/// `events`; the shell drains them on the UI thread.
+pub struct CardReaderAdapter {
+    service: Arc<ReaderService>,
+    sender: mpsc::Sender<Event>,
+    pub events: mpsc::Receiver<Event>,
+    tray: Option<DemoTray>,
+}
+
+/// Demo mode's card tray: virtual cards of demo residents in vpcd's slot 0, a virtual PSAM
+/// in slot 1.
+struct DemoTray {
+    rig: Arc<SimRig>,
+    residents: Vec<Holder>,
+}
+
+impl CardReaderAdapter {
+    pub fn start(config: &CardReader) -> CardReaderAdapter {
+        let (sender, events) = mpsc::channel();
+        let mut reader_config = ReaderConfig::new(config.reader.clone());
+        if config.sam_reader != "none" {
+            reader_config = reader_config.with_sam_reader(config.sam_reader.clone());
+        }
+        let tray = (config.reader == "sim").then(|| {
+            let residents = demo_residents();
+            let first = residents.first().cloned().map(CardProfile::demo);
+            let rig = first.map(|profile| {
+                let rig = SimRig::start(&profile, config.sam_reader == "sim");
+                // The tray starts empty: the resident (or the demo's visitor) inserts a card.
+                rig.card.remove();
+                Arc::new(rig)
+            });
+            rig.map(|rig| DemoTray { rig, residents })
+        });
+        let tray = tray.flatten();
+        let sam = reader_config.psam();
+        let service_slot: Arc<std::sync::OnceLock<std::sync::Weak<ReaderService>>> = Arc::default();
+        let on_event = {
+            let sender = sender.clone();
+            let service_slot = service_slot.clone();
+            move |event: CardEvent| {
+                let core_event = match event {
+                    CardEvent::ServiceUp | CardEvent::ReaderAvailable { .. } => Some(
+                        Event::DeviceChanged(DeviceKind::CardReader, DeviceHealth::Online),
+                    ),
+                    CardEvent::ServiceDown => Some(Event::DeviceChanged(
+                        DeviceKind::CardReader,
+                        DeviceHealth::Offline,
+                    )),
+                    CardEvent::ReaderGone { .. } => Some(Event::DeviceChanged(
+                        DeviceKind::CardReader,
+                        DeviceHealth::NoDevice,
+                    )),
+                    CardEvent::Removed { .. } => Some(Event::CardRemoved),
+                    CardEvent::Inserted { .. } => {
+                        // Read on a thread of its own: the monitor thread must keep watching.
+                        if let Some(service) = service_slot.get().and_then(|weak| weak.upgrade()) {
+                            let sender = sender.clone();
+                            std::thread::spawn(move || {
+                                let _ = sender.send(read_event(service.read_holder(READ_TIMEOUT)));
+                            });
+                        }
+                        None
+                    }
+                };
+                if let Some(core_event) = core_event {
+                    let _ = sender.send(core_event);
+                }
+            }
+        };
+        let service = Arc::new(ReaderService::spawn(reader_config, sam, on_event));
+        let _ = service_slot.set(Arc::downgrade(&service));
+        CardReaderAdapter {
+            service,
+            sender,
+            events,
+            tray,
+        }
+    }
+
+    /// The demo tray's buttons: the residents' masked names.
+    pub fn demo_labels(&self) -> Vec<String> {
+        self.tray
+            .as_ref()
+            .map(|tray| tray.residents.iter().map(|h| mask_name(&h.name)).collect())
+            .unwrap_or_default()
+    }
+
+    pub fn is_demo(&self) -> bool {
+        self.tray.is_some()
+    }
+
+    /// Puts demo resident `index`'s card into the reader (taking out any other first).
+    pub fn demo_insert(&self, index: usize) {
+        let Some(tray) = &self.tray else { return };
+        let Some(holder) = tray.residents.get(index).cloned() else {
+            return;
+        };
+        let rig = tray.rig.clone();
+        // A swap waits for pcscd to notice the empty slot; never on the UI thread.
+        std::thread::spawn(move || rig.swap_card(&CardProfile::demo(holder)));
+    }
+
+    pub fn demo_take_out(&self) {
+        if let Some(tray) = &self.tray {
+            tray.rig.card.remove();
+        }
+    }
+
+    /// Asks for a fresh read of the card in the reader (e.g. after a reminder was dismissed).
+    pub fn reread(&self) {
+        let service = self.service.clone();
+        let sender = self.sender.clone();
+        std::thread::spawn(move || {
+            let _ = sender.send(read_event(service.read_holder(READ_TIMEOUT)));
+        });
+    }
+}
+
+/// What a read means for the session. Only masked data leaves this function.
+fn read_event(result: Result<crate::card::pcsc::ReadReport, ServiceError>) -> Event {
+    match result {
+        Ok(report) => {
+            tracing::info!(
+                apdus = report.apdus,
+                elapsed_ms = report.elapsed.as_millis() as u64,
+                "card read"
+            );
+            Event::CardIdentified(report.holder.summary())
+        }
+        Err(ServiceError::Removed | ServiceError::NoCard) => Event::CardRemoved,
+        Err(error) => {
+            tracing::warn!(%error, "card not readable");
+            let message_key = match error {
+                ServiceError::NeedsAuthenticationModule { .. } => "card-error-needs-sam",
+                ServiceError::Protocol(ProtocolError::NotSocialSecurityCard) => {
+                    "card-error-not-social-security"
+                }
+                ServiceError::NoReader(_)
+                | ServiceError::ServiceUnavailable
+                | ServiceError::Stopped => "card-error-reader",
+                _ => "card-error-unreadable",
+            };
+            Event::CardUnreadable { message_key }
+        }
+    }
+}
+
+/// Every message key a card event can show, for the locale completeness test.
+pub const CARD_NOTICE_KEYS: [&str; 4] = [
+    "card-error-needs-sam",
+    "card-error-not-social-security",
+    "card-error-reader",
+    "card-error-unreadable",
+];
