@@ -26,6 +26,17 @@ pub struct Config {
     pub idle: Idle,
     pub devices: Devices,
     pub data: Data,
+    /// Where each back-end service lives (failover order), timeouts, retries, TLS.
+    pub backend: crate::backend::config::BackendConfig,
+    /// Only in demo configurations: what demo mode starts in-process.
+    pub demo: Option<Demo>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Demo {
+    /// Loopback address the bundled demo back end listens on (the routes point here).
+    pub backend_listen: std::net::SocketAddr,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -378,6 +389,26 @@ impl Config {
         if self.data.directory.as_os_str().is_empty() {
             problem("data", "directory", "must name a folder".into());
         }
+        if let Err(error) = self.backend.validate() {
+            let message = error.to_string();
+            // The back end's messages name their field (`backend.routes.<service>...`).
+            let field = message
+                .split(|c: char| c.is_whitespace() || c == ':')
+                .find(|word| word.starts_with("backend."))
+                .unwrap_or("backend")
+                .trim_end_matches(',')
+                .to_string();
+            let section = field
+                .rsplit_once('.')
+                .map_or("backend", |(section, _)| section);
+            let key = field.rsplit_once('.').map_or("", |(_, key)| key);
+            problems.push(ConfigProblem {
+                file: path.to_path_buf(),
+                line: line_of(text, section, key).or_else(|| section_line(text, section)),
+                field,
+                message,
+            });
+        }
         problems
     }
 }
@@ -420,6 +451,14 @@ fn field_at_line(text: &str, line: usize) -> String {
         (true, false) => key,
         (false, false) => format!("{section}.{key}"),
     }
+}
+
+/// The 1-based line of the `[section]` header.
+fn section_line(text: &str, section: &str) -> Option<usize> {
+    let header = format!("[{section}]");
+    text.lines()
+        .position(|line| line.trim() == header)
+        .map(|index| index + 1)
 }
 
 /// The 1-based line where `key` is set inside `[section]`.

@@ -3,6 +3,7 @@
 //! See `ARCHITECTURE.md` for the map: a pure `core`, device and back-end adapters around it,
 //! and one `shell` where they meet.
 
+pub mod backend;
 pub mod card;
 pub mod config;
 pub mod core;

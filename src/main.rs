@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+use renshe_kiosk::backend::cli::{BackendContext, BackendSimArgs, OutboxArgs, SoakArgs};
 use renshe_kiosk::card::cli::CardCommand;
 use renshe_kiosk::config::{Config, DEMO_CONFIG_PATH};
 use renshe_kiosk::core::Language;
@@ -42,6 +43,13 @@ enum Command {
         #[command(subcommand)]
         command: CardCommand,
     },
+    /// Run the demo back end (the contract of docs/backend-api.md) over HTTP or HTTPS.
+    BackendSim(BackendSimArgs),
+    /// The store-and-forward outbox: what waits to be sent, and sending it now.
+    Outbox(OutboxArgs),
+    /// Run scripted resident sessions through the transaction engine against the configured
+    /// back end; reports throughput and proves nothing was lost or done twice.
+    Soak(SoakArgs),
     /// Receipt printer tools: status and a test page, on the configured port or any other.
     Printer {
         #[command(subcommand)]
@@ -148,6 +156,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
         }
+        Command::BackendSim(args) => {
+            renshe_kiosk::backend::cli::run_backend_sim(&args)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Outbox(args) => {
+            let config = load_config(cli.config.as_ref())?;
+            renshe_kiosk::backend::cli::run_outbox(&args, &backend_context(&config)?)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Soak(args) => {
+            let config = load_config(cli.config.as_ref())?;
+            renshe_kiosk::backend::cli::run_soak(&args, &backend_context(&config)?)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Card { command } => {
             renshe_kiosk::card::cli::run(command)?;
             Ok(ExitCode::SUCCESS)
@@ -197,6 +219,21 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The terminal's back end, identity and database, as the back-end tools need them.
+fn backend_context(config: &Config) -> anyhow::Result<BackendContext> {
+    std::fs::create_dir_all(&config.data.directory).with_context(|| {
+        format!(
+            "cannot create the data directory {}",
+            config.data.directory.display()
+        )
+    })?;
+    Ok(BackendContext {
+        config: config.backend.clone(),
+        terminal_id: config.terminal.id.clone(),
+        db: config.database_path(),
+    })
 }
 
 /// This process's peak resident memory (VmHWM), in KiB.

@@ -47,7 +47,7 @@ fn no_slint_file_shows_a_literal_string() {
         r#"device: "[a-z-]+""#,
         r#"default-font-family: "[^"]*""#,
         r#"\+ "-[a-z-]+", I18n\.lang"#,
-        r#"state == "[a-z-]+""#,
+        r#"state [!=]= "[a-z-]+""#,
         r#"lang: "[a-z]{2}-[A-Z]{2}""#,
         r#""""#,
     ]

@@ -109,9 +109,17 @@ fn every_page_renders_and_navigation_works() {
     assert_eq!(page(), Page::Home);
     assert!(element(app, "HomePage::help-button").is_some());
 
-    click_label(app, "缴费记录");
-    assert_eq!(page(), Page::Unavailable(ServiceId::ContributionQuery));
+    click_label(app, "打印证明");
+    assert_eq!(page(), Page::Unavailable(ServiceId::ProofPrint));
     assert!(element(app, "UnavailablePage::find-counter-button").is_some());
+    click(app, "NavBar::back-button");
+    assert_eq!(page(), Page::Home);
+
+    // A query without a card asks for the card first.
+    click_label(app, "缴费记录");
+    assert_eq!(page(), Page::Query(ServiceId::ContributionQuery));
+    assert!(element(app, "QueryPage::needs-card").is_some());
+    assert!(element(app, "QueryPage::print-button").is_none());
     click(app, "NavBar::back-button");
     assert_eq!(page(), Page::Home);
     click(app, "HomePage::help-button");

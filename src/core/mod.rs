@@ -12,7 +12,10 @@ pub mod services;
 pub mod session;
 
 pub use services::{ServiceGroup, ServiceId};
-pub use session::{Command, DeviceHealth, DeviceKind, Event, Page, Session, SessionSettings, View};
+pub use session::{
+    Command, DeviceHealth, DeviceKind, Event, Page, PrintState, QueryRow, QueryState, Session,
+    SessionSettings, View,
+};
 
 /// A point on the kiosk's monotonic clock, or a span of it, in milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Hash)]

@@ -84,6 +84,18 @@ impl ServiceId {
         }
     }
 
+    /// Services that read the holder's records from the back end and show them as rows.
+    pub fn is_query(self) -> bool {
+        matches!(
+            self,
+            ServiceId::CardStatus
+                | ServiceId::EnrollmentQuery
+                | ServiceId::ContributionQuery
+                | ServiceId::PensionPaymentQuery
+                | ServiceId::MedicalAccountQuery
+        )
+    }
+
     /// Rank by how often residents use the service on real terminals (certification and
     /// pension queries first), which orders the elderly-mode home page.
     fn popularity(self) -> u8 {

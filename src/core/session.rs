@@ -14,6 +14,38 @@ pub enum Page {
     Help,
     /// A service whose flow is not built yet: the page says so honestly and points to help.
     Unavailable(ServiceId),
+    /// A query of the holder's records (contributions, pension, medical account, …).
+    Query(ServiceId),
+}
+
+/// One line of a query's answer. The label is a Fluent key or plain data (a month, a name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryRow {
+    pub label_key: &'static str,
+    pub label: String,
+    pub value: String,
+    /// A Fluent key shown after `value`: a unit ("元") or a state ("paying").
+    pub value_key: &'static str,
+}
+
+/// Where a query page is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QueryState {
+    /// The service needs the resident's card first.
+    NeedsCard,
+    Loading,
+    Answered(Vec<QueryRow>),
+    /// Why it failed, as a Fluent key the resident can act on.
+    Failed(&'static str),
+}
+
+/// Where printing the page's receipt is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrintState {
+    Printing,
+    Printed,
+    /// A Fluent key saying what went wrong and what to do.
+    Failed(&'static str),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -58,6 +90,21 @@ pub enum Event {
     },
     /// The card left the reader.
     CardRemoved,
+    /// The back end answered a query.
+    QueryAnswered {
+        service: ServiceId,
+        rows: Vec<QueryRow>,
+    },
+    QueryFailed {
+        service: ServiceId,
+        message_key: &'static str,
+    },
+    /// "Print a receipt" on an answered query.
+    PrintTapped,
+    ReceiptPrinted,
+    ReceiptFailed {
+        message_key: &'static str,
+    },
     /// Time passed; sent by the shell about once a second.
     Tick,
 }
@@ -71,6 +118,13 @@ pub enum Command {
     /// The session ended with the card still in the reader: play the "take your card"
     /// sound until it is taken (the screen shows the reminder from the view).
     RemindToTakeCard,
+    /// Ask the back end for the identified holder's records of this service.
+    RunQuery(ServiceId),
+    /// Print the answered query as a receipt.
+    PrintQueryReceipt {
+        service: ServiceId,
+        rows: Vec<QueryRow>,
+    },
 }
 
 /// The settings a session starts from; they come from the terminal's configuration.
@@ -106,6 +160,8 @@ pub struct View {
     pub take_card_reminder: bool,
     /// A message for the resident about the last card event (a Fluent key), until the next tap.
     pub card_notice: Option<&'static str>,
+    pub query: Option<QueryState>,
+    pub print: Option<PrintState>,
 }
 
 /// The state machine. Device health survives the end of a session; everything a resident did
@@ -134,6 +190,8 @@ impl Session {
             card_present: false,
             take_card_reminder: false,
             card_notice: None,
+            query: None,
+            print: None,
         };
         Session {
             settings,
@@ -181,6 +239,33 @@ impl Session {
                 return Vec::new();
             }
             Event::CardRemoved => return self.card_removed(now),
+            Event::QueryAnswered { service, rows } => {
+                if self.view.page == Page::Query(service) {
+                    self.view.query = Some(QueryState::Answered(rows));
+                }
+                return Vec::new();
+            }
+            Event::QueryFailed {
+                service,
+                message_key,
+            } => {
+                if self.view.page == Page::Query(service) {
+                    self.view.query = Some(QueryState::Failed(message_key));
+                }
+                return Vec::new();
+            }
+            Event::ReceiptPrinted => {
+                if self.view.print == Some(PrintState::Printing) {
+                    self.view.print = Some(PrintState::Printed);
+                }
+                return Vec::new();
+            }
+            Event::ReceiptFailed { message_key } => {
+                if self.view.print == Some(PrintState::Printing) {
+                    self.view.print = Some(PrintState::Failed(message_key));
+                }
+                return Vec::new();
+            }
             _ => {}
         }
         // While the idle warning is up it is modal: only "continue" does anything, so a
@@ -200,7 +285,27 @@ impl Session {
                     self.go(Page::Home);
                 }
             }
+            Event::ServiceTapped(service) if service.is_query() => {
+                self.go(Page::Query(service));
+                return self.start_query(service);
+            }
             Event::ServiceTapped(service) => self.go(Page::Unavailable(service)),
+            Event::PrintTapped => {
+                if let (Page::Query(service), Some(QueryState::Answered(rows))) =
+                    (self.view.page, &self.view.query)
+                {
+                    if !matches!(
+                        self.view.print,
+                        Some(PrintState::Printing | PrintState::Printed)
+                    ) {
+                        self.view.print = Some(PrintState::Printing);
+                        return vec![Command::PrintQueryReceipt {
+                            service,
+                            rows: rows.clone(),
+                        }];
+                    }
+                }
+            }
             Event::AllServicesTapped => {
                 if self.view.page == Page::Home {
                     self.view.all_services = true;
@@ -212,6 +317,8 @@ impl Session {
                 }
             }
             Event::BackTapped => {
+                self.view.query = None;
+                self.view.print = None;
                 if self.view.page == Page::Home && self.view.all_services {
                     self.view.all_services = false;
                 } else {
@@ -220,6 +327,8 @@ impl Session {
                 }
             }
             Event::HomeTapped => {
+                self.view.query = None;
+                self.view.print = None;
                 self.history.clear();
                 self.view.all_services = false;
                 self.view.page = Page::Home;
@@ -238,9 +347,25 @@ impl Session {
             | Event::DeviceChanged(..)
             | Event::CardIdentified(_)
             | Event::CardUnreadable { .. }
-            | Event::CardRemoved => {}
+            | Event::CardRemoved
+            | Event::QueryAnswered { .. }
+            | Event::QueryFailed { .. }
+            | Event::ReceiptPrinted
+            | Event::ReceiptFailed { .. } => {}
         }
         Vec::new()
+    }
+
+    /// A query runs for the identified holder; without a card the page asks for it first.
+    fn start_query(&mut self, service: ServiceId) -> Vec<Command> {
+        self.view.print = None;
+        if self.view.holder.is_some() {
+            self.view.query = Some(QueryState::Loading);
+            vec![Command::RunQuery(service)]
+        } else {
+            self.view.query = Some(QueryState::NeedsCard);
+            Vec::new()
+        }
     }
 
     /// A card read on attract or home identifies the resident and opens the home page;
@@ -257,6 +382,11 @@ impl Session {
         self.last_activity = now;
         if self.view.page == Page::Attract {
             self.go(Page::Home);
+        }
+        if let Page::Query(service) = self.view.page {
+            if self.view.query == Some(QueryState::NeedsCard) {
+                return self.start_query(service);
+            }
         }
         Vec::new()
     }
@@ -340,17 +470,17 @@ mod tests {
         let mut session = Session::new(settings(), at(0));
         session.handle(Event::Start, at(1));
         assert_eq!(session.view().page, Page::Home);
-        session.handle(Event::ServiceTapped(ServiceId::ContributionQuery), at(2));
+        session.handle(Event::ServiceTapped(ServiceId::ProofPrint), at(2));
         assert_eq!(
             session.view().page,
-            Page::Unavailable(ServiceId::ContributionQuery)
+            Page::Unavailable(ServiceId::ProofPrint)
         );
         session.handle(Event::HelpTapped, at(3));
         assert_eq!(session.view().page, Page::Help);
         session.handle(Event::BackTapped, at(4));
         assert_eq!(
             session.view().page,
-            Page::Unavailable(ServiceId::ContributionQuery)
+            Page::Unavailable(ServiceId::ProofPrint)
         );
         session.handle(Event::HomeTapped, at(5));
         assert_eq!(session.view().page, Page::Home);
@@ -477,6 +607,61 @@ mod tests {
         assert_eq!(session.view().card_notice, None);
     }
 
+    #[test]
+    fn a_query_waits_for_the_card_then_runs_and_its_answer_can_be_printed_once() {
+        let mut session = Session::new(settings(), at(0));
+        session.handle(Event::Start, at(0));
+        let commands = session.handle(Event::ServiceTapped(ServiceId::ContributionQuery), at(1));
+        assert!(commands.is_empty());
+        assert_eq!(session.view().query, Some(QueryState::NeedsCard));
+        let commands = session.handle(Event::CardIdentified(holder()), at(2));
+        assert_eq!(
+            commands,
+            vec![Command::RunQuery(ServiceId::ContributionQuery)]
+        );
+        assert_eq!(session.view().query, Some(QueryState::Loading));
+        let rows = vec![QueryRow {
+            label_key: "",
+            label: "2026-10".into(),
+            value: "812.40".into(),
+            value_key: "unit-yuan",
+        }];
+        // An answer for another page is ignored.
+        session.handle(
+            Event::QueryAnswered {
+                service: ServiceId::MedicalAccountQuery,
+                rows: vec![],
+            },
+            at(3),
+        );
+        assert_eq!(session.view().query, Some(QueryState::Loading));
+        session.handle(
+            Event::QueryAnswered {
+                service: ServiceId::ContributionQuery,
+                rows: rows.clone(),
+            },
+            at(3),
+        );
+        assert_eq!(
+            session.view().query,
+            Some(QueryState::Answered(rows.clone()))
+        );
+        let commands = session.handle(Event::PrintTapped, at(4));
+        assert_eq!(
+            commands,
+            vec![Command::PrintQueryReceipt {
+                service: ServiceId::ContributionQuery,
+                rows
+            }]
+        );
+        assert!(
+            session.handle(Event::PrintTapped, at(5)).is_empty(),
+            "a second tap does not print twice"
+        );
+        session.handle(Event::ReceiptPrinted, at(6));
+        assert_eq!(session.view().print, Some(PrintState::Printed));
+    }
+
     fn any_event() -> impl Strategy<Value = Event> {
         let service = proptest::sample::select(ServiceId::ALL.to_vec());
         let language = proptest::sample::select(Language::ALL.to_vec());
@@ -507,6 +692,19 @@ mod tests {
                 message_key: "card-error-unreadable"
             }),
             Just(Event::CardRemoved),
+            Just(Event::QueryAnswered {
+                service: ServiceId::ContributionQuery,
+                rows: Vec::new()
+            }),
+            Just(Event::QueryFailed {
+                service: ServiceId::PensionPaymentQuery,
+                message_key: "query-error-unavailable"
+            }),
+            Just(Event::PrintTapped),
+            Just(Event::ReceiptPrinted),
+            Just(Event::ReceiptFailed {
+                message_key: "print-error-paper-out"
+            }),
             Just(Event::Tick),
         ]
     }
@@ -540,6 +738,8 @@ mod tests {
             prop_assert!(session.history.is_empty());
             prop_assert_eq!(&view.holder, &None);
             prop_assert_eq!(view.card_notice, None);
+            prop_assert_eq!(&view.query, &None);
+            prop_assert_eq!(view.print, None);
             prop_assert!(!view.take_card_reminder || view.card_present);
             prop_assert!(!session.is_in_use());
         }

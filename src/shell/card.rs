@@ -2,7 +2,7 @@
 //! core events; in demo mode, the simulated card tray puts virtual cards into the real reader.
 
 use std::sync::mpsc;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::card::pcsc::{CardEvent, ReaderConfig, ReaderService, ServiceError};
@@ -20,7 +20,9 @@ const READ_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct CardReaderAdapter {
     service: Arc<ReaderService>,
     sender: mpsc::Sender<Event>,
-    pub events: mpsc::Receiver<Event>,
+    /// The holder read from the card in the reader, unmasked, for back-end calls only.
+    /// Never shown, never logged; dropped when the card leaves or the session ends.
+    holder: Arc<Mutex<Option<Holder>>>,
     tray: Option<DemoTray>,
 }
 
@@ -32,8 +34,8 @@ struct DemoTray {
 }
 
 impl CardReaderAdapter {
-    pub fn start(config: &CardReader) -> CardReaderAdapter {
-        let (sender, events) = mpsc::channel();
+    pub fn start(config: &CardReader, sender: mpsc::Sender<Event>) -> CardReaderAdapter {
+        let holder: Arc<Mutex<Option<Holder>>> = Arc::default();
         let mut reader_config = ReaderConfig::new(config.reader.clone());
         if config.sam_reader != "none" {
             reader_config = reader_config.with_sam_reader(config.sam_reader.clone());
@@ -55,6 +57,7 @@ impl CardReaderAdapter {
         let on_event = {
             let sender = sender.clone();
             let service_slot = service_slot.clone();
+            let holder = holder.clone();
             move |event: CardEvent| {
                 let core_event = match event {
                     CardEvent::ServiceUp | CardEvent::ReaderAvailable { .. } => Some(
@@ -68,14 +71,14 @@ impl CardReaderAdapter {
                         DeviceKind::CardReader,
                         DeviceHealth::NoDevice,
                     )),
-                    CardEvent::Removed { .. } => Some(Event::CardRemoved),
+                    CardEvent::Removed { .. } => {
+                        forget(&holder);
+                        Some(Event::CardRemoved)
+                    }
                     CardEvent::Inserted { .. } => {
                         // Read on a thread of its own: the monitor thread must keep watching.
                         if let Some(service) = service_slot.get().and_then(|weak| weak.upgrade()) {
-                            let sender = sender.clone();
-                            std::thread::spawn(move || {
-                                let _ = sender.send(read_event(service.read_holder(READ_TIMEOUT)));
-                            });
+                            read_in_background(service, holder.clone(), sender.clone());
                         }
                         None
                     }
@@ -90,7 +93,7 @@ impl CardReaderAdapter {
         CardReaderAdapter {
             service,
             sender,
-            events,
+            holder,
             tray,
         }
     }
@@ -124,18 +127,49 @@ impl CardReaderAdapter {
         }
     }
 
-    /// Asks for a fresh read of the card in the reader (e.g. after a reminder was dismissed).
+    /// Asks for a fresh read of the card in the reader.
     pub fn reread(&self) {
-        let service = self.service.clone();
-        let sender = self.sender.clone();
-        std::thread::spawn(move || {
-            let _ = sender.send(read_event(service.read_holder(READ_TIMEOUT)));
-        });
+        read_in_background(
+            self.service.clone(),
+            self.holder.clone(),
+            self.sender.clone(),
+        );
+    }
+
+    /// The identified holder, for a back-end call of the current session.
+    pub fn holder(&self) -> Option<Holder> {
+        self.holder.lock().ok().and_then(|holder| holder.clone())
+    }
+
+    /// The session ended: nothing of the resident stays in memory.
+    pub fn forget_holder(&self) {
+        forget(&self.holder);
     }
 }
 
-/// What a read means for the session. Only masked data leaves this function.
-fn read_event(result: Result<crate::card::pcsc::ReadReport, ServiceError>) -> Event {
+fn forget(holder: &Mutex<Option<Holder>>) {
+    if let Ok(mut holder) = holder.lock() {
+        *holder = None;
+    }
+}
+
+fn read_in_background(
+    service: Arc<ReaderService>,
+    holder: Arc<Mutex<Option<Holder>>>,
+    sender: mpsc::Sender<Event>,
+) {
+    std::thread::spawn(move || {
+        let event = read_event(service.read_holder(READ_TIMEOUT), &holder);
+        let _ = sender.send(event);
+    });
+}
+
+/// What a read means for the session. Only masked data leaves this function; the full
+/// holder goes to `slot` for back-end calls.
+fn read_event(
+    result: Result<crate::card::pcsc::ReadReport, ServiceError>,
+    slot: &Mutex<Option<Holder>>,
+) -> Event {
     match result {
         Ok(report) => {
             tracing::info!(
@@ -143,7 +177,11 @@ fn read_event(result: Result<crate::card::pcsc::ReadReport, ServiceError>) -> Ev
                 elapsed_ms = report.elapsed.as_millis() as u64,
                 "card read"
             );
-            Event::CardIdentified(report.holder.summary())
+            let summary = report.holder.summary();
+            if let Ok(mut slot) = slot.lock() {
+                *slot = Some(report.holder);
+            }
+            Event::CardIdentified(summary)
         }
         Err(ServiceError::Removed | ServiceError::NoCard) => Event::CardRemoved,
         Err(error) => {

@@ -13,10 +13,14 @@ use crate::ui::{self, AppWindow};
 /// clock in tests.
 pub type Clock = Rc<dyn Fn() -> Millis>;
 
+/// Carries out the commands the core returns (queries, printing, wiping adapters).
+pub type Effects = Box<dyn FnMut(&Command, &View)>;
+
 pub struct Controller {
     session: Session,
     window: slint::Weak<AppWindow>,
     clock: Clock,
+    effects: Option<Effects>,
 }
 
 impl Controller {
@@ -33,6 +37,7 @@ impl Controller {
             session,
             window: app.as_weak(),
             clock,
+            effects: None,
         }));
         let weak = Rc::downgrade(&controller);
         let send = move |event: Event| {
@@ -79,16 +84,27 @@ impl Controller {
     pub fn dispatch(&mut self, event: Event) {
         let now = (self.clock)();
         let commands = self.session.handle(event, now);
-        for command in commands {
+        for command in &commands {
             match command {
-                // The foundation's adapters hold nothing of the resident beyond the view;
-                // flows that read cards or take input clear their models here.
                 Command::WipeSessionData => tracing::info!("session ended; session data wiped"),
                 // The sound hook: terminals with a speaker play the reminder here.
                 Command::RemindToTakeCard => tracing::info!("card left in the reader: reminding"),
+                Command::RunQuery(service) => tracing::info!(service = service.key(), "query"),
+                Command::PrintQueryReceipt { service, .. } => {
+                    tracing::info!(service = service.key(), "print receipt")
+                }
+            }
+            if let Some(effects) = self.effects.as_mut() {
+                effects(command, self.session.view());
             }
         }
         self.redraw();
+    }
+
+    /// Installs what carries out commands; without it (screenshots, screen tests) the
+    /// commands are only logged.
+    pub fn set_effects(&mut self, effects: Effects) {
+        self.effects = Some(effects);
     }
 
     pub fn view(&self) -> &View {

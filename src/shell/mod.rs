@@ -1,8 +1,11 @@
 //! The imperative shell: owns the tokio runtime and the Slint event loop, feeds events to the
 //! core and carries out its commands. The only place where the parts meet.
 
+pub mod backend;
 pub mod card;
 pub mod controller;
+pub mod printer;
+pub mod receipts;
 pub mod screenshot;
 
 use std::rc::Rc;
@@ -12,7 +15,7 @@ use anyhow::Context;
 use slint::ComponentHandle;
 
 use crate::config::Config;
-use crate::core::{DeviceHealth, DeviceKind, Event, Millis, SessionSettings};
+use crate::core::{Command, Event, Millis, SessionSettings, View};
 use crate::i18n::Translator;
 use crate::store::Store;
 use crate::ui::{self, AppWindow};
@@ -50,9 +53,15 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
     let store = Store::open(&config.database_path())?;
     tracing::info!(path = %store.path().display(), version = store.schema_version()?, "store open");
 
+    // Device threads and back-end tasks send core events here; the UI thread drains them.
+    let (events, incoming) = std::sync::mpsc::channel();
+    // Every unknown outcome is resolved before anyone is served.
+    let backend = backend::BackendAdapter::start(config, store, &runtime, events.clone())?;
+    let printer = printer::PrinterAdapter::start(config, events.clone())?;
+
     let translator = Rc::new(Translator::new()?);
     let app = AppWindow::new().context("cannot create the kiosk window")?;
-    ui::install_translator(&app, translator);
+    ui::install_translator(&app, translator.clone());
     app.set_terminal_id(config.terminal.id.as_str().into());
     app.set_landscape(config.display.orientation == crate::config::Orientation::Landscape);
     app.window().set_size(slint::PhysicalSize::new(
@@ -64,15 +73,10 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
     let clock: Clock = Rc::new(move || Millis(started.elapsed().as_millis() as u64));
     let controller = Controller::attach(&app, session_settings(config), clock);
 
-    // The simulated printer is always present; real adapters report their own state.
-    if config.devices.printer.port == "sim" {
-        controller.borrow_mut().dispatch(Event::DeviceChanged(
-            DeviceKind::Printer,
-            DeviceHealth::Online,
-        ));
-    }
-
-    let card_reader = Rc::new(card::CardReaderAdapter::start(&config.devices.card_reader));
+    let card_reader = Rc::new(card::CardReaderAdapter::start(
+        &config.devices.card_reader,
+        events.clone(),
+    ));
     app.set_demo_mode(card_reader.is_demo());
     let labels: Vec<ui::DemoCard> = card_reader
         .demo_labels()
@@ -100,15 +104,32 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
             app.set_demo_card_inserted(-1);
         }
     });
-    // Device threads send core events over channels; the UI thread drains them here.
-    let card_events = controller.clone();
-    let card_timer = slint::Timer::default();
-    card_timer.start(
+    let mut effects = Effects {
+        card_reader: card_reader.clone(),
+        backend,
+        printer,
+        translator,
+        config: config.clone(),
+        session_id: uuid::Uuid::new_v4().to_string(),
+    };
+    controller
+        .borrow_mut()
+        .set_effects(Box::new(move |command, view| effects.run(command, view)));
+    let weak = Rc::downgrade(&controller);
+    app.on_print_tapped(move || {
+        if let Some(controller) = weak.upgrade() {
+            controller.borrow_mut().dispatch(Event::PrintTapped);
+        }
+    });
+
+    let device_events = controller.clone();
+    let device_timer = slint::Timer::default();
+    device_timer.start(
         slint::TimerMode::Repeated,
         Duration::from_millis(50),
         move || {
-            while let Ok(event) = card_reader.events.try_recv() {
-                card_events.borrow_mut().dispatch(event);
+            while let Ok(event) = incoming.try_recv() {
+                device_events.borrow_mut().dispatch(event);
             }
         },
     );
@@ -127,7 +148,42 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
     timer.start(slint::TimerMode::Repeated, Duration::from_millis(500), tick);
 
     app.run().context("the kiosk window failed")?;
-    drop(card_timer);
+    drop(device_timer);
     drop(timer);
     Ok(())
+}
+
+/// Carries out the core's commands with the adapters.
+struct Effects {
+    card_reader: Rc<card::CardReaderAdapter>,
+    backend: backend::BackendAdapter,
+    printer: printer::PrinterAdapter,
+    translator: Rc<Translator>,
+    config: Config,
+    /// Names this session's business operations in the journal; new for every session.
+    session_id: String,
+}
+
+impl Effects {
+    fn run(&mut self, command: &Command, view: &View) {
+        match command {
+            Command::WipeSessionData => {
+                self.card_reader.forget_holder();
+                self.session_id = uuid::Uuid::new_v4().to_string();
+            }
+            Command::RemindToTakeCard => {}
+            Command::RunQuery(service) => match self.card_reader.holder() {
+                Some(holder) => {
+                    let reference = format!("{}/{}", self.session_id, service.key());
+                    self.backend.run_query(*service, holder, reference);
+                }
+                None => self.card_reader.reread(),
+            },
+            Command::PrintQueryReceipt { service, rows } => {
+                let receipt =
+                    receipts::query_receipt(&self.translator, &self.config, view, *service, rows);
+                self.printer.print(receipt);
+            }
+        }
+    }
 }

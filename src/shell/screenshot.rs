@@ -13,7 +13,7 @@ use slint::{ComponentHandle, PhysicalSize};
 use crate::card::sim::demo_residents;
 use crate::config::Config;
 use crate::core::identity::mask_name;
-use crate::core::{Event, Language, Millis, ServiceId, SessionSettings};
+use crate::core::{Event, Language, Millis, QueryRow, ServiceId, SessionSettings};
 use crate::i18n::Translator;
 use crate::shell::controller::Controller;
 use crate::shell::session_settings;
@@ -30,6 +30,11 @@ pub fn page_names() -> Vec<String> {
         "card-holder",
         "card-error",
         "take-card",
+        "query-needs-card",
+        "query-loading",
+        "query-answered",
+        "query-failed",
+        "query-printed",
     ]
     .into_iter()
     .map(String::from)
@@ -152,6 +157,32 @@ impl Renderer {
                 now.set(Millis::from_secs(3600));
                 send(Event::Tick);
             }
+            "query-needs-card" => {
+                send(Event::Start);
+                send(Event::ServiceTapped(ServiceId::MedicalAccountQuery));
+            }
+            "query-loading" | "query-answered" | "query-failed" | "query-printed" => {
+                let service = ServiceId::ContributionQuery;
+                send(Event::CardIdentified(sample_holder()));
+                send(Event::ServiceTapped(service));
+                match shot.page.as_str() {
+                    "query-answered" | "query-printed" => {
+                        send(Event::QueryAnswered {
+                            service,
+                            rows: sample_rows(),
+                        });
+                        if shot.page == "query-printed" {
+                            send(Event::PrintTapped);
+                            send(Event::ReceiptPrinted);
+                        }
+                    }
+                    "query-failed" => send(Event::QueryFailed {
+                        service,
+                        message_key: "query-error-unavailable",
+                    }),
+                    _ => {}
+                }
+            }
             other => match ServiceId::from_key(other) {
                 Some(service) => {
                     send(Event::Start);
@@ -184,6 +215,23 @@ fn sample_holder() -> crate::core::identity::HolderSummary {
         .first()
         .map(|holder| holder.summary())
         .unwrap_or_else(|| unreachable!("the demo residents are compiled in"))
+}
+
+/// Contribution rows as the demo back end answers them.
+fn sample_rows() -> Vec<QueryRow> {
+    let mut rows = vec![QueryRow {
+        label_key: "row-months-paid",
+        label: String::new(),
+        value: "214".into(),
+        value_key: "",
+    }];
+    rows.extend((1..=10).rev().map(|month| QueryRow {
+        label_key: "",
+        label: format!("2026-{month:02}"),
+        value: "812.40".into(),
+        value_key: "unit-yuan",
+    }));
+    rows
 }
 
 /// A fixed time for the header clock, so pictures of the same build are identical.

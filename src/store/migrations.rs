@@ -13,16 +13,57 @@ struct Migration {
     sql: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    sql: "CREATE TABLE settings (
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sql: "CREATE TABLE settings (
               key   TEXT PRIMARY KEY,
               value TEXT NOT NULL
           );",
-}];
+    },
+    Migration {
+        version: 2,
+        // The transaction journal is append-only (the triggers refuse UPDATE and DELETE) and
+        // hash-chained; the outbox holds deferrable messages until the back end acknowledges them.
+        sql: "CREATE TABLE journal (
+              seq             INTEGER PRIMARY KEY,
+              kind            TEXT NOT NULL,
+              terminal_id     TEXT NOT NULL,
+              idempotency_key TEXT NOT NULL,
+              reference       TEXT NOT NULL,
+              service         TEXT NOT NULL,
+              operation       TEXT NOT NULL,
+              payload         TEXT NOT NULL,
+              recorded_at_ms  INTEGER NOT NULL,
+              prev_hash       BLOB NOT NULL,
+              hash            BLOB NOT NULL
+          );
+          CREATE INDEX journal_by_key ON journal (idempotency_key, seq);
+          CREATE INDEX journal_by_reference ON journal (reference, seq);
+          CREATE TRIGGER journal_no_update BEFORE UPDATE ON journal
+              BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END;
+          CREATE TRIGGER journal_no_delete BEFORE DELETE ON journal
+              BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END;
+          CREATE TABLE outbox (
+              id              INTEGER PRIMARY KEY,
+              message_id      TEXT NOT NULL UNIQUE,
+              kind            TEXT NOT NULL,
+              service         TEXT NOT NULL,
+              path            TEXT NOT NULL,
+              body            TEXT NOT NULL,
+              state           TEXT NOT NULL DEFAULT 'pending',
+              attempts        INTEGER NOT NULL DEFAULT 0,
+              next_attempt_ms INTEGER NOT NULL,
+              last_error      TEXT,
+              created_at_ms   INTEGER NOT NULL,
+              acked_at_ms     INTEGER
+          );
+          CREATE INDEX outbox_due ON outbox (state, next_attempt_ms);",
+    },
+];
 
 /// The version a fully migrated file has.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 pub(super) fn current_version(conn: &Connection) -> Result<u32, StoreError> {
     let version: Option<u32> =

@@ -3,7 +3,9 @@
 //! This is the only module that writes SQL. Other modules call the typed functions of its
 //! submodules (one per concern); none of them sees a `rusqlite` type.
 
+pub mod journal;
 mod migrations;
+pub mod outbox;
 
 use std::path::{Path, PathBuf};
 

@@ -8,7 +8,7 @@ use std::rc::Rc;
 use slint::{ComponentHandle, Model, ModelRc, SharedString, VecModel};
 
 use crate::core::services::home_layout;
-use crate::core::{DeviceHealth, Language, Page, View};
+use crate::core::{DeviceHealth, Language, Page, PrintState, QueryState, View};
 use crate::i18n::Translator;
 
 /// The code Slint generates from `ui/*.slint`; its style is Slint's, not ours.
@@ -55,6 +55,7 @@ pub fn apply_view(app: &AppWindow, view: &View) {
         Page::Home => (PageId::Home, ""),
         Page::Help => (PageId::Help, ""),
         Page::Unavailable(service) => (PageId::Unavailable, service.key()),
+        Page::Query(service) => (PageId::Query, service.key()),
     };
     app.set_page(page);
     app.set_service_id(service.into());
@@ -70,6 +71,40 @@ pub fn apply_view(app: &AppWindow, view: &View) {
     app.set_holder_id(id.into());
     app.set_card_notice(view.card_notice.unwrap_or("").into());
     app.set_take_card_reminder(view.take_card_reminder);
+    apply_query(app, view);
+}
+
+/// The query page: its state by name, the answer's rows, the printing state.
+fn apply_query(app: &AppWindow, view: &View) {
+    let (state, message, rows): (&str, &str, Vec<QueryRowData>) = match &view.query {
+        None => ("", "", Vec::new()),
+        Some(QueryState::NeedsCard) => ("needs-card", "", Vec::new()),
+        Some(QueryState::Loading) => ("loading", "", Vec::new()),
+        Some(QueryState::Failed(key)) => ("failed", key, Vec::new()),
+        Some(QueryState::Answered(rows)) => (
+            "answered",
+            "",
+            rows.iter()
+                .map(|row| QueryRowData {
+                    label_key: row.label_key.into(),
+                    label: row.label.as_str().into(),
+                    value: row.value.as_str().into(),
+                    value_key: row.value_key.into(),
+                })
+                .collect(),
+        ),
+    };
+    app.set_query_state(state.into());
+    app.set_query_message(message.into());
+    app.set_query_rows(ModelRc::new(VecModel::from(rows)));
+    let (print_state, print_message) = match view.print {
+        None => ("", ""),
+        Some(PrintState::Printing) => ("printing", ""),
+        Some(PrintState::Printed) => ("printed", ""),
+        Some(PrintState::Failed(key)) => ("failed", key),
+    };
+    app.set_print_state(print_state.into());
+    app.set_print_message(print_message.into());
 }
 
 fn home_groups(expanded: bool) -> ModelRc<TileGroup> {

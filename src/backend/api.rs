@@ -1,0 +1,781 @@
+//! The back-end contract (`docs/backend-api.md`) as serde types, and the parsers of the back
+//! end's JSON. Pure: no I/O. Every parser of outside bytes returns a typed error.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// The contract version, the first path segment of every operation.
+pub const API_VERSION: &str = "v1";
+/// Header carrying the terminal id (the mTLS client certificate proves it).
+pub const TERMINAL_ID_HEADER: &str = "X-Terminal-Id";
+/// Header carrying the idempotency key of the business operation.
+pub const IDEMPOTENCY_KEY_HEADER: &str = "Idempotency-Key";
+/// Set by the back end on a response replayed from its idempotency store.
+pub const REPLAYED_HEADER: &str = "Idempotent-Replayed";
+/// Proxies a holder may have bound at once.
+pub const MAX_PROXIES: usize = 4;
+
+/// The back-end systems operations are routed to; each has its own endpoints in the config.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Service {
+    Identity,
+    Insurance,
+    Card,
+    Certification,
+    Proxy,
+    Hsm,
+    Catalogue,
+    Terminal,
+}
+
+impl Service {
+    pub const ALL: [Service; 8] = [
+        Service::Identity,
+        Service::Insurance,
+        Service::Card,
+        Service::Certification,
+        Service::Proxy,
+        Service::Hsm,
+        Service::Catalogue,
+        Service::Terminal,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Service::Identity => "identity",
+            Service::Insurance => "insurance",
+            Service::Card => "card",
+            Service::Certification => "certification",
+            Service::Proxy => "proxy",
+            Service::Hsm => "hsm",
+            Service::Catalogue => "catalogue",
+            Service::Terminal => "terminal",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Service> {
+        Service::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+/// Device health reported with a heartbeat.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceStatus {
+    pub card_reader: String,
+    pub printer: String,
+    pub paper: String,
+    pub uptime_s: u64,
+}
+
+/// A business operation with its parameters. The serialized `params` object is the request
+/// body; retries send exactly the journaled bytes.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", content = "params", rename_all = "snake_case")]
+pub enum Operation {
+    IdentifyHolder {
+        id_number: String,
+        card_number: Option<String>,
+    },
+    QueryEnrollment {
+        person_id: String,
+    },
+    QueryContributions {
+        person_id: String,
+        from_year: u16,
+        to_year: u16,
+    },
+    QueryPensionPayments {
+        person_id: String,
+    },
+    QueryMedicalAccount {
+        person_id: String,
+    },
+    ActivateCard {
+        person_id: String,
+        card_number: String,
+    },
+    ReportLoss {
+        person_id: String,
+        card_number: String,
+    },
+    ReleaseLoss {
+        person_id: String,
+        card_number: String,
+    },
+    SubmitCertification {
+        person_id: String,
+        year: u16,
+        method: String,
+    },
+    ListProxies {
+        person_id: String,
+    },
+    AddProxy {
+        person_id: String,
+        proxy_id_number: String,
+        proxy_name: String,
+    },
+    RemoveProxy {
+        person_id: String,
+        proxy_id_number: String,
+    },
+    CardCryptogram {
+        card_id: String,
+        /// 8 bytes, 16 hex digits.
+        challenge: String,
+    },
+    CatalogueSync {
+        since_version: u64,
+    },
+    Heartbeat {
+        status: DeviceStatus,
+    },
+    Reconciliation {
+        /// `YYYY-MM-DD`, the terminal's business day.
+        date: String,
+    },
+}
+
+// Parameters carry ID numbers and names: Debug shows the operation name only.
+impl fmt::Debug for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Operation::{}", self.name())
+    }
+}
+
+/// (operation name, path below `/v1`, service, changes state at the back end)
+const TABLE: &[(&str, &str, Service, bool)] = &[
+    (
+        "identify_holder",
+        "holders/identify",
+        Service::Identity,
+        false,
+    ),
+    ("query_enrollment", "enrollment", Service::Insurance, false),
+    (
+        "query_contributions",
+        "contributions",
+        Service::Insurance,
+        false,
+    ),
+    (
+        "query_pension_payments",
+        "pension-payments",
+        Service::Insurance,
+        false,
+    ),
+    (
+        "query_medical_account",
+        "medical-account",
+        Service::Insurance,
+        false,
+    ),
+    ("activate_card", "cards/activate", Service::Card, true),
+    ("report_loss", "cards/loss-report", Service::Card, true),
+    ("release_loss", "cards/loss-release", Service::Card, true),
+    (
+        "submit_certification",
+        "certifications",
+        Service::Certification,
+        true,
+    ),
+    ("list_proxies", "proxies/list", Service::Proxy, false),
+    ("add_proxy", "proxies/add", Service::Proxy, true),
+    ("remove_proxy", "proxies/remove", Service::Proxy, true),
+    ("card_cryptogram", "hsm/card-auth", Service::Hsm, false),
+    (
+        "catalogue_sync",
+        "catalogue/sync",
+        Service::Catalogue,
+        false,
+    ),
+    ("heartbeat", "heartbeats", Service::Terminal, true),
+    ("reconciliation", "reconciliation", Service::Terminal, false),
+];
+
+impl Operation {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Operation::IdentifyHolder { .. } => "identify_holder",
+            Operation::QueryEnrollment { .. } => "query_enrollment",
+            Operation::QueryContributions { .. } => "query_contributions",
+            Operation::QueryPensionPayments { .. } => "query_pension_payments",
+            Operation::QueryMedicalAccount { .. } => "query_medical_account",
+            Operation::ActivateCard { .. } => "activate_card",
+            Operation::ReportLoss { .. } => "report_loss",
+            Operation::ReleaseLoss { .. } => "release_loss",
+            Operation::SubmitCertification { .. } => "submit_certification",
+            Operation::ListProxies { .. } => "list_proxies",
+            Operation::AddProxy { .. } => "add_proxy",
+            Operation::RemoveProxy { .. } => "remove_proxy",
+            Operation::CardCryptogram { .. } => "card_cryptogram",
+            Operation::CatalogueSync { .. } => "catalogue_sync",
+            Operation::Heartbeat { .. } => "heartbeat",
+            Operation::Reconciliation { .. } => "reconciliation",
+        }
+    }
+
+    fn row(&self) -> &'static (&'static str, &'static str, Service, bool) {
+        let name = self.name();
+        // Every name is in TABLE (a unit test checks it), so the fallback is never taken.
+        TABLE.iter().find(|r| r.0 == name).unwrap_or(&TABLE[0])
+    }
+
+    /// The request path, e.g. `/v1/cards/activate`.
+    pub fn path(&self) -> String {
+        format!("/{API_VERSION}/{}", self.row().1)
+    }
+
+    pub fn service(&self) -> Service {
+        self.row().2
+    }
+
+    /// Whether the operation changes state at the back end (and so must happen exactly once).
+    pub fn is_mutation(&self) -> bool {
+        self.row().3
+    }
+
+    /// The request body: the parameters as JSON.
+    pub fn body(&self) -> String {
+        match serde_json::to_value(self) {
+            Ok(serde_json::Value::Object(mut map)) => map
+                .remove("params")
+                .map(|p| p.to_string())
+                .unwrap_or_else(|| "{}".into()),
+            _ => "{}".into(),
+        }
+    }
+
+    /// The whole operation as stored in the journal.
+    pub fn to_journal(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    pub fn from_journal(text: &str) -> Result<Operation, ParseError> {
+        serde_json::from_str(text).map_err(|e| ParseError::new("journaled operation", &e))
+    }
+
+    /// Parses a request as the back end receives it: the path below `/v1/` and the body.
+    pub fn from_request(path: &str, body: &[u8]) -> Result<Operation, ParseError> {
+        let name = TABLE
+            .iter()
+            .find(|r| r.1 == path)
+            .map(|r| r.0)
+            .ok_or_else(|| ParseError {
+                what: "request path",
+                detail: format!("no operation at /{API_VERSION}/{path}"),
+            })?;
+        let params: serde_json::Value =
+            serde_json::from_slice(body).map_err(|e| ParseError::new("request body", &e))?;
+        let tagged = serde_json::json!({ "op": name, "params": params });
+        let op: Operation =
+            serde_json::from_value(tagged).map_err(|e| ParseError::new("request body", &e))?;
+        op.validate()?;
+        Ok(op)
+    }
+
+    /// Checks the parameter formats the contract fixes.
+    pub fn validate(&self) -> Result<(), ParseError> {
+        if let Operation::CardCryptogram { challenge, .. } = self {
+            if !is_hex(challenge, 16) {
+                return Err(ParseError {
+                    what: "challenge",
+                    detail: "must be 8 bytes as 16 hex digits".into(),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+fn is_hex(text: &str, len: usize) -> bool {
+    text.len() == len && text.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Why back-end bytes could not be understood.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("malformed {what} from the back end: {detail}")]
+pub struct ParseError {
+    pub what: &'static str,
+    pub detail: String,
+}
+
+impl ParseError {
+    fn new(what: &'static str, e: &serde_json::Error) -> ParseError {
+        ParseError {
+            what,
+            detail: e.to_string(),
+        }
+    }
+}
+
+/// Stable error codes; residents see the message, technicians and logs the code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ErrorCode {
+    NotFound,
+    CardBlocked,
+    CardNotActivated,
+    CardAlreadyActive,
+    CardAlreadyLost,
+    CardNotLost,
+    ProxyLimit,
+    ProxyNotFound,
+    AlreadyCertified,
+    IdempotencyMismatch,
+    KeyVoided,
+    InvalidRequest,
+    UnauthorizedTerminal,
+    SystemTimeout,
+    Internal,
+    /// A code this build does not know (a newer back end).
+    #[serde(other)]
+    Unrecognized,
+}
+
+/// A message for residents in both languages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResidentMessage {
+    pub zh: String,
+    pub en: String,
+}
+
+/// The back end's error body: `{"error": {"code": ..., "message": {"zh": ..., "en": ...}}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: ResidentMessage,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ErrorBody {
+    error: ApiError,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, zh: &str, en: &str) -> ApiError {
+        ApiError {
+            code,
+            message: ResidentMessage {
+                zh: zh.into(),
+                en: en.into(),
+            },
+        }
+    }
+
+    pub fn to_body(&self) -> String {
+        serde_json::to_string(&ErrorBody {
+            error: self.clone(),
+        })
+        .unwrap_or_default()
+    }
+
+    pub fn parse(bytes: &[u8]) -> Result<ApiError, ParseError> {
+        serde_json::from_slice::<ErrorBody>(bytes)
+            .map(|b| b.error)
+            .map_err(|e| ParseError::new("error body", &e))
+    }
+}
+
+/// Card states the back end reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CardState {
+    Active,
+    NotActivated,
+    TemporarilyLost,
+    Blocked,
+}
+
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Holder {
+    pub person_id: String,
+    pub name: String,
+    pub id_number: String,
+    pub card_number: String,
+    pub card_state: CardState,
+}
+
+impl fmt::Debug for Holder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Holder")
+            .field("person_id", &self.person_id)
+            .field("card_state", &self.card_state)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Insurance {
+    /// e.g. "pension", "medical", "unemployment", "work_injury".
+    pub kind: String,
+    pub status: String,
+    pub since: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Enrollment {
+    pub person_id: String,
+    pub insurances: Vec<Insurance>,
+}
+
+/// One month of contributions, amounts in fen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContributionMonth {
+    /// `YYYY-MM`.
+    pub month: String,
+    pub kind: String,
+    pub base_fen: u64,
+    pub personal_fen: u64,
+    pub employer_fen: u64,
+    pub employer: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Contributions {
+    pub person_id: String,
+    pub months: Vec<ContributionMonth>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PensionPayment {
+    pub month: String,
+    pub amount_fen: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PensionPayments {
+    pub person_id: String,
+    pub payments: Vec<PensionPayment>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MedicalAccount {
+    pub person_id: String,
+    pub balance_fen: i64,
+    pub year_in_fen: u64,
+    pub year_out_fen: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CardStatusReply {
+    pub card_number: String,
+    pub card_state: CardState,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertificationReceipt {
+    pub person_id: String,
+    pub year: u16,
+    pub certified_until: String,
+}
+
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Proxy {
+    pub proxy_id_number: String,
+    pub proxy_name: String,
+}
+
+impl fmt::Debug for Proxy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Proxy { .. }")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProxyList {
+    pub person_id: String,
+    pub proxies: Vec<Proxy>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cryptogram {
+    /// 16 bytes as 32 hex digits.
+    pub cryptogram: String,
+}
+
+/// One page of the service-point catalogue. Items are opaque here; the locator defines them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CataloguePage {
+    pub version: u64,
+    pub items: Vec<serde_json::Value>,
+    /// Ids removed since the requested version.
+    pub removed: Vec<String>,
+    pub more: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ack {
+    pub received: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReconciliationReport {
+    pub date: String,
+    pub terminal_id: String,
+    /// Idempotency keys of the operations the back end applied for this terminal that day.
+    pub applied_keys: Vec<String>,
+}
+
+/// A typed successful answer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    Holder(Holder),
+    Enrollment(Enrollment),
+    Contributions(Contributions),
+    PensionPayments(PensionPayments),
+    MedicalAccount(MedicalAccount),
+    Card(CardStatusReply),
+    Certification(CertificationReceipt),
+    Proxies(ProxyList),
+    Cryptogram(Cryptogram),
+    Catalogue(CataloguePage),
+    Ack(Ack),
+    Reconciliation(ReconciliationReport),
+}
+
+fn parse_as<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ParseError> {
+    serde_json::from_slice(bytes).map_err(|e| ParseError::new("response body", &e))
+}
+
+/// Parses the 2xx body of `op`'s answer into its typed reply.
+pub fn parse_reply(op: &Operation, bytes: &[u8]) -> Result<Reply, ParseError> {
+    Ok(match op {
+        Operation::IdentifyHolder { .. } => Reply::Holder(parse_as(bytes)?),
+        Operation::QueryEnrollment { .. } => Reply::Enrollment(parse_as(bytes)?),
+        Operation::QueryContributions { .. } => Reply::Contributions(parse_as(bytes)?),
+        Operation::QueryPensionPayments { .. } => Reply::PensionPayments(parse_as(bytes)?),
+        Operation::QueryMedicalAccount { .. } => Reply::MedicalAccount(parse_as(bytes)?),
+        Operation::ActivateCard { .. }
+        | Operation::ReportLoss { .. }
+        | Operation::ReleaseLoss { .. } => Reply::Card(parse_as(bytes)?),
+        Operation::SubmitCertification { .. } => Reply::Certification(parse_as(bytes)?),
+        Operation::ListProxies { .. }
+        | Operation::AddProxy { .. }
+        | Operation::RemoveProxy { .. } => {
+            let list: ProxyList = parse_as(bytes)?;
+            if list.proxies.len() > MAX_PROXIES {
+                return Err(ParseError {
+                    what: "proxy list",
+                    detail: format!("{} proxies, at most {MAX_PROXIES}", list.proxies.len()),
+                });
+            }
+            Reply::Proxies(list)
+        }
+        Operation::CardCryptogram { .. } => {
+            let c: Cryptogram = parse_as(bytes)?;
+            if !is_hex(&c.cryptogram, 32) {
+                return Err(ParseError {
+                    what: "cryptogram",
+                    detail: "must be 16 bytes as 32 hex digits".into(),
+                });
+            }
+            Reply::Cryptogram(c)
+        }
+        Operation::CatalogueSync { .. } => Reply::Catalogue(parse_as(bytes)?),
+        Operation::Heartbeat { .. } => Reply::Ack(parse_as(bytes)?),
+        Operation::Reconciliation { .. } => Reply::Reconciliation(parse_as(bytes)?),
+    })
+}
+
+/// What the back end knows about an idempotency key (`GET /v1/transactions/{key}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TxState {
+    /// Applied; `response` is the stored answer.
+    Applied,
+    /// Refused with a business error; `response` is the stored error body.
+    Rejected,
+    /// Never arrived and now fenced: a late copy will be refused.
+    Void,
+    /// Never arrived (a read-only status query does not fence).
+    NotFound,
+}
+
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TxStatus {
+    pub idempotency_key: String,
+    pub state: TxState,
+    pub http_status: Option<u16>,
+    pub response: Option<serde_json::Value>,
+}
+
+// The stored response may hold names and ID numbers (proxy lists).
+impl fmt::Debug for TxStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TxStatus")
+            .field("idempotency_key", &self.idempotency_key)
+            .field("state", &self.state)
+            .field("http_status", &self.http_status)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TxStatus {
+    pub fn parse(bytes: &[u8]) -> Result<TxStatus, ParseError> {
+        parse_as(bytes)
+    }
+}
+
+/// One operation the back end applied (`GET /admin/ledger` of the demo back end).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LedgerEntry {
+    pub seq: u64,
+    pub idempotency_key: String,
+    pub terminal_id: String,
+    pub op: String,
+    /// UTC business day the operation was applied, `YYYY-MM-DD`.
+    pub applied_on: String,
+}
+
+/// The UTC calendar day (`YYYY-MM-DD`) of a Unix time in milliseconds.
+pub fn utc_day(unix_ms: i64) -> String {
+    // Civil-from-days (H. Hinnant), valid for the proleptic Gregorian calendar.
+    let z = unix_ms.div_euclid(86_400_000) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+/// Journal shipping: a batch of journal entries (`POST /v1/journal-batches`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JournalBatch {
+    pub terminal_id: String,
+    pub first_seq: i64,
+    pub last_seq: i64,
+    pub entries: Vec<serde_json::Value>,
+}
+
+pub const JOURNAL_BATCH_PATH: &str = "/v1/journal-batches";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_operation_has_a_route_and_round_trips_through_the_wire_form() {
+        let ops = vec![
+            Operation::IdentifyHolder {
+                id_number: "x".into(),
+                card_number: None,
+            },
+            Operation::CardCryptogram {
+                card_id: "c".into(),
+                challenge: "0011223344556677".into(),
+            },
+            Operation::Heartbeat {
+                status: DeviceStatus {
+                    card_reader: "ok".into(),
+                    printer: "ok".into(),
+                    paper: "low".into(),
+                    uptime_s: 5,
+                },
+            },
+            Operation::Reconciliation {
+                date: "2026-11-28".into(),
+            },
+        ];
+        for op in ops {
+            assert!(TABLE.iter().any(|r| r.0 == op.name()), "{}", op.name());
+            let path = op.path();
+            let below = path.trim_start_matches("/v1/");
+            let back = Operation::from_request(below, op.body().as_bytes()).expect("parse");
+            assert_eq!(back, op);
+            assert_eq!(
+                Operation::from_journal(&op.to_journal()).expect("journal"),
+                op
+            );
+        }
+    }
+
+    #[test]
+    fn malformed_bytes_give_a_clear_error() {
+        let op = Operation::QueryEnrollment {
+            person_id: "p".into(),
+        };
+        let err = parse_reply(&op, b"{\"person_id\": ").expect_err("truncated");
+        assert!(
+            err.to_string().starts_with("malformed response body"),
+            "{err}"
+        );
+        let bad_challenge = br#"{"card_id":"c","challenge":"zz"}"#;
+        assert!(Operation::from_request("hsm/card-auth", bad_challenge).is_err());
+    }
+
+    #[test]
+    fn debug_output_never_shows_names_or_id_numbers() {
+        let op = Operation::AddProxy {
+            person_id: "P1".into(),
+            proxy_id_number: "11010519491231002X".into(),
+            proxy_name: "张伟".into(),
+        };
+        let holder = Holder {
+            person_id: "P1".into(),
+            name: "张伟".into(),
+            id_number: "11010519491231002X".into(),
+            card_number: "CQ1".into(),
+            card_state: CardState::Active,
+        };
+        let list = ProxyList {
+            person_id: "P1".into(),
+            proxies: vec![Proxy {
+                proxy_id_number: "11010519491231002X".into(),
+                proxy_name: "张伟".into(),
+            }],
+        };
+        for text in [
+            format!("{op:?}"),
+            format!("{holder:?}"),
+            format!("{list:?}"),
+        ] {
+            assert!(
+                !text.contains("1101051949") && !text.contains("张伟"),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn utc_days_match_known_dates() {
+        assert_eq!(utc_day(0), "1970-01-01");
+        assert_eq!(utc_day(951_782_400_000), "2000-02-29");
+        assert_eq!(utc_day(1_795_910_399_999), "2026-11-28");
+        assert_eq!(utc_day(-1), "1969-12-31");
+    }
+
+    #[test]
+    fn unknown_error_codes_are_kept_as_unrecognized() {
+        let e = ApiError::parse(br#"{"error":{"code":"NEW_THING","message":{"zh":"a","en":"b"}}}"#)
+            .expect("parse");
+        assert_eq!(e.code, ErrorCode::Unrecognized);
+    }
+}

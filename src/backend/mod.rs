@@ -1,0 +1,9 @@
+//! Back-end routing: the contract's types, the route table, the HTTP client, the journal-first
+//! engine, the outbox relay and the demo back end.
+
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod engine;
+pub mod http;
+pub mod sim;

@@ -1,0 +1,1211 @@
+//! The demo back end: implements the contract over real HTTP(S) on loopback, with synthetic
+//! residents, dedupe by idempotency key, a ledger of applied operations (`GET /admin/ledger`)
+//! and fault injection switchable at run time (`POST /admin/faults`).
+//!
+//! Demo mode starts it in-process with [`start`]; `renshe-kiosk backend-sim` runs it alone.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use hyper_util::rt::TokioIo;
+use hyper_util::service::TowerToHyperService;
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use super::api::{
+    self, ApiError, CardState, CataloguePage, ErrorCode, LedgerEntry, Operation, TxState, TxStatus,
+    IDEMPOTENCY_KEY_HEADER, REPLAYED_HEADER, TERMINAL_ID_HEADER,
+};
+
+/// The seed of the default synthetic population (demo mode and `soak` share it).
+pub const DEFAULT_SEED: u64 = 2026;
+/// Residents in the default population.
+pub const DEFAULT_RESIDENTS: usize = 60;
+
+/// Pages of the service-point catalogue; the items are opaque JSON objects here.
+pub trait CatalogueProvider: Send + Sync {
+    fn page(&self, since_version: u64) -> CataloguePage;
+}
+
+/// The default catalogue: empty.
+pub struct EmptyCatalogue;
+
+impl CatalogueProvider for EmptyCatalogue {
+    fn page(&self, since_version: u64) -> CataloguePage {
+        CataloguePage {
+            version: since_version,
+            items: Vec::new(),
+            removed: Vec::new(),
+            more: false,
+        }
+    }
+}
+
+/// Faults the sim injects into `/v1` answers, each with a probability in 0..=1.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FaultPlan {
+    /// Added to every answer, after the operation is applied (so clients time out late).
+    pub delay_ms: u64,
+    /// Answer 503 without applying.
+    pub error_5xx: f64,
+    /// Apply, then cut the connection in the middle of the answer.
+    pub reset: f64,
+    /// Apply, then answer 200 with broken JSON.
+    pub malformed: f64,
+    /// Deliver the request twice to the ledger logic (the second is deduped) and answer
+    /// with the replayed copy.
+    pub duplicate: f64,
+    /// Faults left before the plan switches itself off (None: no limit).
+    pub budget: Option<u32>,
+}
+
+/// A synthetic resident.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct Resident {
+    pub person_id: String,
+    pub name: String,
+    pub id_number: String,
+    pub card_number: String,
+    pub card_state: CardState,
+    pub birth_year: u16,
+    pub insurances: Vec<api::Insurance>,
+    pub contributions: Vec<api::ContributionMonth>,
+    pub pension: Vec<api::PensionPayment>,
+    pub medical_balance_fen: i64,
+    pub proxies: Vec<api::Proxy>,
+    pub certified_years: Vec<u16>,
+}
+
+impl fmt::Debug for Resident {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Resident")
+            .field("person_id", &self.person_id)
+            .field("card_state", &self.card_state)
+            .finish_non_exhaustive()
+    }
+}
+
+/// GB 11643 check character for the first 17 digits.
+pub fn id_check_char(first17: &str) -> Option<char> {
+    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    const CHECK: &[u8; 11] = b"10X98765432";
+    if first17.len() != 17 {
+        return None;
+    }
+    let mut sum = 0;
+    for (c, w) in first17.chars().zip(WEIGHTS) {
+        sum += c.to_digit(10)? * w;
+    }
+    Some(CHECK[(sum % 11) as usize] as char)
+}
+
+/// The deterministic synthetic population for `seed`.
+pub fn synthetic_residents(seed: u64, count: usize) -> Vec<Resident> {
+    const DISTRICTS: [&str; 8] = [
+        "500101", "500103", "500104", "500105", "500106", "500107", "500108", "500112",
+    ];
+    const SURNAMES: [&str; 10] = ["王", "李", "张", "刘", "陈", "杨", "黄", "赵", "周", "吴"];
+    const GIVEN: [&str; 10] = ["伟", "芳", "娜", "敏", "静", "强", "磊", "洋", "艳", "勇"];
+    const EMPLOYERS: [&str; 4] = [
+        "重庆长安汽车股份有限公司",
+        "重庆市渝中区人民医院",
+        "重庆小面餐饮有限公司",
+        "灵活就业",
+    ];
+    let mut rng = StdRng::seed_from_u64(seed);
+    (0..count)
+        .map(|i| {
+            let birth_year: u16 = rng.random_range(1950..=2000);
+            let first17 = format!(
+                "{}{}{:02}{:02}{:03}",
+                DISTRICTS[i % DISTRICTS.len()],
+                birth_year,
+                rng.random_range(1..=12u32),
+                rng.random_range(1..=28u32),
+                rng.random_range(0..1000u32)
+            );
+            let check = id_check_char(&first17).unwrap_or('0');
+            let start_year = (birth_year + 22).max(1995);
+            let retired = birth_year <= 1965;
+            let end_year = if retired { birth_year + 60 } else { 2026 };
+            let mut base = rng.random_range(250_000..600_000u64);
+            let employer = EMPLOYERS[rng.random_range(0..EMPLOYERS.len())];
+            let mut contributions = Vec::new();
+            for year in start_year..=end_year.min(2026) {
+                // Some years were not paid (unemployment, moving away).
+                if rng.random_range(0..20) == 0 {
+                    continue;
+                }
+                for month in 1..=12u16 {
+                    if year == 2026 && month > 10 {
+                        break;
+                    }
+                    contributions.push(api::ContributionMonth {
+                        month: format!("{year}-{month:02}"),
+                        kind: "pension".into(),
+                        base_fen: base,
+                        personal_fen: base * 8 / 100,
+                        employer_fen: base * 16 / 100,
+                        employer: employer.into(),
+                    });
+                }
+                base = base * 106 / 100;
+            }
+            let pension = if retired {
+                (1..=10)
+                    .map(|m| api::PensionPayment {
+                        month: format!("2026-{m:02}"),
+                        amount_fen: base * 45 / 100,
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let card_state = match i % 10 {
+                3 => CardState::NotActivated,
+                7 => CardState::Blocked,
+                _ => CardState::Active,
+            };
+            Resident {
+                person_id: format!("P{:08}", 10_000_000 + i),
+                name: format!(
+                    "{}{}",
+                    SURNAMES[rng.random_range(0..SURNAMES.len())],
+                    GIVEN[rng.random_range(0..GIVEN.len())]
+                ),
+                id_number: format!("{first17}{check}"),
+                card_number: format!("CQ{:07}", 3_000_000 + i * 17),
+                card_state,
+                birth_year,
+                insurances: vec![
+                    api::Insurance {
+                        kind: "pension".into(),
+                        status: if retired { "receiving" } else { "paying" }.into(),
+                        since: format!("{start_year}-01"),
+                    },
+                    api::Insurance {
+                        kind: "medical".into(),
+                        status: "paying".into(),
+                        since: format!("{start_year}-01"),
+                    },
+                ],
+                contributions,
+                pension,
+                medical_balance_fen: rng.random_range(0..2_000_000),
+                proxies: Vec::new(),
+                certified_years: Vec::new(),
+            }
+        })
+        .collect()
+}
+
+/// A stored answer for an idempotency key.
+#[derive(Clone, Serialize, Deserialize)]
+struct Stored {
+    request_hash: String,
+    status: u16,
+    body: String,
+}
+
+/// Everything that must survive a sim restart when `--state` is given.
+#[derive(Serialize, Deserialize)]
+struct Durable {
+    residents: Vec<Resident>,
+    answers: HashMap<String, Stored>,
+    voided: HashSet<String>,
+    ledger: Vec<LedgerEntry>,
+}
+
+struct SimState {
+    durable: Durable,
+    faults: FaultPlan,
+    rng: StdRng,
+    state_file: Option<PathBuf>,
+    catalogue: Arc<dyn CatalogueProvider>,
+}
+
+/// How to start the sim.
+pub struct SimOptions {
+    pub listen: SocketAddr,
+    pub tls: Option<SimTls>,
+    pub state_file: Option<PathBuf>,
+    pub seed: u64,
+    pub catalogue: Arc<dyn CatalogueProvider>,
+    /// People whose cards exist elsewhere (demo mode's virtual cards): the first synthetic
+    /// residents take their name, ID number and card number, so their cards find records.
+    pub known_people: Vec<KnownPerson>,
+}
+
+/// A person the sim must know by name, ID number and card number.
+#[derive(Clone)]
+pub struct KnownPerson {
+    pub name: String,
+    pub id_number: String,
+    pub card_number: String,
+}
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        SimOptions {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            tls: None,
+            state_file: None,
+            seed: DEFAULT_SEED,
+            catalogue: Arc::new(EmptyCatalogue),
+            known_people: Vec::new(),
+        }
+    }
+}
+
+/// Server certificate, and the CA that client certificates must chain to.
+#[derive(Clone)]
+pub struct SimTls {
+    pub server_cert_pem: String,
+    pub server_key_pem: String,
+    /// Client certificates are required and verified against this CA.
+    pub client_ca_pem: String,
+}
+
+/// A generated test PKI: one CA, a server certificate for localhost/127.0.0.1, and a
+/// terminal (client) certificate.
+pub struct TestPki {
+    pub ca_pem: String,
+    pub server_cert_pem: String,
+    pub server_key_pem: String,
+    pub client_cert_pem: String,
+    pub client_key_pem: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error("certificate generation failed: {0}")]
+    Pki(#[from] rcgen::Error),
+    #[error("TLS setup failed: {0}")]
+    Tls(String),
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("cannot read the state file: {0}")]
+    State(String),
+}
+
+impl TestPki {
+    pub fn generate(terminal_id: &str) -> Result<TestPki, SimError> {
+        use rcgen::{
+            BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
+            KeyPair,
+        };
+        let ca_key = KeyPair::generate()?;
+        let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, "renshe-kiosk test CA");
+        let ca_cert = ca_params.self_signed(&ca_key)?;
+        let issuer = Issuer::new(ca_params, ca_key);
+
+        let server_key = KeyPair::generate()?;
+        let mut server_params =
+            CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])?;
+        server_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        let server_cert = server_params.signed_by(&server_key, &issuer)?;
+
+        let client_key = KeyPair::generate()?;
+        let mut client_params = CertificateParams::new(Vec::<String>::new())?;
+        client_params
+            .distinguished_name
+            .push(DnType::CommonName, terminal_id);
+        client_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        let client_cert = client_params.signed_by(&client_key, &issuer)?;
+        Ok(TestPki {
+            ca_pem: ca_cert.pem(),
+            server_cert_pem: server_cert.pem(),
+            server_key_pem: server_key.serialize_pem(),
+            client_cert_pem: client_cert.pem(),
+            client_key_pem: client_key.serialize_pem(),
+        })
+    }
+
+    pub fn sim_tls(&self) -> SimTls {
+        SimTls {
+            server_cert_pem: self.server_cert_pem.clone(),
+            server_key_pem: self.server_key_pem.clone(),
+            client_ca_pem: self.ca_pem.clone(),
+        }
+    }
+
+    /// Writes the kiosk side (CA, client cert, client key) into `dir`.
+    pub fn write_client_files(
+        &self,
+        dir: &std::path::Path,
+    ) -> Result<super::config::TlsFiles, SimError> {
+        let files = super::config::TlsFiles {
+            ca_file: dir.join("ca.pem"),
+            client_cert_file: dir.join("terminal.pem"),
+            client_key_file: dir.join("terminal.key"),
+        };
+        std::fs::write(&files.ca_file, &self.ca_pem)?;
+        std::fs::write(&files.client_cert_file, &self.client_cert_pem)?;
+        std::fs::write(&files.client_key_file, &self.client_key_pem)?;
+        Ok(files)
+    }
+}
+
+fn server_config(tls: &SimTls) -> Result<rustls::ServerConfig, SimError> {
+    let err = |e: &dyn fmt::Display| SimError::Tls(e.to_string());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(tls.client_ca_pem.as_bytes()) {
+        roots.add(cert.map_err(|e| err(&e))?).map_err(|e| err(&e))?;
+    }
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider.clone(),
+    )
+    .build()
+    .map_err(|e| err(&e))?;
+    let chain = CertificateDer::pem_slice_iter(tls.server_cert_pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| err(&e))?;
+    let key = PrivateKeyDer::from_pem_slice(tls.server_key_pem.as_bytes()).map_err(|e| err(&e))?;
+    rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| err(&e))?
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(chain, key)
+        .map_err(|e| err(&e))
+}
+
+/// A running sim.
+pub struct SimHandle {
+    url: String,
+    addr: SocketAddr,
+    state: Arc<Mutex<SimState>>,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl SimHandle {
+    /// Base URL, e.g. `http://127.0.0.1:41234` (or `https://localhost:…` with TLS).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The operations applied so far, in order.
+    pub fn ledger(&self) -> Vec<LedgerEntry> {
+        lock(&self.state).durable.ledger.clone()
+    }
+
+    pub fn set_faults(&self, plan: FaultPlan) {
+        lock(&self.state).faults = plan;
+    }
+
+    pub fn residents(&self) -> Vec<Resident> {
+        lock(&self.state).durable.residents.clone()
+    }
+
+    /// Stops accepting connections and waits for the accept loop to end.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+fn lock(state: &Mutex<SimState>) -> std::sync::MutexGuard<'_, SimState> {
+    match state.lock() {
+        Ok(g) => g,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+/// Gives the first residents the identities of `people` (their histories stay synthetic).
+fn with_known_people(mut residents: Vec<Resident>, people: &[KnownPerson]) -> Vec<Resident> {
+    for (resident, person) in residents.iter_mut().zip(people) {
+        resident.name = person.name.clone();
+        resident.id_number = person.id_number.clone();
+        resident.card_number = person.card_number.clone();
+        // The card in the demo tray is the one they carry: it works.
+        resident.card_state = CardState::Active;
+    }
+    residents
+}
+
+/// Starts the sim on `options.listen` (port 0: a random free port).
+pub async fn start(options: SimOptions) -> Result<SimHandle, SimError> {
+    let durable = match &options.state_file {
+        Some(path) if path.exists() => {
+            let text = std::fs::read_to_string(path)?;
+            serde_json::from_str(&text).map_err(|e| SimError::State(e.to_string()))?
+        }
+        _ => Durable {
+            residents: with_known_people(
+                synthetic_residents(options.seed, DEFAULT_RESIDENTS),
+                &options.known_people,
+            ),
+            answers: HashMap::new(),
+            voided: HashSet::new(),
+            ledger: Vec::new(),
+        },
+    };
+    let state = Arc::new(Mutex::new(SimState {
+        durable,
+        faults: FaultPlan::default(),
+        rng: StdRng::seed_from_u64(options.seed ^ 0x5eed),
+        state_file: options.state_file.clone(),
+        catalogue: options.catalogue.clone(),
+    }));
+    let tls = match &options.tls {
+        Some(t) => Some(tokio_rustls::TlsAcceptor::from(Arc::new(server_config(t)?))),
+        None => None,
+    };
+    let listener = TcpListener::bind(options.listen).await?;
+    let addr = listener.local_addr()?;
+    let url = match &tls {
+        Some(_) => format!("https://localhost:{}", addr.port()),
+        None => format!("http://{addr}"),
+    };
+    let router = router(state.clone());
+    let (stop, mut stopped) = watch::channel(false);
+    let task = tokio::spawn(async move {
+        loop {
+            let accepted = tokio::select! {
+                a = listener.accept() => a,
+                _ = stopped.changed() => return,
+            };
+            let Ok((stream, _)) = accepted else { continue };
+            let service = TowerToHyperService::new(router.clone());
+            let tls = tls.clone();
+            tokio::spawn(async move {
+                let http = hyper::server::conn::http1::Builder::new();
+                let served = match tls {
+                    Some(acceptor) => match acceptor.accept(stream).await {
+                        Ok(s) => http.serve_connection(TokioIo::new(s), service).await,
+                        Err(e) => {
+                            tracing::debug!(error = %e, "TLS handshake refused");
+                            return;
+                        }
+                    },
+                    None => http.serve_connection(TokioIo::new(stream), service).await,
+                };
+                if let Err(e) = served {
+                    tracing::debug!(error = %e, "connection ended with an error");
+                }
+            });
+        }
+    });
+    tracing::info!(%url, "demo back end listening");
+    Ok(SimHandle {
+        url,
+        addr,
+        state,
+        stop,
+        task,
+    })
+}
+
+fn router(state: Arc<Mutex<SimState>>) -> Router {
+    let mut router = Router::new()
+        .route("/v1/transactions/{key}", get(tx_status))
+        .route("/v1/transactions/{key}/void", post(tx_void))
+        .route(api::JOURNAL_BATCH_PATH, post(operation))
+        .route("/admin/ledger", get(admin_ledger))
+        .route(
+            "/admin/faults",
+            get(admin_get_faults).post(admin_set_faults),
+        );
+    for path in api_paths() {
+        router = router.route(&path, post(operation));
+    }
+    router.with_state(state)
+}
+
+fn api_paths() -> Vec<String> {
+    // Derive the route list from the contract so the sim never drifts from it.
+    let samples = [
+        Operation::IdentifyHolder {
+            id_number: String::new(),
+            card_number: None,
+        },
+        Operation::QueryEnrollment {
+            person_id: String::new(),
+        },
+        Operation::QueryContributions {
+            person_id: String::new(),
+            from_year: 0,
+            to_year: 0,
+        },
+        Operation::QueryPensionPayments {
+            person_id: String::new(),
+        },
+        Operation::QueryMedicalAccount {
+            person_id: String::new(),
+        },
+        Operation::ActivateCard {
+            person_id: String::new(),
+            card_number: String::new(),
+        },
+        Operation::ReportLoss {
+            person_id: String::new(),
+            card_number: String::new(),
+        },
+        Operation::ReleaseLoss {
+            person_id: String::new(),
+            card_number: String::new(),
+        },
+        Operation::SubmitCertification {
+            person_id: String::new(),
+            year: 0,
+            method: String::new(),
+        },
+        Operation::ListProxies {
+            person_id: String::new(),
+        },
+        Operation::AddProxy {
+            person_id: String::new(),
+            proxy_id_number: String::new(),
+            proxy_name: String::new(),
+        },
+        Operation::RemoveProxy {
+            person_id: String::new(),
+            proxy_id_number: String::new(),
+        },
+        Operation::CardCryptogram {
+            card_id: String::new(),
+            challenge: String::new(),
+        },
+        Operation::CatalogueSync { since_version: 0 },
+        Operation::Heartbeat {
+            status: api::DeviceStatus {
+                card_reader: String::new(),
+                printer: String::new(),
+                paper: String::new(),
+                uptime_s: 0,
+            },
+        },
+        Operation::Reconciliation {
+            date: String::new(),
+        },
+    ];
+    samples.iter().map(|op| op.path()).collect()
+}
+
+fn json_response(status: u16, body: String, replayed: bool) -> Response {
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() =
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = response.headers_mut();
+    headers.insert(
+        "content-type",
+        axum::http::HeaderValue::from_static("application/json"),
+    );
+    if replayed {
+        headers.insert(
+            REPLAYED_HEADER,
+            axum::http::HeaderValue::from_static("true"),
+        );
+    }
+    response
+}
+
+fn error_response(status: u16, code: ErrorCode, zh: &str, en: &str) -> Response {
+    json_response(status, ApiError::new(code, zh, en).to_body(), false)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Fault {
+    None,
+    Error5xx,
+    Reset,
+    Malformed,
+    Duplicate,
+}
+
+impl SimState {
+    fn draw_fault(&mut self) -> (Fault, u64) {
+        let plan = &mut self.faults;
+        if plan.budget == Some(0) {
+            return (Fault::None, 0);
+        }
+        let roll: f64 = self.rng.random_range(0.0..1.0);
+        let mut edge = 0.0;
+        let mut fault = Fault::None;
+        for (p, f) in [
+            (plan.error_5xx, Fault::Error5xx),
+            (plan.reset, Fault::Reset),
+            (plan.malformed, Fault::Malformed),
+            (plan.duplicate, Fault::Duplicate),
+        ] {
+            edge += p;
+            if roll < edge {
+                fault = f;
+                break;
+            }
+        }
+        if fault != Fault::None || plan.delay_ms > 0 {
+            if let Some(b) = plan.budget.as_mut() {
+                *b = b.saturating_sub(1);
+            }
+        }
+        (fault, plan.delay_ms)
+    }
+
+    fn persist(&self) {
+        let Some(path) = &self.state_file else { return };
+        let tmp = path.with_extension("tmp");
+        let written = serde_json::to_vec(&self.durable)
+            .map_err(std::io::Error::other)
+            .and_then(|bytes| std::fs::write(&tmp, bytes))
+            .and_then(|()| std::fs::rename(&tmp, path));
+        if let Err(e) = written {
+            tracing::error!(error = %e, "cannot save the sim state");
+        }
+    }
+
+    /// Applies (or replays) a request under its key. Returns (status, body, replayed).
+    fn apply(&mut self, path: &str, key: &str, terminal: &str, body: &[u8]) -> (u16, String, bool) {
+        let request_hash = {
+            let mut h = Sha256::new();
+            h.update(path.as_bytes());
+            h.update([0]);
+            h.update(body);
+            format!("{:x}", h.finalize())
+        };
+        if let Some(stored) = self.durable.answers.get(key) {
+            if stored.request_hash != request_hash {
+                let e = ApiError::new(
+                    ErrorCode::IdempotencyMismatch,
+                    "同一业务编号的请求内容不一致，请联系工作人员",
+                    "This request does not match the earlier one with the same key; please ask staff",
+                );
+                return (409, e.to_body(), false);
+            }
+            return (stored.status, stored.body.clone(), true);
+        }
+        if self.durable.voided.contains(key) {
+            let e = ApiError::new(
+                ErrorCode::KeyVoided,
+                "该业务已撤销，请重新办理",
+                "This transaction was cancelled; please start again",
+            );
+            return (409, e.to_body(), false);
+        }
+        let (status, answer, op_name, mutation) = if path == api::JOURNAL_BATCH_PATH {
+            match serde_json::from_slice::<api::JournalBatch>(body) {
+                Ok(_) => (
+                    200,
+                    serde_json::json!({"received": true}).to_string(),
+                    "journal_batch".to_string(),
+                    true,
+                ),
+                Err(e) => (400, bad_request(&e.to_string()), String::new(), false),
+            }
+        } else {
+            let below = path.trim_start_matches("/v1/");
+            match Operation::from_request(below, body) {
+                Ok(op) => {
+                    let (status, answer) = self.execute(&op, terminal);
+                    (status, answer, op.name().to_string(), op.is_mutation())
+                }
+                Err(e) => (400, bad_request(&e.to_string()), String::new(), false),
+            }
+        };
+        if mutation {
+            self.durable.answers.insert(
+                key.to_string(),
+                Stored {
+                    request_hash,
+                    status,
+                    body: answer.clone(),
+                },
+            );
+            if (200..300).contains(&status) {
+                let seq = self.durable.ledger.len() as u64 + 1;
+                self.durable.ledger.push(LedgerEntry {
+                    seq,
+                    idempotency_key: key.to_string(),
+                    terminal_id: terminal.to_string(),
+                    op: op_name,
+                    applied_on: api::utc_day(unix_ms_now()),
+                });
+            }
+            self.persist();
+        }
+        (status, answer, false)
+    }
+
+    fn resident(&mut self, person_id: &str) -> Result<&mut Resident, (u16, String)> {
+        self.durable
+            .residents
+            .iter_mut()
+            .find(|r| r.person_id == person_id)
+            .ok_or_else(not_found)
+    }
+
+    /// The business rules. Returns (status, JSON body).
+    fn execute(&mut self, op: &Operation, terminal: &str) -> (u16, String) {
+        let result: Result<serde_json::Value, (u16, String)> = (|| {
+            match op {
+                Operation::IdentifyHolder {
+                    id_number,
+                    card_number,
+                } => {
+                    let r = self
+                        .durable
+                        .residents
+                        .iter()
+                        .find(|r| {
+                            &r.id_number == id_number
+                                && card_number.as_ref().is_none_or(|c| c == &r.card_number)
+                        })
+                        .ok_or_else(not_found)?;
+                    serde_json::to_value(api::Holder {
+                        person_id: r.person_id.clone(),
+                        name: r.name.clone(),
+                        id_number: r.id_number.clone(),
+                        card_number: r.card_number.clone(),
+                        card_state: r.card_state,
+                    })
+                }
+                Operation::QueryEnrollment { person_id } => {
+                    let r = self.resident(person_id)?;
+                    serde_json::to_value(api::Enrollment {
+                        person_id: r.person_id.clone(),
+                        insurances: r.insurances.clone(),
+                    })
+                }
+                Operation::QueryContributions {
+                    person_id,
+                    from_year,
+                    to_year,
+                } => {
+                    let r = self.resident(person_id)?;
+                    let (from, to) = (format!("{from_year}-00"), format!("{to_year}-13"));
+                    serde_json::to_value(api::Contributions {
+                        person_id: r.person_id.clone(),
+                        months: r
+                            .contributions
+                            .iter()
+                            .filter(|m| m.month > from && m.month < to)
+                            .cloned()
+                            .collect(),
+                    })
+                }
+                Operation::QueryPensionPayments { person_id } => {
+                    let r = self.resident(person_id)?;
+                    serde_json::to_value(api::PensionPayments {
+                        person_id: r.person_id.clone(),
+                        payments: r.pension.clone(),
+                    })
+                }
+                Operation::QueryMedicalAccount { person_id } => {
+                    let r = self.resident(person_id)?;
+                    serde_json::to_value(api::MedicalAccount {
+                        person_id: r.person_id.clone(),
+                        balance_fen: r.medical_balance_fen,
+                        year_in_fen: 120_000,
+                        year_out_fen: 35_000,
+                    })
+                }
+                Operation::ActivateCard {
+                    person_id,
+                    card_number,
+                }
+                | Operation::ReportLoss {
+                    person_id,
+                    card_number,
+                }
+                | Operation::ReleaseLoss {
+                    person_id,
+                    card_number,
+                } => {
+                    let r = self.resident(person_id)?;
+                    if &r.card_number != card_number {
+                        return Err(not_found());
+                    }
+                    use CardState::*;
+                    let next = match (op, r.card_state) {
+                        (_, Blocked) => {
+                            return Err(reject(
+                                ErrorCode::CardBlocked,
+                                "此卡已停用，请到窗口办理",
+                                "This card is blocked; please go to a service counter",
+                            ))
+                        }
+                        (Operation::ActivateCard { .. }, NotActivated) => Active,
+                        (Operation::ActivateCard { .. }, _) => {
+                            return Err(reject(
+                                ErrorCode::CardAlreadyActive,
+                                "此卡已启用",
+                                "This card is already active",
+                            ))
+                        }
+                        (Operation::ReportLoss { .. }, Active) => TemporarilyLost,
+                        (Operation::ReportLoss { .. }, TemporarilyLost) => {
+                            return Err(reject(
+                                ErrorCode::CardAlreadyLost,
+                                "此卡已挂失",
+                                "This card is already reported lost",
+                            ))
+                        }
+                        (Operation::ReportLoss { .. }, _) => {
+                            return Err(reject(
+                                ErrorCode::CardNotActivated,
+                                "此卡尚未启用",
+                                "This card is not activated yet",
+                            ))
+                        }
+                        (_, TemporarilyLost) => Active,
+                        _ => {
+                            return Err(reject(
+                                ErrorCode::CardNotLost,
+                                "此卡未挂失",
+                                "This card is not reported lost",
+                            ))
+                        }
+                    };
+                    r.card_state = next;
+                    serde_json::to_value(api::CardStatusReply {
+                        card_number: r.card_number.clone(),
+                        card_state: next,
+                    })
+                }
+                Operation::SubmitCertification {
+                    person_id, year, ..
+                } => {
+                    let r = self.resident(person_id)?;
+                    if r.certified_years.contains(year) {
+                        return Err(reject(
+                            ErrorCode::AlreadyCertified,
+                            "本年度已完成资格认证",
+                            "Already certified for this year",
+                        ));
+                    }
+                    r.certified_years.push(*year);
+                    serde_json::to_value(api::CertificationReceipt {
+                        person_id: r.person_id.clone(),
+                        year: *year,
+                        certified_until: format!("{}-06-30", year + 1),
+                    })
+                }
+                Operation::ListProxies { person_id }
+                | Operation::AddProxy { person_id, .. }
+                | Operation::RemoveProxy { person_id, .. } => {
+                    let r = self.resident(person_id)?;
+                    match op {
+                        Operation::AddProxy {
+                            proxy_id_number,
+                            proxy_name,
+                            ..
+                        } => {
+                            if r.proxies.len() >= api::MAX_PROXIES {
+                                return Err(reject(
+                                    ErrorCode::ProxyLimit,
+                                    "最多绑定4位代办人",
+                                    "At most 4 proxies can be bound",
+                                ));
+                            }
+                            r.proxies.retain(|p| &p.proxy_id_number != proxy_id_number);
+                            r.proxies.push(api::Proxy {
+                                proxy_id_number: proxy_id_number.clone(),
+                                proxy_name: proxy_name.clone(),
+                            });
+                        }
+                        Operation::RemoveProxy {
+                            proxy_id_number, ..
+                        } => {
+                            let before = r.proxies.len();
+                            r.proxies.retain(|p| &p.proxy_id_number != proxy_id_number);
+                            if r.proxies.len() == before {
+                                return Err(reject(
+                                    ErrorCode::ProxyNotFound,
+                                    "未找到该代办人",
+                                    "No such proxy",
+                                ));
+                            }
+                        }
+                        _ => {}
+                    }
+                    serde_json::to_value(api::ProxyList {
+                        person_id: r.person_id.clone(),
+                        proxies: r.proxies.clone(),
+                    })
+                }
+                Operation::CardCryptogram { card_id, challenge } => {
+                    // Stands in for the HSM: a keyed digest of card id and challenge.
+                    let mut h = Sha256::new();
+                    h.update(b"renshe-sim-hsm-key");
+                    h.update(card_id.as_bytes());
+                    h.update(challenge.as_bytes());
+                    let digest = h.finalize();
+                    let hex: String = digest[..16].iter().map(|b| format!("{b:02X}")).collect();
+                    serde_json::to_value(api::Cryptogram { cryptogram: hex })
+                }
+                Operation::CatalogueSync { since_version } => {
+                    serde_json::to_value(self.catalogue.page(*since_version))
+                }
+                Operation::Heartbeat { .. } => serde_json::to_value(api::Ack { received: true }),
+                Operation::Reconciliation { date } => {
+                    serde_json::to_value(api::ReconciliationReport {
+                        date: date.clone(),
+                        terminal_id: terminal.to_string(),
+                        applied_keys: self
+                            .durable
+                            .ledger
+                            .iter()
+                            .filter(|e| e.terminal_id == terminal && &e.applied_on == date)
+                            .map(|e| e.idempotency_key.clone())
+                            .collect(),
+                    })
+                }
+            }
+            .map_err(|e| (500, bad_request(&e.to_string())))
+        })();
+        match result {
+            Ok(v) => (200, v.to_string()),
+            Err(e) => e,
+        }
+    }
+}
+
+fn unix_ms_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn not_found() -> (u16, String) {
+    reject_with(
+        404,
+        ErrorCode::NotFound,
+        "未查询到相关信息",
+        "No matching record was found",
+    )
+}
+
+fn reject(code: ErrorCode, zh: &str, en: &str) -> (u16, String) {
+    reject_with(422, code, zh, en)
+}
+
+fn reject_with(status: u16, code: ErrorCode, zh: &str, en: &str) -> (u16, String) {
+    (status, ApiError::new(code, zh, en).to_body())
+}
+
+fn bad_request(detail: &str) -> String {
+    ApiError::new(
+        ErrorCode::InvalidRequest,
+        "请求无效，请联系工作人员",
+        &format!("Invalid request ({detail}); please ask staff"),
+    )
+    .to_body()
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty())
+}
+
+async fn operation(
+    State(state): State<Arc<Mutex<SimState>>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (Some(terminal), Some(key)) = (
+        header(&headers, TERMINAL_ID_HEADER),
+        header(&headers, IDEMPOTENCY_KEY_HEADER),
+    ) else {
+        return error_response(
+            401,
+            ErrorCode::UnauthorizedTerminal,
+            "终端未授权",
+            "This terminal is not authorised",
+        );
+    };
+    let (fault, delay_ms) = lock(&state).draw_fault();
+    if fault == Fault::Error5xx {
+        return error_response(
+            503,
+            ErrorCode::Internal,
+            "系统繁忙，请稍后再试",
+            "The system is busy; please try again later",
+        );
+    }
+    let (status, answer, replayed) = {
+        let mut s = lock(&state);
+        let first = s.apply(uri.path(), key, terminal, &body);
+        if fault == Fault::Duplicate {
+            s.apply(uri.path(), key, terminal, &body)
+        } else {
+            first
+        }
+    };
+    if delay_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+    }
+    fault_response(fault, status, answer, replayed)
+}
+
+fn fault_response(fault: Fault, status: u16, answer: String, replayed: bool) -> Response {
+    match fault {
+        Fault::Malformed => json_response(
+            200,
+            answer.chars().take(answer.len() / 2).collect(),
+            replayed,
+        ),
+        Fault::Reset => {
+            let half = Bytes::from(answer.as_bytes()[..answer.len() / 2].to_vec());
+            let chunks: Vec<Result<Bytes, std::io::Error>> =
+                vec![Ok(half), Err(std::io::Error::other("injected reset"))];
+            let mut response = Response::new(Body::from_stream(futures_util::stream::iter(chunks)));
+            *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+            response
+        }
+        _ => json_response(status, answer, replayed),
+    }
+}
+
+fn tx_status_of(s: &SimState, key: &str) -> TxStatus {
+    match s.durable.answers.get(key) {
+        Some(stored) => TxStatus {
+            idempotency_key: key.to_string(),
+            state: if (200..300).contains(&stored.status) {
+                TxState::Applied
+            } else {
+                TxState::Rejected
+            },
+            http_status: Some(stored.status),
+            response: serde_json::from_str(&stored.body).ok(),
+        },
+        None => TxStatus {
+            idempotency_key: key.to_string(),
+            state: if s.durable.voided.contains(key) {
+                TxState::Void
+            } else {
+                TxState::NotFound
+            },
+            http_status: None,
+            response: None,
+        },
+    }
+}
+
+async fn tx_status(
+    State(state): State<Arc<Mutex<SimState>>>,
+    UrlPath(key): UrlPath<String>,
+) -> Response {
+    let (fault, delay_ms) = lock(&state).draw_fault();
+    if fault == Fault::Error5xx {
+        return error_response(503, ErrorCode::Internal, "系统繁忙", "Busy");
+    }
+    let status = tx_status_of(&lock(&state), &key);
+    if delay_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+    }
+    json_response(
+        200,
+        serde_json::to_string(&status).unwrap_or_default(),
+        false,
+    )
+}
+
+async fn tx_void(
+    State(state): State<Arc<Mutex<SimState>>>,
+    UrlPath(key): UrlPath<String>,
+) -> Response {
+    let (fault, delay_ms) = lock(&state).draw_fault();
+    if fault == Fault::Error5xx {
+        return error_response(503, ErrorCode::Internal, "系统繁忙", "Busy");
+    }
+    let status = {
+        let mut s = lock(&state);
+        if !s.durable.answers.contains_key(&key) && s.durable.voided.insert(key.clone()) {
+            s.persist();
+        }
+        tx_status_of(&s, &key)
+    };
+    if delay_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+    }
+    json_response(
+        200,
+        serde_json::to_string(&status).unwrap_or_default(),
+        false,
+    )
+}
+
+async fn admin_ledger(State(state): State<Arc<Mutex<SimState>>>) -> Json<Vec<LedgerEntry>> {
+    Json(lock(&state).durable.ledger.clone())
+}
+
+async fn admin_get_faults(State(state): State<Arc<Mutex<SimState>>>) -> Json<FaultPlan> {
+    Json(lock(&state).faults.clone())
+}
+
+async fn admin_set_faults(
+    State(state): State<Arc<Mutex<SimState>>>,
+    body: Bytes,
+) -> impl IntoResponse {
+    match serde_json::from_slice::<FaultPlan>(&body) {
+        Ok(plan) => {
+            lock(&state).faults = plan;
+            (StatusCode::OK, "{\"ok\":true}".to_string())
+        }
+        Err(e) => (StatusCode::BAD_REQUEST, bad_request(&e.to_string())),
+    }
+}
+
+/// Summary for logs: counts only.
+pub fn ledger_counts(ledger: &[LedgerEntry]) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for e in ledger {
+        *counts.entry(e.op.clone()).or_insert(0) += 1;
+    }
+    counts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn synthetic_ids_have_valid_checksums_and_a_mix_of_card_states() {
+        let residents = synthetic_residents(DEFAULT_SEED, DEFAULT_RESIDENTS);
+        for r in &residents {
+            assert_eq!(r.id_number.len(), 18);
+            assert_eq!(
+                id_check_char(&r.id_number[..17]),
+                r.id_number.chars().last()
+            );
+        }
+        assert!(residents.iter().any(|r| r.card_state == CardState::Blocked));
+        assert!(residents
+            .iter()
+            .any(|r| r.card_state == CardState::NotActivated));
+        assert!(residents.iter().all(|r| !r.contributions.is_empty()));
+        // A known GB 11643 example: 11010519491231002X.
+        assert_eq!(id_check_char("11010519491231002"), Some('X'));
+    }
+}

@@ -1,0 +1,125 @@
+//! The receipt printer in the running kiosk: jobs run on a thread of their own (serial writes
+//! block), their outcome comes back as a core event; in demo mode the printer is the virtual
+//! one on a pseudo-terminal and every receipt is saved as a picture.
+
+use std::path::PathBuf;
+use std::sync::{mpsc, Arc, Mutex};
+
+use anyhow::Context;
+
+use crate::config::Config;
+use crate::core::receipt::Receipt;
+use crate::core::{DeviceHealth, DeviceKind, Event};
+use crate::printer::serial::{PortSettings, SerialPrinter};
+use crate::printer::sim::VirtualPrinter;
+use crate::printer::{JobOutcome, Profiles, ReceiptPrinter, Refusal};
+
+pub struct PrinterAdapter {
+    printer: Arc<Mutex<SerialPrinter>>,
+    /// Demo mode's virtual printer; kept alive for as long as the kiosk runs.
+    virtual_printer: Option<Arc<VirtualPrinter>>,
+    receipts_dir: PathBuf,
+    events: mpsc::Sender<Event>,
+}
+
+impl PrinterAdapter {
+    pub fn start(config: &Config, events: mpsc::Sender<Event>) -> anyhow::Result<PrinterAdapter> {
+        let settings = &config.devices.printer;
+        let profiles = Profiles::bundled()?;
+        let profile = profiles
+            .get(&settings.profile)
+            .cloned()
+            .with_context(|| format!("no printer profile \"{}\"", settings.profile))?;
+        let virtual_printer = if settings.port == "sim" {
+            Some(Arc::new(VirtualPrinter::start(&profile)?))
+        } else {
+            None
+        };
+        let path = virtual_printer
+            .as_ref()
+            .map_or(settings.port.clone(), |sim| sim.path().to_string());
+        let mut port = PortSettings::for_profile(&path, &profile);
+        port.baud = settings.baud;
+        port.flow_control = settings.flow_control;
+        let mut printer = SerialPrinter::new(port, profile);
+        let health = health_of(printer.status().refusal());
+        let _ = events.send(Event::DeviceChanged(DeviceKind::Printer, health));
+        let receipts_dir = config.data.directory.join("receipts");
+        Ok(PrinterAdapter {
+            printer: Arc::new(Mutex::new(printer)),
+            virtual_printer,
+            receipts_dir,
+            events,
+        })
+    }
+
+    /// Checks the printer, prints, and reports. Only a complete job counts as printed.
+    pub fn print(&self, receipt: Receipt) {
+        let printer = self.printer.clone();
+        let events = self.events.clone();
+        let virtual_printer = self.virtual_printer.clone();
+        let receipts_dir = self.receipts_dir.clone();
+        std::thread::spawn(move || {
+            let Ok(mut printer) = printer.lock() else {
+                let _ = events.send(Event::ReceiptFailed {
+                    message_key: "print-error-unavailable",
+                });
+                return;
+            };
+            let event = match printer.status().refusal() {
+                Some(refusal) => failed(refusal),
+                None => match printer.print_receipt(&receipt) {
+                    Ok(JobOutcome::Complete { .. }) => Event::ReceiptPrinted,
+                    Ok(JobOutcome::Incomplete { reason, .. }) => failed(reason),
+                    Err(error) => {
+                        tracing::warn!(%error, "receipt not printed");
+                        Event::ReceiptFailed {
+                            message_key: "print-error-unavailable",
+                        }
+                    }
+                },
+            };
+            let health = health_of(printer.status().refusal());
+            let _ = events.send(Event::DeviceChanged(DeviceKind::Printer, health));
+            let _ = events.send(event);
+            if let Some(sim) = virtual_printer {
+                save_demo_receipts(&sim, &receipts_dir);
+            }
+        });
+    }
+}
+
+fn failed(refusal: Refusal) -> Event {
+    tracing::warn!(%refusal, "printer refused the receipt");
+    let message_key = match refusal {
+        Refusal::PaperOut => "print-error-paper-out",
+        _ => "print-error-unavailable",
+    };
+    Event::ReceiptFailed { message_key }
+}
+
+fn health_of(refusal: Option<Refusal>) -> DeviceHealth {
+    match refusal {
+        None => DeviceHealth::Online,
+        Some(Refusal::NoDevice) => DeviceHealth::NoDevice,
+        Some(Refusal::HardwareError) => DeviceHealth::HardwareError,
+        Some(_) => DeviceHealth::Offline,
+    }
+}
+
+/// Demo mode: each cut receipt as a PNG (and its transcript) in `<data>/receipts/`.
+fn save_demo_receipts(sim: &VirtualPrinter, dir: &std::path::Path) {
+    if std::fs::create_dir_all(dir).is_err() {
+        return;
+    }
+    for paper in sim.take_receipts() {
+        let stem = chrono::Local::now()
+            .format("receipt-%Y%m%d-%H%M%S%3f")
+            .to_string();
+        let path = dir.join(format!("{stem}.png"));
+        match paper.render().and_then(|image| image.write_png(&path)) {
+            Ok(()) => tracing::info!(path = %path.display(), "demo receipt saved"),
+            Err(error) => tracing::warn!(%error, "demo receipt not saved"),
+        }
+    }
+}
