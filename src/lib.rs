@@ -8,6 +8,7 @@ pub mod card;
 pub mod config;
 pub mod core;
 pub mod i18n;
+pub mod locator;
 pub mod printer;
 pub mod shell;
 pub mod store;

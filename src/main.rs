@@ -10,6 +10,7 @@ use renshe_kiosk::backend::cli::{BackendContext, BackendSimArgs, OutboxArgs, Soa
 use renshe_kiosk::card::cli::CardCommand;
 use renshe_kiosk::config::{Config, DEMO_CONFIG_PATH};
 use renshe_kiosk::core::Language;
+use renshe_kiosk::locator::cli::{CatalogueSeedArgs, CoverageArgs, LocateArgs};
 use renshe_kiosk::printer::cli::{PrinterCommand, PrinterDefaults};
 use renshe_kiosk::shell::{self, screenshot};
 
@@ -50,6 +51,14 @@ enum Command {
     /// Run scripted resident sessions through the transaction engine against the configured
     /// back end; reports throughput and proves nothing was lost or done twice.
     Soak(SoakArgs),
+    /// Find service points: nearest first, by district, service item, name or pinyin.
+    Locate(LocateArgs),
+    /// The 15+5 coverage check: which villages and towns lack a point offering a service
+    /// within reach, and where new points would cover most of them.
+    Coverage(CoverageArgs),
+    /// Write the generated demo catalogue into a database (a stand-in for the first sync on
+    /// terminals installed without a back end).
+    CatalogueSeed(CatalogueSeedArgs),
     /// Receipt printer tools: status and a test page, on the configured port or any other.
     Printer {
         #[command(subcommand)]
@@ -170,6 +179,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             renshe_kiosk::backend::cli::run_soak(&args, &backend_context(&config)?)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Locate(mut args) => {
+            let config = load_config(cli.config.as_ref())?;
+            args.db = args.db.or_else(|| stored_catalogue(&config));
+            renshe_kiosk::locator::cli::run_locate(&args, &mut std::io::stdout().lock())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Coverage(mut args) => {
+            let config = load_config(cli.config.as_ref())?;
+            args.db = args.db.or_else(|| stored_catalogue(&config));
+            renshe_kiosk::locator::cli::run_coverage(&args, &mut std::io::stdout().lock())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::CatalogueSeed(args) => {
+            renshe_kiosk::locator::cli::run_catalogue_seed(&args, &mut std::io::stdout().lock())?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Card { command } => {
             renshe_kiosk::card::cli::run(command)?;
             Ok(ExitCode::SUCCESS)
@@ -234,6 +259,12 @@ fn backend_context(config: &Config) -> anyhow::Result<BackendContext> {
         terminal_id: config.terminal.id.clone(),
         db: config.database_path(),
     })
+}
+
+/// The terminal's database, when it exists: the locator then uses its synced catalogue.
+fn stored_catalogue(config: &Config) -> Option<PathBuf> {
+    let path = config.database_path();
+    path.exists().then_some(path)
 }
 
 /// This process's peak resident memory (VmHWM), in KiB.

@@ -22,6 +22,8 @@ const HEARTBEAT_EVERY: Duration = Duration::from_secs(30);
 const AVAILABILITY_EVERY: Duration = Duration::from_secs(2);
 
 pub struct BackendAdapter {
+    /// The service-point catalogue as stored on this terminal, for the finder.
+    pub service_points: Vec<crate::locator::catalogue::ServicePoint>,
     engine: Engine,
     runtime: tokio::runtime::Handle,
     events: mpsc::Sender<Event>,
@@ -42,6 +44,7 @@ impl BackendAdapter {
                 let options = SimOptions {
                     listen: demo.backend_listen,
                     known_people: demo_known_people(),
+                    catalogue: std::sync::Arc::new(super::catalogue::GeneratedCatalogue::new()),
                     ..SimOptions::default()
                 };
                 let handle = runtime.block_on(sim::start(options)).with_context(|| {
@@ -74,7 +77,29 @@ impl BackendAdapter {
             events.clone(),
             report.unresolved,
         ));
+        let started = Instant::now();
+        let catalogue = runtime.block_on(super::catalogue::sync_and_load(
+            &engine,
+            &config.database_path(),
+        ));
+        let service_points = match catalogue {
+            Ok(Some((version, points))) => {
+                tracing::info!(
+                    version,
+                    points = points.len(),
+                    ms = started.elapsed().as_millis() as u64,
+                    "service points loaded"
+                );
+                points
+            }
+            Ok(None) => Vec::new(),
+            Err(error) => {
+                tracing::warn!(%error, "no service-point catalogue");
+                Vec::new()
+            }
+        };
         Ok(BackendAdapter {
+            service_points,
             engine,
             runtime: runtime.handle().clone(),
             events,

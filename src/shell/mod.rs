@@ -3,6 +3,7 @@
 
 pub mod backend;
 pub mod card;
+pub mod catalogue;
 pub mod controller;
 pub mod printer;
 pub mod receipts;

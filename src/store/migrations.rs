@@ -60,10 +60,48 @@ const MIGRATIONS: &[Migration] = &[
           );
           CREATE INDEX outbox_due ON outbox (state, next_attempt_ms);",
     },
+    Migration {
+        version: 3,
+        sql: "CREATE TABLE catalogue_meta (
+              id      INTEGER PRIMARY KEY CHECK (id = 1),
+              version INTEGER NOT NULL
+          );
+          CREATE TABLE service_points (
+              id       INTEGER PRIMARY KEY,
+              name     TEXT NOT NULL,
+              tier     TEXT NOT NULL,
+              district TEXT NOT NULL,
+              lat      REAL NOT NULL,
+              lon      REAL NOT NULL,
+              services TEXT NOT NULL,
+              pinyin   TEXT NOT NULL,
+              initials TEXT NOT NULL,
+              record   TEXT NOT NULL
+          );
+          CREATE INDEX service_points_district ON service_points (district);
+          CREATE VIRTUAL TABLE service_points_fts USING fts5 (
+              name, pinyin, initials,
+              content = 'service_points', content_rowid = 'id', tokenize = 'trigram'
+          );
+          CREATE TRIGGER service_points_ai AFTER INSERT ON service_points BEGIN
+              INSERT INTO service_points_fts (rowid, name, pinyin, initials)
+              VALUES (new.id, new.name, new.pinyin, new.initials);
+          END;
+          CREATE TRIGGER service_points_ad AFTER DELETE ON service_points BEGIN
+              INSERT INTO service_points_fts (service_points_fts, rowid, name, pinyin, initials)
+              VALUES ('delete', old.id, old.name, old.pinyin, old.initials);
+          END;
+          CREATE TRIGGER service_points_au AFTER UPDATE ON service_points BEGIN
+              INSERT INTO service_points_fts (service_points_fts, rowid, name, pinyin, initials)
+              VALUES ('delete', old.id, old.name, old.pinyin, old.initials);
+              INSERT INTO service_points_fts (rowid, name, pinyin, initials)
+              VALUES (new.id, new.name, new.pinyin, new.initials);
+          END;",
+    },
 ];
 
 /// The version a fully migrated file has.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 pub(super) fn current_version(conn: &Connection) -> Result<u32, StoreError> {
     let version: Option<u32> =

@@ -3,6 +3,7 @@
 //! This is the only module that writes SQL. Other modules call the typed functions of its
 //! submodules (one per concern); none of them sees a `rusqlite` type.
 
+pub mod catalogue;
 pub mod journal;
 mod migrations;
 pub mod outbox;
