@@ -140,3 +140,5 @@ receipt-reference = Reference
 receipt-verify = Scan to verify
 receipt-hotline = Hotline
 receipt-result-ok = Query completed
+demo-receipt-title = Demo: the receipt the printer just printed
+demo-receipt-close = Close

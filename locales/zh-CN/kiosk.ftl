@@ -140,3 +140,5 @@ receipt-reference = 流水号
 receipt-verify = 扫码验证
 receipt-hotline = 咨询电话
 receipt-result-ok = 查询成功
+demo-receipt-title = 演示：打印机刚打印的凭证
+demo-receipt-close = 关闭

@@ -14,6 +14,7 @@ use crate::card::sim::demo_residents;
 use crate::config::Config;
 use crate::core::identity::{mask_card_number, mask_name, Holder};
 use crate::core::{DeviceHealth, DeviceKind, Event, QueryRow, ServiceId};
+use crate::locator::catalogue::ServicePoint;
 use crate::store::Store;
 
 /// How often the relay drains the outbox and a heartbeat is queued.
@@ -22,8 +23,6 @@ const HEARTBEAT_EVERY: Duration = Duration::from_secs(30);
 const AVAILABILITY_EVERY: Duration = Duration::from_secs(2);
 
 pub struct BackendAdapter {
-    /// The service-point catalogue as stored on this terminal, for the finder.
-    pub service_points: Vec<crate::locator::catalogue::ServicePoint>,
     engine: Engine,
     runtime: tokio::runtime::Handle,
     events: mpsc::Sender<Event>,
@@ -77,34 +76,39 @@ impl BackendAdapter {
             events.clone(),
             report.unresolved,
         ));
-        let started = Instant::now();
-        let catalogue = runtime.block_on(super::catalogue::sync_and_load(
-            &engine,
-            &config.database_path(),
-        ));
-        let service_points = match catalogue {
-            Ok(Some((version, points))) => {
-                tracing::info!(
-                    version,
-                    points = points.len(),
-                    ms = started.elapsed().as_millis() as u64,
-                    "service points loaded"
-                );
-                points
-            }
-            Ok(None) => Vec::new(),
-            Err(error) => {
-                tracing::warn!(%error, "no service-point catalogue");
-                Vec::new()
-            }
-        };
         Ok(BackendAdapter {
-            service_points,
             engine,
             runtime: runtime.handle().clone(),
             events,
             _demo_backend: demo_backend,
         })
+    }
+
+    /// Syncs the service-point catalogue into the store in the background (the first sync
+    /// writes 13,357 rows: seconds, not something to keep a resident waiting for), then hands
+    /// the stored copy to `deliver`. Offline, the stored copy is delivered as it is.
+    pub fn load_service_points(
+        &self,
+        database: std::path::PathBuf,
+        deliver: impl FnOnce(Vec<ServicePoint>) + Send + 'static,
+    ) {
+        let engine = self.engine.clone();
+        self.runtime.spawn(async move {
+            let started = Instant::now();
+            match super::catalogue::sync_and_load(&engine, &database).await {
+                Ok(Some((version, points))) => {
+                    tracing::info!(
+                        version,
+                        points = points.len(),
+                        ms = started.elapsed().as_millis() as u64,
+                        "service points loaded"
+                    );
+                    deliver(points);
+                }
+                Ok(None) => tracing::warn!("no service-point catalogue on this terminal yet"),
+                Err(error) => tracing::warn!(%error, "service-point catalogue not loaded"),
+            }
+        });
     }
 
     /// Runs a query for `holder` and sends its answer as a core event. `reference` names

@@ -58,7 +58,8 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
     let (events, incoming) = std::sync::mpsc::channel();
     // Every unknown outcome is resolved before anyone is served.
     let backend = backend::BackendAdapter::start(config, store, &runtime, events.clone())?;
-    let printer = printer::PrinterAdapter::start(config, events.clone())?;
+    let (demo_receipts, printed_receipts) = std::sync::mpsc::channel();
+    let printer = printer::PrinterAdapter::start(config, events.clone(), demo_receipts)?;
 
     let translator = Rc::new(Translator::new()?);
     let app = AppWindow::new().context("cannot create the kiosk window")?;
@@ -124,6 +125,7 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
     });
 
     let device_events = controller.clone();
+    let receipt_window = app.as_weak();
     let device_timer = slint::Timer::default();
     device_timer.start(
         slint::TimerMode::Repeated,
@@ -131,6 +133,16 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
         move || {
             while let Ok(event) = incoming.try_recv() {
                 device_events.borrow_mut().dispatch(event);
+            }
+            // Demo mode shows each printed receipt as the virtual printer drew it.
+            while let Ok(path) = printed_receipts.try_recv() {
+                if let (Some(app), Ok(picture)) = (
+                    receipt_window.upgrade(),
+                    slint::Image::load_from_path(&path),
+                ) {
+                    app.set_demo_receipt(picture);
+                    app.set_demo_receipt_visible(true);
+                }
             }
         },
     );

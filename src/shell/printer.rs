@@ -20,10 +20,16 @@ pub struct PrinterAdapter {
     virtual_printer: Option<Arc<VirtualPrinter>>,
     receipts_dir: PathBuf,
     events: mpsc::Sender<Event>,
+    /// Demo mode: where each saved receipt picture is announced, for the screen to show it.
+    demo_receipts: mpsc::Sender<PathBuf>,
 }
 
 impl PrinterAdapter {
-    pub fn start(config: &Config, events: mpsc::Sender<Event>) -> anyhow::Result<PrinterAdapter> {
+    pub fn start(
+        config: &Config,
+        events: mpsc::Sender<Event>,
+        demo_receipts: mpsc::Sender<PathBuf>,
+    ) -> anyhow::Result<PrinterAdapter> {
         let settings = &config.devices.printer;
         let profiles = Profiles::bundled()?;
         let profile = profiles
@@ -50,6 +56,7 @@ impl PrinterAdapter {
             virtual_printer,
             receipts_dir,
             events,
+            demo_receipts,
         })
     }
 
@@ -59,6 +66,7 @@ impl PrinterAdapter {
         let events = self.events.clone();
         let virtual_printer = self.virtual_printer.clone();
         let receipts_dir = self.receipts_dir.clone();
+        let demo_receipts = self.demo_receipts.clone();
         std::thread::spawn(move || {
             let Ok(mut printer) = printer.lock() else {
                 let _ = events.send(Event::ReceiptFailed {
@@ -83,7 +91,9 @@ impl PrinterAdapter {
             let _ = events.send(Event::DeviceChanged(DeviceKind::Printer, health));
             let _ = events.send(event);
             if let Some(sim) = virtual_printer {
-                save_demo_receipts(&sim, &receipts_dir);
+                for path in save_demo_receipts(&sim, &receipts_dir) {
+                    let _ = demo_receipts.send(path);
+                }
             }
         });
     }
@@ -107,10 +117,11 @@ fn health_of(refusal: Option<Refusal>) -> DeviceHealth {
     }
 }
 
-/// Demo mode: each cut receipt as a PNG (and its transcript) in `<data>/receipts/`.
-fn save_demo_receipts(sim: &VirtualPrinter, dir: &std::path::Path) {
+/// Demo mode: each cut receipt as a PNG in `<data>/receipts/`; returns the files written.
+fn save_demo_receipts(sim: &VirtualPrinter, dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut saved = Vec::new();
     if std::fs::create_dir_all(dir).is_err() {
-        return;
+        return saved;
     }
     for paper in sim.take_receipts() {
         let stem = chrono::Local::now()
@@ -118,8 +129,12 @@ fn save_demo_receipts(sim: &VirtualPrinter, dir: &std::path::Path) {
             .to_string();
         let path = dir.join(format!("{stem}.png"));
         match paper.render().and_then(|image| image.write_png(&path)) {
-            Ok(()) => tracing::info!(path = %path.display(), "demo receipt saved"),
+            Ok(()) => {
+                tracing::info!(path = %path.display(), "demo receipt saved");
+                saved.push(path);
+            }
             Err(error) => tracing::warn!(%error, "demo receipt not saved"),
         }
     }
+    saved
 }
