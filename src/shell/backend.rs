@@ -23,6 +23,8 @@ const HEARTBEAT_EVERY: Duration = Duration::from_secs(30);
 const AVAILABILITY_EVERY: Duration = Duration::from_secs(2);
 
 pub struct BackendAdapter {
+    /// What the next heartbeat reports: the devices' health as the header shows it.
+    device_status: std::sync::Arc<std::sync::Mutex<(DeviceHealth, DeviceHealth)>>,
     engine: Engine,
     runtime: tokio::runtime::Handle,
     events: mpsc::Sender<Event>,
@@ -71,17 +73,30 @@ impl BackendAdapter {
             DeviceHealth::Offline
         };
         let _ = events.send(Event::DeviceChanged(DeviceKind::Network, network));
+        let device_status = std::sync::Arc::new(std::sync::Mutex::new((
+            DeviceHealth::Unknown,
+            DeviceHealth::Unknown,
+        )));
         runtime.spawn(background(
+            device_status.clone(),
             engine.clone(),
             events.clone(),
             report.unresolved,
         ));
         Ok(BackendAdapter {
+            device_status,
             engine,
             runtime: runtime.handle().clone(),
             events,
             _demo_backend: demo_backend,
         })
+    }
+
+    /// Tells the heartbeat what the card reader and printer look like now.
+    pub fn report_devices(&self, card_reader: DeviceHealth, printer: DeviceHealth) {
+        if let Ok(mut status) = self.device_status.lock() {
+            *status = (card_reader, printer);
+        }
     }
 
     /// Syncs the service-point catalogue into the store in the background (the first sync
@@ -141,7 +156,12 @@ fn demo_known_people() -> Vec<KnownPerson> {
         .collect()
 }
 
-async fn background(engine: Engine, events: mpsc::Sender<Event>, mut unresolved: Vec<String>) {
+async fn background(
+    device_status: std::sync::Arc<std::sync::Mutex<(DeviceHealth, DeviceHealth)>>,
+    engine: Engine,
+    events: mpsc::Sender<Event>,
+    mut unresolved: Vec<String>,
+) {
     let started = Instant::now();
     let mut last_heartbeat: Option<Instant> = None;
     let mut last_health = None;
@@ -153,10 +173,19 @@ async fn background(engine: Engine, events: mpsc::Sender<Event>, mut unresolved:
         }
         if last_heartbeat.is_none_or(|at| at.elapsed() >= HEARTBEAT_EVERY) {
             last_heartbeat = Some(Instant::now());
+            let (card_reader, printer) = device_status
+                .lock()
+                .map(|status| *status)
+                .unwrap_or((DeviceHealth::Unknown, DeviceHealth::Unknown));
             let status = api::DeviceStatus {
-                card_reader: "online".into(),
-                printer: "online".into(),
-                paper: "full".into(),
+                card_reader: crate::ui::health_name(card_reader).into(),
+                printer: crate::ui::health_name(printer).into(),
+                paper: if printer == DeviceHealth::Online {
+                    "ok"
+                } else {
+                    "unknown"
+                }
+                .into(),
                 uptime_s: started.elapsed().as_secs(),
             };
             let reference = format!("heartbeat-{}", uuid::Uuid::new_v4());

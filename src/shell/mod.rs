@@ -57,7 +57,12 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
     // Device threads and back-end tasks send core events here; the UI thread drains them.
     let (events, incoming) = std::sync::mpsc::channel();
     // Every unknown outcome is resolved before anyone is served.
-    let backend = backend::BackendAdapter::start(config, store, &runtime, events.clone())?;
+    let backend = Rc::new(backend::BackendAdapter::start(
+        config,
+        store,
+        &runtime,
+        events.clone(),
+    )?);
     let (demo_receipts, printed_receipts) = std::sync::mpsc::channel();
     let printer = printer::PrinterAdapter::start(config, events.clone(), demo_receipts)?;
 
@@ -108,7 +113,7 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
     });
     let mut effects = Effects {
         card_reader: card_reader.clone(),
-        backend,
+        backend: backend.clone(),
         printer,
         translator,
         config: config.clone(),
@@ -132,7 +137,14 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
         Duration::from_millis(50),
         move || {
             while let Ok(event) = incoming.try_recv() {
+                let device_changed = matches!(event, Event::DeviceChanged(..));
                 device_events.borrow_mut().dispatch(event);
+                if device_changed {
+                    // The heartbeat reports what the header shows.
+                    let controller = device_events.borrow();
+                    let view = controller.view();
+                    backend.report_devices(view.card_reader, view.printer);
+                }
             }
             // Demo mode shows each printed receipt as the virtual printer drew it.
             while let Ok(path) = printed_receipts.try_recv() {
@@ -169,7 +181,7 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
 /// Carries out the core's commands with the adapters.
 struct Effects {
     card_reader: Rc<card::CardReaderAdapter>,
-    backend: backend::BackendAdapter,
+    backend: Rc<backend::BackendAdapter>,
     printer: printer::PrinterAdapter,
     translator: Rc<Translator>,
     config: Config,
