@@ -179,8 +179,24 @@ fn the_command_line_says_which_catalogue_it_used() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("kiosk.db");
     let binary = env!("CARGO_BIN_EXE_renshe-kiosk");
+    // A terminal whose data folder is this test's: its database is `db`, not there yet.
+    let config = dir.path().join("terminal.toml");
+    let demo = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/kiosk-config/demo.toml"
+    ))
+    .expect("demo.toml");
+    std::fs::write(
+        &config,
+        demo.replace(
+            "directory = \"../target/kiosk-demo-data\"",
+            "directory = \".\"",
+        ),
+    )
+    .expect("write config");
     let locate = |with_db: bool| {
         let mut command = Command::new(binary);
+        command.arg("--config").arg(&config);
         command.args([
             "locate",
             "--near",
@@ -210,6 +226,8 @@ fn the_command_line_says_which_catalogue_it_used() {
     assert!(seeded.status.success());
     let stored = locate(true);
     assert_eq!(stored["source"]["kind"], "store");
+    // Without --db, the configured terminal's database is used.
+    assert_eq!(locate(false)["source"]["kind"], "store");
     assert_eq!(stored["source"]["version"], 5);
     assert_eq!(stored["hits"], generated["hits"]);
     assert!(stored["hits"][0]["name"]

@@ -48,7 +48,9 @@ fn no_slint_file_shows_a_literal_string() {
         r#"default-font-family: "[^"]*""#,
         r#"\+ "-[a-z-]+", I18n\.lang"#,
         r#"state [!=]= "[a-z-]+""#,
-        r#"lang: "[a-z]{2}-[A-Z]{2}""#,
+        r#"lang(:| ==) "[a-z]{2}-[A-Z]{2}""#,
+        r#"label-key: "[a-z-]+""#,
+        r#"-key [!=]= "[a-z-]+""#,
         r#""""#,
     ]
     .map(|pattern| Regex::new(pattern).expect("pattern"));

@@ -2,18 +2,21 @@
 //! both languages and both modes, elements found by id, and navigation driven by taps.
 //! One test function: the testing backend can be installed once per process.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::path::Path;
 use std::rc::Rc;
 
 use i_slint_backend_testing::{ElementHandle, TestingBackend, TestingBackendOptions};
 use renshe_kiosk::config::{Config, DEMO_CONFIG_PATH};
 use renshe_kiosk::core::{Event, Language, Millis, Page, ServiceId};
+use renshe_kiosk::locator::catalogue::{generate, DEFAULT_SEED};
+use renshe_kiosk::locator::Locator;
 use renshe_kiosk::shell::controller::Controller;
 use renshe_kiosk::shell::screenshot::{page_names, Renderer, Shot};
 use renshe_kiosk::shell::session_settings;
+use renshe_kiosk::ui::finder::Finder;
 use slint::platform::PointerEventButton;
-use slint::{ComponentHandle, PhysicalSize};
+use slint::{ComponentHandle, Model, PhysicalSize};
 
 fn element(app: &renshe_kiosk::ui::AppWindow, id: &str) -> Option<ElementHandle> {
     // Draw first, the way the event loop would before a person sees the page: conditional
@@ -127,6 +130,44 @@ fn every_page_renders_and_navigation_works() {
     click(app, "NavBar::home-button");
     assert_eq!(page(), Page::Home);
 
+    // The finder: tile → type on the on-screen keyboard → results change → a point → back.
+    let finder = Rc::new(RefCell::new(Finder::new(
+        renshe_kiosk::shell::finder::terminal(&config),
+    )));
+    finder
+        .borrow_mut()
+        .set_locator(Locator::new(generate(DEFAULT_SEED, 1)));
+    renshe_kiosk::shell::finder::wire(app, &controller, &finder);
+    // The finder's tile is below the fold: press it as a screen reader would.
+    ElementHandle::find_by_accessible_label(app, "附近服务网点")
+        .next()
+        .expect("finder tile")
+        .invoke_accessible_default_action();
+    assert_eq!(page(), Page::Finder);
+    let first_result = || {
+        app.get_finder_results()
+            .row_data(0)
+            .map(|row| row.name.to_string())
+    };
+    let nearest = first_result().expect("results without typing");
+    click(app, "FinderPage::search-field");
+    for key in ["j", "f", "b"] {
+        click_label(app, key);
+    }
+    assert_eq!(app.get_finder_query(), "jfb");
+    let typed = first_result().expect("results for jfb");
+    assert_ne!(typed, nearest, "typing changed the results");
+    assert!(typed.contains("解放碑"), "jfb finds 解放碑: {typed}");
+    click(app, "Keyboard::done-key");
+    click_label(app, &typed);
+    assert!(matches!(page(), Page::ServicePoint(_)));
+    assert_eq!(app.get_point_detail().name.to_string(), typed);
+    assert!(element(app, "ServicePointPage::qr-code").is_some());
+    assert!(app.get_point_qr().size().width > 100, "a QR code is drawn");
+    click(app, "NavBar::back-button");
+    assert_eq!(page(), Page::Finder);
+    click(app, "NavBar::home-button");
+
     // The language switch re-translates what is on screen at once.
     click(app, "Header::language-button");
     assert_eq!(controller.borrow().view().language, Language::EnUs);
@@ -162,4 +203,6 @@ fn every_page_renders_and_navigation_works() {
     assert!(!view.elderly);
     assert!(element(app, "AttractPage::start-button").is_some());
     assert!(element(app, "IdleOverlay::continue-button").is_none());
+    // The typed finder query went with the session.
+    assert_eq!(app.get_finder_query(), "");
 }

@@ -16,6 +16,10 @@ pub enum Page {
     Unavailable(ServiceId),
     /// A query of the holder's records (contributions, pension, medical account, …).
     Query(ServiceId),
+    /// The service-point finder: search, filters, results.
+    Finder,
+    /// One service point's details, by its index in the terminal's catalogue.
+    ServicePoint(u32),
 }
 
 /// One line of a query's answer. The label is a Fluent key or plain data (a month, a name).
@@ -90,6 +94,11 @@ pub enum Event {
     },
     /// The card left the reader.
     CardRemoved,
+    /// A tap the core need not interpret (a key of the on-screen keyboard, a filter chip):
+    /// the resident is still there.
+    Activity,
+    /// A result of the finder was tapped.
+    ServicePointTapped(u32),
     /// The back end answered a query.
     QueryAnswered {
         service: ServiceId,
@@ -125,6 +134,8 @@ pub enum Command {
         service: ServiceId,
         rows: Vec<QueryRow>,
     },
+    /// Print a slip with a service point's address and navigation QR code.
+    PrintServicePointSlip(u32),
 }
 
 /// The settings a session starts from; they come from the terminal's configuration.
@@ -285,11 +296,27 @@ impl Session {
                     self.go(Page::Home);
                 }
             }
+            Event::ServiceTapped(ServiceId::ServicePointFinder) => self.go(Page::Finder),
+            Event::ServicePointTapped(index) => {
+                if self.view.page == Page::Finder {
+                    self.view.print = None;
+                    self.go(Page::ServicePoint(index));
+                }
+            }
+            Event::Activity => {}
             Event::ServiceTapped(service) if service.is_query() => {
                 self.go(Page::Query(service));
                 return self.start_query(service);
             }
             Event::ServiceTapped(service) => self.go(Page::Unavailable(service)),
+            Event::PrintTapped if matches!(self.view.page, Page::ServicePoint(_)) => {
+                if let Page::ServicePoint(index) = self.view.page {
+                    if !matches!(self.view.print, Some(PrintState::Printing)) {
+                        self.view.print = Some(PrintState::Printing);
+                        return vec![Command::PrintServicePointSlip(index)];
+                    }
+                }
+            }
             Event::PrintTapped => {
                 if let (Page::Query(service), Some(QueryState::Answered(rows))) =
                     (self.view.page, &self.view.query)
@@ -486,6 +513,31 @@ mod tests {
         assert_eq!(session.view().page, Page::Home);
         session.handle(Event::BackTapped, at(6));
         assert_eq!(session.view().page, Page::Attract);
+    }
+
+    #[test]
+    fn the_finder_opens_a_point_and_back_returns_to_the_results() {
+        let mut session = Session::new(settings(), at(0));
+        session.handle(Event::Start, at(0));
+        session.handle(Event::ServiceTapped(ServiceId::ServicePointFinder), at(1));
+        assert_eq!(session.view().page, Page::Finder);
+        session.handle(Event::Activity, at(50));
+        session.handle(Event::Tick, at(100));
+        assert_eq!(
+            session.view().idle_warning_seconds,
+            None,
+            "typing keeps the session alive"
+        );
+        session.handle(Event::ServicePointTapped(7), at(101));
+        assert_eq!(session.view().page, Page::ServicePoint(7));
+        let commands = session.handle(Event::PrintTapped, at(101));
+        assert_eq!(commands, vec![Command::PrintServicePointSlip(7)]);
+        assert!(
+            session.handle(Event::PrintTapped, at(101)).is_empty(),
+            "not twice while printing"
+        );
+        session.handle(Event::BackTapped, at(102));
+        assert_eq!(session.view().page, Page::Finder);
     }
 
     #[test]
@@ -705,6 +757,8 @@ mod tests {
             Just(Event::ReceiptFailed {
                 message_key: "print-error-paper-out"
             }),
+            Just(Event::Activity),
+            (0u32..20).prop_map(Event::ServicePointTapped),
             Just(Event::Tick),
         ]
     }

@@ -20,7 +20,7 @@ pub struct Controller {
     session: Session,
     window: slint::Weak<AppWindow>,
     clock: Clock,
-    effects: Option<Effects>,
+    effects: Vec<Effects>,
 }
 
 impl Controller {
@@ -37,7 +37,7 @@ impl Controller {
             session,
             window: app.as_weak(),
             clock,
-            effects: None,
+            effects: Vec::new(),
         }));
         let weak = Rc::downgrade(&controller);
         let send = move |event: Event| {
@@ -93,18 +93,19 @@ impl Controller {
                 Command::PrintQueryReceipt { service, .. } => {
                     tracing::info!(service = service.key(), "print receipt")
                 }
+                Command::PrintServicePointSlip(index) => tracing::info!(index, "print slip"),
             }
-            if let Some(effects) = self.effects.as_mut() {
+            for effects in &mut self.effects {
                 effects(command, self.session.view());
             }
         }
         self.redraw();
     }
 
-    /// Installs what carries out commands; without it (screenshots, screen tests) the
-    /// commands are only logged.
-    pub fn set_effects(&mut self, effects: Effects) {
-        self.effects = Some(effects);
+    /// Adds something that carries out commands (each adapter adds its own); without any
+    /// (screenshots) the commands are only logged.
+    pub fn add_effects(&mut self, effects: Effects) {
+        self.effects.push(effects);
     }
 
     pub fn view(&self) -> &View {

@@ -5,10 +5,12 @@ pub mod backend;
 pub mod card;
 pub mod catalogue;
 pub mod controller;
+pub mod finder;
 pub mod printer;
 pub mod receipts;
 pub mod screenshot;
 
+use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -19,6 +21,7 @@ use crate::config::Config;
 use crate::core::{Command, Event, Millis, SessionSettings, View};
 use crate::i18n::Translator;
 use crate::store::Store;
+use crate::ui::finder::Finder;
 use crate::ui::{self, AppWindow};
 use controller::{Clock, Controller};
 
@@ -111,17 +114,26 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
             app.set_demo_card_inserted(-1);
         }
     });
+    let finder = Rc::new(RefCell::new(Finder::new(finder::terminal(config))));
+    finder::wire(&app, &controller, &finder);
+    let (locators, ready_locators) = std::sync::mpsc::channel();
+    backend.load_service_points(config.database_path(), move |points| {
+        // Building the index (pinyin for every name) happens here, off the UI thread.
+        let _ = locators.send(crate::locator::Locator::new(points));
+    });
+
     let mut effects = Effects {
         card_reader: card_reader.clone(),
         backend: backend.clone(),
         printer,
+        finder: finder.clone(),
         translator,
         config: config.clone(),
         session_id: uuid::Uuid::new_v4().to_string(),
     };
     controller
         .borrow_mut()
-        .set_effects(Box::new(move |command, view| effects.run(command, view)));
+        .add_effects(Box::new(move |command, view| effects.run(command, view)));
     let weak = Rc::downgrade(&controller);
     app.on_print_tapped(move || {
         if let Some(controller) = weak.upgrade() {
@@ -131,6 +143,7 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
 
     let device_events = controller.clone();
     let receipt_window = app.as_weak();
+    let device_finder = finder.clone();
     let device_timer = slint::Timer::default();
     device_timer.start(
         slint::TimerMode::Repeated,
@@ -144,6 +157,13 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
                     let controller = device_events.borrow();
                     let view = controller.view();
                     backend.report_devices(view.card_reader, view.printer);
+                }
+            }
+            if let Ok(locator) = ready_locators.try_recv() {
+                if let Some(app) = receipt_window.upgrade() {
+                    let mut finder = device_finder.borrow_mut();
+                    finder.set_locator(locator);
+                    finder.apply(&app, now_local());
                 }
             }
             // Demo mode shows each printed receipt as the virtual printer drew it.
@@ -183,6 +203,7 @@ struct Effects {
     card_reader: Rc<card::CardReaderAdapter>,
     backend: Rc<backend::BackendAdapter>,
     printer: printer::PrinterAdapter,
+    finder: Rc<RefCell<Finder>>,
     translator: Rc<Translator>,
     config: Config,
     /// Names this session's business operations in the journal; new for every session.
@@ -204,6 +225,21 @@ impl Effects {
                 }
                 None => self.card_reader.reread(),
             },
+            Command::PrintServicePointSlip(index) => {
+                let finder = self.finder.borrow();
+                match finder.point(*index as usize) {
+                    Some(point) => {
+                        let slip = receipts::service_point_slip(
+                            &self.translator,
+                            &self.config,
+                            view,
+                            point,
+                        );
+                        self.printer.print(slip);
+                    }
+                    None => tracing::warn!(index, "no such service point to print"),
+                }
+            }
             Command::PrintQueryReceipt { service, rows } => {
                 let receipt =
                     receipts::query_receipt(&self.translator, &self.config, view, *service, rows);
@@ -211,4 +247,9 @@ impl Effects {
             }
         }
     }
+}
+
+/// The local wall-clock time, as the finder's "open now" needs it.
+pub fn now_local() -> crate::locator::catalogue::LocalTime {
+    crate::ui::finder::local_time(chrono::Local::now().naive_local())
 }

@@ -65,3 +65,43 @@ pub fn query_receipt(
         extra_lines,
     }
 }
+
+/// A slip with a service point's name, address, hours and phone, and its navigation QR code.
+pub fn service_point_slip(
+    translator: &Translator,
+    config: &Config,
+    view: &View,
+    point: &crate::locator::catalogue::ServicePoint,
+) -> Receipt {
+    let tr = |key: &str| translator.tr(view.language, key);
+    let line = |key: &str, value: &str| ReceiptLine {
+        label: tr(key),
+        value: value.to_string(),
+    };
+    let hours = if point.hours.always_open {
+        tr("hours-24h")
+    } else {
+        point.hours.summary()
+    };
+    Receipt {
+        labels: labels(translator, view),
+        terminal_id: config.terminal.id.clone(),
+        location: config.location.address.clone(),
+        service: tr("slip-title"),
+        time: chrono::Local::now().format("%Y-%m-%d %H:%M").to_string(),
+        holder_masked: None,
+        id_masked: None,
+        result: None,
+        reference: None,
+        verify_url: Some(crate::locator::navigation_url(point)),
+        extra_lines: vec![
+            ReceiptLine {
+                label: String::new(),
+                value: point.name.clone(),
+            },
+            line("finder-address", &point.address),
+            line("finder-hours", &hours),
+            line("finder-phone", &point.phone),
+        ],
+    }
+}

@@ -17,6 +17,7 @@ use crate::core::{Event, Language, Millis, QueryRow, ServiceId, SessionSettings}
 use crate::i18n::Translator;
 use crate::shell::controller::Controller;
 use crate::shell::session_settings;
+use crate::ui::finder::Finder;
 use crate::ui::{self, AppWindow};
 
 /// The pages that can be rendered, by name. Services are named by their key.
@@ -35,6 +36,10 @@ pub fn page_names() -> Vec<String> {
         "query-answered",
         "query-failed",
         "query-printed",
+        "finder",
+        "finder-keyboard",
+        "finder-results",
+        "service-point",
     ]
     .into_iter()
     .map(String::from)
@@ -74,6 +79,9 @@ impl Platform for HeadlessPlatform {
 pub struct Renderer {
     app: AppWindow,
     settings: SessionSettings,
+    terminal: crate::ui::finder::Terminal,
+    /// Built on first use: the finder pages need the generated catalogue's index.
+    finder: std::cell::OnceCell<std::cell::RefCell<Finder>>,
 }
 
 impl Renderer {
@@ -104,11 +112,24 @@ impl Renderer {
         Ok(Renderer {
             app,
             settings: session_settings(config),
+            terminal: crate::shell::finder::terminal(config),
+            finder: std::cell::OnceCell::new(),
         })
     }
 
     pub fn app(&self) -> &AppWindow {
         &self.app
+    }
+
+    /// The finder over the generated catalogue (the one the demo back end serves).
+    fn finder(&self) -> &std::cell::RefCell<Finder> {
+        self.finder.get_or_init(|| {
+            let mut finder = Finder::new(self.terminal.clone());
+            let points =
+                crate::locator::catalogue::generate(crate::locator::catalogue::DEFAULT_SEED, 1);
+            finder.set_locator(crate::locator::Locator::new(points));
+            std::cell::RefCell::new(finder)
+        })
     }
 
     /// Drives a fresh session to the page, the way a resident would, and renders it.
@@ -181,6 +202,32 @@ impl Renderer {
                         message_key: "query-error-unavailable",
                     }),
                     _ => {}
+                }
+            }
+            "finder" | "finder-keyboard" | "finder-results" | "service-point" => {
+                let finder = self.finder();
+                let mut finder = finder.borrow_mut();
+                finder.wipe();
+                send(Event::Start);
+                send(Event::ServiceTapped(ServiceId::ServicePointFinder));
+                let now = crate::ui::finder::local_time(sample_time());
+                if shot.page == "finder-keyboard" {
+                    finder.toggle_keyboard();
+                    finder.type_key("j");
+                    finder.type_key("f");
+                }
+                if shot.page == "finder-results" || shot.page == "service-point" {
+                    for key in ["j", "f", "b"] {
+                        finder.type_key(key);
+                    }
+                    finder.toggle_filter(0);
+                }
+                finder.apply(&self.app, now);
+                if shot.page == "service-point" {
+                    if let Some(hit) = finder.search(now).first() {
+                        finder.show_point(&self.app, hit.index, now);
+                        send(Event::ServicePointTapped(hit.index as u32));
+                    }
                 }
             }
             other => match ServiceId::from_key(other) {

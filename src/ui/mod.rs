@@ -1,6 +1,7 @@
 //! Rust-side adapters between the core's plain data and the Slint window: the generated
 //! components, the translation callbacks, and the mapping of a [`View`] onto properties.
 
+pub mod finder;
 pub mod icons;
 
 use std::rc::Rc;
@@ -56,6 +57,8 @@ pub fn apply_view(app: &AppWindow, view: &View) {
         Page::Help => (PageId::Help, ""),
         Page::Unavailable(service) => (PageId::Unavailable, service.key()),
         Page::Query(service) => (PageId::Query, service.key()),
+        Page::Finder => (PageId::Finder, ""),
+        Page::ServicePoint(_) => (PageId::ServicePoint, ""),
     };
     app.set_page(page);
     app.set_service_id(service.into());
@@ -105,6 +108,7 @@ fn apply_query(app: &AppWindow, view: &View) {
     };
     app.set_print_state(print_state.into());
     app.set_print_message(print_message.into());
+    app.set_point_print_state(print_state.into());
 }
 
 fn home_groups(expanded: bool) -> ModelRc<TileGroup> {
