@@ -43,6 +43,7 @@ fn no_slint_file_shows_a_literal_string() {
         r#"^\s*import .* from "[^"]*";"#,
         r#"I18n\.tr\("[^"]*""#,
         r#"I18n\.tr-arg\("[^"]*", I18n\.lang, "[a-z]+""#,
+        r#"I18n\.tr-arg\([a-z.-]+, I18n\.lang, "[a-z]+""#,
         r#"commands: "[^"]*""#,
         r#"device: "[a-z-]+""#,
         r#"default-font-family: "[^"]*""#,
@@ -113,6 +114,69 @@ fn every_key_the_ui_names_exists_in_every_locale() {
         for language in Language::ALL {
             let key = format!("device-{device}");
             assert_ne!(translator.tr(language, &key), key);
+        }
+    }
+    // Keys the Rust side hands to the screens (finder rows and chips, query rows, errors).
+    let handed_over = [
+        "finder-walk",
+        "finder-km",
+        "finder-open-now",
+        "finder-closed-now",
+        "finder-open-24h",
+        "finder-loading",
+        "finder-no-results",
+        "filter-open-now",
+        "filter-24h",
+        "filter-this-district",
+        "filter-certification",
+        "filter-card-replacement",
+        "filter-card-activation",
+        "tier-city",
+        "tier-district",
+        "tier-town",
+        "tier-village",
+        "tier-partner-bank",
+        "tier-partner-post",
+        "tier-partner-hospital",
+        "finder-print-printing",
+        "finder-print-printed",
+        "finder-print-failed",
+        "query-error-unavailable",
+        "query-error-unknown",
+        "query-error-not-found",
+        "query-error-card-blocked",
+        "print-error-paper-out",
+        "print-error-unavailable",
+        "unit-yuan",
+        "row-name",
+        "row-card-state",
+        "row-card-number",
+        "row-months-paid",
+        "row-balance",
+        "row-year-in",
+        "row-year-out",
+        "card-state-active",
+        "card-state-not-activated",
+        "card-state-temporarily-lost",
+        "card-state-blocked",
+        "insurance-pension",
+        "insurance-medical",
+        "insurance-unemployment",
+        "insurance-work-injury",
+        "insurance-other",
+        "insurance-status-paying",
+        "insurance-status-receiving",
+        "insurance-status-suspended",
+        "insurance-status-other",
+    ];
+    for key in handed_over {
+        for language in Language::ALL {
+            assert_ne!(
+                translator.tr(language, key),
+                key,
+                "{} lacks {key}",
+                language.tag()
+            );
         }
     }
     for key in renshe_kiosk::shell::card::CARD_NOTICE_KEYS {
