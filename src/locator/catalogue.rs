@@ -462,39 +462,12 @@ pub fn validate_update(update: &CatalogueUpdate) -> Result<(), UpdateError> {
 // ---------------------------------------------------------------------------------------------
 // Districts
 
-/// A district or county seat from the bundled table.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DistrictSeat {
-    pub name: &'static str,
-    pub is_county: bool,
-    pub lat: f64,
-    pub lon: f64,
-    pub urban_core: bool,
-}
+/// A district or county seat: the core's table of the 38 districts and counties.
+pub use crate::core::districts::District as DistrictSeat;
 
-const DISTRICTS_CSV: &str = include_str!("districts.csv");
-
-/// Chongqing's 38 districts and counties. The table is compiled in and checked by a test.
+/// Chongqing's 38 districts and counties (one table for the whole program).
 pub fn district_seats() -> Vec<DistrictSeat> {
-    DISTRICTS_CSV
-        .lines()
-        .filter(|line| !line.starts_with('#') && !line.starts_with("name,"))
-        .filter_map(|line| {
-            let mut fields = line.split(',');
-            let name = fields.next()?;
-            let kind = fields.next()?;
-            let lat = fields.next()?.parse().ok()?;
-            let lon = fields.next()?.parse().ok()?;
-            let urban_core = fields.next()? == "1";
-            Some(DistrictSeat {
-                name,
-                is_county: kind == "county",
-                lat,
-                lon,
-                urban_core,
-            })
-        })
-        .collect()
+    crate::core::districts::all()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -728,8 +701,8 @@ fn generate_region(
         |index: usize| -> String { format!("{}{}", region.prefix, seats[index].name) };
     let seat_position = |index: usize| -> (f64, f64) {
         (
-            seats[index].lat + region.dlat,
-            seats[index].lon + region.dlon,
+            seats[index].latitude + region.dlat,
+            seats[index].longitude + region.dlon,
         )
     };
     // Urban-core districts are small and dense; outer districts and counties are wide.
@@ -1052,8 +1025,8 @@ fn district_point(
     let district = format!("{}{}", region.prefix, seats[index].name);
     let (lat, lon) = scatter(
         rng,
-        seats[index].lat + region.dlat,
-        seats[index].lon + region.dlon,
+        seats[index].latitude + region.dlat,
+        seats[index].longitude + region.dlon,
         3.0,
     );
     let services = SERVICE_ITEMS
