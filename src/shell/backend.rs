@@ -23,6 +23,9 @@ const HEARTBEAT_EVERY: Duration = Duration::from_secs(30);
 const AVAILABILITY_EVERY: Duration = Duration::from_secs(2);
 
 pub struct BackendAdapter {
+    /// False while journal entries with an unknown outcome remain: nobody is served until
+    /// the back end has said what became of them.
+    ready: std::sync::Arc<std::sync::atomic::AtomicBool>,
     /// What the next heartbeat reports: the devices' health as the header shows it.
     device_status: std::sync::Arc<std::sync::Mutex<(DeviceHealth, DeviceHealth)>>,
     engine: Engine,
@@ -77,13 +80,18 @@ impl BackendAdapter {
             DeviceHealth::Unknown,
             DeviceHealth::Unknown,
         )));
+        let ready = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(
+            report.unresolved.is_empty(),
+        ));
         runtime.spawn(background(
+            ready.clone(),
             device_status.clone(),
             engine.clone(),
             events.clone(),
             report.unresolved,
         ));
         Ok(BackendAdapter {
+            ready,
             device_status,
             engine,
             runtime: runtime.handle().clone(),
@@ -129,6 +137,14 @@ impl BackendAdapter {
     /// Runs a query for `holder` and sends its answer as a core event. `reference` names
     /// the business operation (session and step), so a retry never runs it twice.
     pub fn run_query(&self, service: ServiceId, holder: Holder, reference: String) {
+        if !self.ready.load(std::sync::atomic::Ordering::SeqCst) {
+            let message_key = "query-error-unavailable";
+            let _ = self.events.send(Event::QueryFailed {
+                service,
+                message_key,
+            });
+            return;
+        }
         let engine = self.engine.clone();
         let events = self.events.clone();
         self.runtime.spawn(async move {
@@ -157,6 +173,7 @@ fn demo_known_people() -> Vec<KnownPerson> {
 }
 
 async fn background(
+    ready: std::sync::Arc<std::sync::atomic::AtomicBool>,
     device_status: std::sync::Arc<std::sync::Mutex<(DeviceHealth, DeviceHealth)>>,
     engine: Engine,
     events: mpsc::Sender<Event>,
@@ -170,6 +187,7 @@ async fn background(
             if let Ok(report) = engine.recover().await {
                 unresolved = report.unresolved;
             }
+            ready.store(unresolved.is_empty(), std::sync::atomic::Ordering::SeqCst);
         }
         if last_heartbeat.is_none_or(|at| at.elapsed() >= HEARTBEAT_EVERY) {
             last_heartbeat = Some(Instant::now());
