@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use serde::Serialize;
 
-use super::catalogue::{self, find_service, Area, LocalTime, ServicePoint, Tier, DEFAULT_SEED};
+use super::catalogue::{
+    self, find_service, Area, LocalTime, ServiceCode, ServicePoint, Tier, DEFAULT_SEED,
+};
 use super::{coverage, navigation_url, parse_near, GeoPoint, Locator, Query};
 use crate::store::Store;
 
@@ -178,14 +180,17 @@ struct HitOut<'a> {
     navigation_url: String,
 }
 
+/// The `--service` option: a code or a (unique part of a) name.
+fn service_arg(text: Option<&str>) -> anyhow::Result<Option<ServiceCode>> {
+    text.map(|text| {
+        find_service(text)
+            .with_context(|| format!("\"{text}\" is not a unique service item code or name"))
+    })
+    .transpose()
+}
+
 pub fn run_locate(args: &LocateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
-    let service = match &args.service {
-        Some(text) => Some(
-            find_service(text)
-                .with_context(|| format!("\"{text}\" is not a unique service item code or name"))?,
-        ),
-        None => None,
-    };
+    let service = service_arg(args.service.as_deref())?;
     let (source, points) = load_catalogue(args.db.as_deref())?;
     let locator = Locator::new(points);
     let query = Query {
@@ -251,13 +256,7 @@ pub fn run_locate(args: &LocateArgs, out: &mut dyn Write) -> anyhow::Result<()> 
 }
 
 pub fn run_coverage(args: &CoverageArgs, out: &mut dyn Write) -> anyhow::Result<()> {
-    let service = match &args.service {
-        Some(text) => Some(
-            find_service(text)
-                .with_context(|| format!("\"{text}\" is not a unique service item code or name"))?,
-        ),
-        None => None,
-    };
+    let service = service_arg(args.service.as_deref())?;
     let (source, points) = load_catalogue(args.db.as_deref())?;
     let locator = Locator::new(points);
     let Some(service) = service else {
