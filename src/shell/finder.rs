@@ -28,6 +28,7 @@ pub fn terminal(config: &Config) -> Terminal {
 
 /// Connects the finder's callbacks on `app`.
 pub fn wire(app: &AppWindow, controller: &Rc<RefCell<Controller>>, finder: &Rc<RefCell<Finder>>) {
+    Finder::install_keyboard(app);
     // Every finder change: tell the session the resident is there, then redraw the finder.
     let change = {
         let controller = Rc::downgrade(controller);

@@ -128,6 +128,7 @@ impl Renderer {
             let points =
                 crate::locator::catalogue::generate(crate::locator::catalogue::DEFAULT_SEED, 1);
             finder.set_locator(crate::locator::Locator::new(points));
+            Finder::install_keyboard(&self.app);
             std::cell::RefCell::new(finder)
         })
     }

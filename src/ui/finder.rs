@@ -179,6 +179,10 @@ impl Finder {
         };
         app.set_finder_status(status.into());
         app.set_finder_results(ModelRc::new(VecModel::from(rows)));
+    }
+
+    /// The on-screen keyboard's rows; they never change, so they are set once per window.
+    pub fn install_keyboard(app: &AppWindow) {
         app.set_finder_key_rows(key_rows(7, Some(5)));
         app.set_finder_key_rows_elderly(key_rows(6, None));
     }
