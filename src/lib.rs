@@ -6,7 +6,7 @@
 pub mod backend;
 pub mod card;
 pub mod config;
-pub mod core;
+pub use renshe_core as core;
 pub mod i18n;
 pub mod locator;
 pub mod printer;

@@ -600,7 +600,7 @@ mod tests {
     }
 
     fn holder() -> HolderSummary {
-        use crate::core::identity::{CardGeneration, Gender};
+        use crate::identity::{CardGeneration, Gender};
         HolderSummary {
             masked_name: "张*芳".into(),
             masked_id: "500103********1234".into(),
