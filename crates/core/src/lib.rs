@@ -2,20 +2,50 @@
 //!
 //! Everything here is a pure function of its inputs. Time arrives as a [`Millis`] argument,
 //! devices and back-end answers arrive as events, and the results leave as plain data
-//! (a view to draw, commands for the shell to carry out). This crate directory must never
+//! (a view to draw, commands for the shell to carry out). This crate must never
 //! import slint, pcsc, serialport, rusqlite, reqwest or tokio.
 
 pub mod districts;
+pub mod failure;
+pub mod flows;
 pub mod identity;
 pub mod receipt;
+pub mod records;
 pub mod services;
 pub mod session;
+pub mod ticket;
 
+pub use failure::{
+    BackendProblem, BilingualMessage, CardProblem, NextStep, PrintProblem, Rejection,
+};
+pub use flows::finder::{Filter, FinderInput, FinderView};
+pub use flows::query::{Answer, QueryInput, QueryKind, QueryStepView, QueryView, YearChoice};
+pub use flows::{FlowInput, FlowView, PrintState};
 pub use services::{ServiceGroup, ServiceId};
 pub use session::{
-    Command, DeviceHealth, DeviceKind, Event, Page, PrintState, QueryRow, QueryState, Session,
+    Blocker, Command, DeviceHealth, DeviceKind, Document, Event, FlowId, Page, Request, Session,
     SessionSettings, View,
 };
+pub use ticket::Ticket;
+
+/// A local calendar date, as the shell's clock gives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Date {
+    pub year: i32,
+    pub month: u8,
+    pub day: u8,
+}
+
+impl Default for Date {
+    /// The epoch: obviously wrong on screen if the shell forgot to send today's date.
+    fn default() -> Date {
+        Date {
+            year: 1970,
+            month: 1,
+            day: 1,
+        }
+    }
+}
 
 /// A point on the kiosk's monotonic clock, or a span of it, in milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Hash)]

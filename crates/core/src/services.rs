@@ -96,6 +96,11 @@ impl ServiceId {
         )
     }
 
+    /// Services whose flow is built; the others open a page that says so honestly.
+    pub fn is_built(self) -> bool {
+        self.is_query() || self == ServiceId::ServicePointFinder
+    }
+
     /// Rank by how often residents use the service on real terminals (certification and
     /// pension queries first), which orders the elderly-mode home page.
     fn popularity(self) -> u8 {

@@ -1,9 +1,20 @@
-//! The resident's session: which page is shown, in which language and mode, and when an idle
-//! session ends. A pure state machine: `handle(event, now)` in, a [`View`] and [`Command`]s out.
+//! The resident's session: which page is shown, in which language and mode, which flow is
+//! active, and when an idle session ends. A pure state machine: `handle(event, now)` in, a
+//! [`View`] and [`Command`]s out.
+//!
+//! The session keeps only what is global — the idle clock, language, elderly mode, device
+//! health, card presence, history — and hands flow inputs to the active flow. Every request
+//! leaves with a [`Ticket`]; an answer that comes back with another session's or flow's
+//! ticket is dropped, so one resident's late answer can never be drawn for the next.
 
-use super::identity::HolderSummary;
-use super::services::ServiceId;
-use super::{Language, Millis};
+use crate::failure::{BackendProblem, CardProblem, PrintProblem};
+use crate::flows::query::{Answer, QueryKind};
+use crate::flows::{Flow, FlowContext, FlowInput, FlowView, Needs};
+use crate::identity::HolderSummary;
+use crate::records::Layout;
+use crate::services::ServiceId;
+use crate::ticket::{Ticket, TicketBook};
+use crate::{Date, Language, Millis};
 
 /// What the screen shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -12,55 +23,20 @@ pub enum Page {
     Attract,
     Home,
     Help,
-    /// A service whose flow is not built yet: the page says so honestly and points to help.
-    Unavailable(ServiceId),
-    /// A query of the holder's records (contributions, pension, medical account, …).
-    Query(ServiceId),
-    /// The service-point finder: search, filters, results.
-    Finder,
-    /// One service point's details, by its index in the terminal's catalogue.
-    ServicePoint(u32),
-}
-
-/// One line of a query's answer. The label is a Fluent key or plain data (a month, a name).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QueryRow {
-    pub label_key: &'static str,
-    pub label: String,
-    pub value: String,
-    /// A Fluent key shown after `value`: a unit ("元") or a state ("paying").
-    pub value_key: &'static str,
-}
-
-/// Where a query page is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum QueryState {
-    /// The service needs the resident's card first.
-    NeedsCard,
-    Loading,
-    Answered(Vec<QueryRow>),
-    /// Why it failed, as a Fluent key the resident can act on.
-    Failed(&'static str),
-}
-
-/// Where printing the page's receipt is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PrintState {
-    Printing,
-    Printed,
-    /// A Fluent key saying what went wrong and what to do.
-    Failed(&'static str),
+    /// The active flow's page; [`View::flow`] says which and where it is.
+    Flow,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DeviceKind {
     CardReader,
     Printer,
+    /// The back end, as the route availability shows it.
     Network,
 }
 
 /// A device's health in the XFS4IoT vocabulary, reduced to what the header shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
 pub enum DeviceHealth {
     #[default]
     Unknown,
@@ -70,7 +46,25 @@ pub enum DeviceHealth {
     HardwareError,
 }
 
-/// Something that happened: a tap, the passing of time, a device changing state.
+impl DeviceHealth {
+    /// Known to be unusable (unknown is not: at start-up nothing is known yet).
+    pub fn is_down(self) -> bool {
+        matches!(
+            self,
+            DeviceHealth::Offline | DeviceHealth::NoDevice | DeviceHealth::HardwareError
+        )
+    }
+}
+
+/// Why a service cannot be started now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Blocker {
+    CardReader,
+    Printer,
+    BackEnd,
+}
+
+/// Something that happened: a tap, the passing of time, a device, a card or an answer.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     /// The attract page was tapped anywhere.
@@ -86,56 +80,89 @@ pub enum Event {
     LanguageSelected(Language),
     ElderlyModeToggled,
     DeviceChanged(DeviceKind, DeviceHealth),
+    /// Today's local date: sent at start and when the date changes. The core never assumes a
+    /// year.
+    Today(Date),
     /// A card was read and its holder identified (already masked for the screen).
     CardIdentified(HolderSummary),
-    /// A card is in the reader but could not be read; the key names the Fluent message.
-    CardUnreadable {
-        message_key: &'static str,
-    },
+    /// A card is in the reader but cannot be used.
+    CardUnreadable(CardProblem),
     /// The card left the reader.
     CardRemoved,
-    /// A tap the core need not interpret (a key of the on-screen keyboard, a filter chip):
-    /// the resident is still there.
-    Activity,
-    /// A result of the finder was tapped.
-    ServicePointTapped(u32),
-    /// The back end answered a query.
-    QueryAnswered {
-        service: ServiceId,
-        rows: Vec<QueryRow>,
+    /// A tap inside the active flow.
+    Flow(FlowInput),
+    /// The back end's answer to a [`Command::Fetch`], with the ticket it went out with.
+    Answered {
+        ticket: Ticket,
+        result: Result<Answer, BackendProblem>,
     },
-    QueryFailed {
-        service: ServiceId,
-        message_key: &'static str,
-    },
-    /// "Print a receipt" on an answered query.
-    PrintTapped,
-    ReceiptPrinted,
-    ReceiptFailed {
-        message_key: &'static str,
+    /// The printer's result for a [`Command::Print`].
+    Printed {
+        ticket: Ticket,
+        result: Result<(), PrintProblem>,
     },
     /// Time passed; sent by the shell about once a second.
     Tick,
+}
+
+/// A request to the back end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Request {
+    /// The identified holder's records.
+    Records(QueryKind),
+}
+
+/// Something to print.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Document {
+    /// A records answer, as the page laid it out (for records read by year: that year).
+    Records {
+        service: ServiceId,
+        year: Option<i32>,
+        layout: Layout,
+        reference: String,
+    },
+    /// A slip with a service point's address and navigation QR code.
+    ServicePointSlip(u32),
+}
+
+/// A flow within the kiosk's life: the part of a ticket that names who asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FlowId {
+    pub session: u32,
+    pub flow: u32,
+}
+
+impl Ticket {
+    pub fn flow_id(&self) -> FlowId {
+        FlowId {
+            session: self.session,
+            flow: self.flow,
+        }
+    }
 }
 
 /// Something the shell must do beyond drawing the view.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     /// The session ended (idle timeout or the card taken out): every adapter drops what it
-    /// held for the resident (page models, entered digits, read card data).
+    /// held for the resident and abandons the session's requests still in flight.
     WipeSessionData,
+    /// The flow ended (home, another service, back out of it): its requests still in flight
+    /// may be abandoned; their answers would be dropped anyway.
+    Cancel(FlowId),
     /// The session ended with the card still in the reader: play the "take your card"
     /// sound until it is taken (the screen shows the reminder from the view).
     RemindToTakeCard,
-    /// Ask the back end for the identified holder's records of this service.
-    RunQuery(ServiceId),
-    /// Print the answered query as a receipt.
-    PrintQueryReceipt {
-        service: ServiceId,
-        rows: Vec<QueryRow>,
+    /// Ask the back end, for the identified holder; answer with [`Event::Answered`].
+    Fetch { ticket: Ticket, request: Request },
+    /// Print; answer with [`Event::Printed`].
+    Print { ticket: Ticket, document: Document },
+    /// The card reader's or printer's health changed: what the heartbeat reports.
+    ReportDevices {
+        card_reader: DeviceHealth,
+        printer: DeviceHealth,
     },
-    /// Print a slip with a service point's address and navigation QR code.
-    PrintServicePointSlip(u32),
 }
 
 /// The settings a session starts from; they come from the terminal's configuration.
@@ -154,6 +181,8 @@ pub struct SessionSettings {
 #[derive(Debug, Clone, PartialEq)]
 pub struct View {
     pub page: Page,
+    /// The active flow's view, when the page is [`Page::Flow`].
+    pub flow: Option<FlowView>,
     pub language: Language,
     pub elderly: bool,
     /// Elderly mode's home: the full service list instead of the most-used six.
@@ -169,111 +198,183 @@ pub struct View {
     pub card_present: bool,
     /// The session ended with the card still in: "please take your card" until it is taken.
     pub take_card_reminder: bool,
-    /// A message for the resident about the last card event (a Fluent key), until the next tap.
-    pub card_notice: Option<&'static str>,
-    pub query: Option<QueryState>,
-    pub print: Option<PrintState>,
+    /// The last card problem, until the next tap.
+    pub card_notice: Option<CardProblem>,
+    pub today: Date,
 }
 
-/// The state machine. Device health survives the end of a session; everything a resident did
-/// does not.
-#[derive(Debug, Clone)]
-pub struct Session {
-    settings: SessionSettings,
-    view: View,
+impl View {
+    /// Why `service` cannot start now, or `None` when it can.
+    pub fn blocker(&self, service: ServiceId) -> Option<Blocker> {
+        blocker(service, self.card_reader, self.printer, self.network)
+    }
+
+    /// The back end is unreachable: the attract page says which services still work.
+    pub fn back_end_down(&self) -> bool {
+        self.network.is_down()
+    }
+
+    /// The services that work without the back end.
+    pub fn offline_services(&self) -> Vec<ServiceId> {
+        ServiceId::ALL
+            .into_iter()
+            .filter(|service| service.is_built() && !Needs::of(*service).back_end)
+            .collect()
+    }
+}
+
+fn blocker(
+    service: ServiceId,
+    card_reader: DeviceHealth,
+    printer: DeviceHealth,
+    network: DeviceHealth,
+) -> Option<Blocker> {
+    let needs = Needs::of(service);
+    if needs.card_reader && card_reader.is_down() {
+        Some(Blocker::CardReader)
+    } else if needs.back_end && network.is_down() {
+        Some(Blocker::BackEnd)
+    } else if needs.printer && printer.is_down() {
+        Some(Blocker::Printer)
+    } else {
+        None
+    }
+}
+
+/// What belongs to the resident now at the kiosk; replaced whole when the session ends.
+#[derive(Debug, Clone, PartialEq)]
+struct Resident {
+    page: Page,
     /// Pages to return to with "back"; never holds the current page.
     history: Vec<Page>,
+    flow: Option<Flow>,
+    tickets: TicketBook,
+    language: Language,
+    elderly: bool,
+    all_services: bool,
+    idle_warning_seconds: Option<u32>,
+    holder: Option<HolderSummary>,
+    card_notice: Option<CardProblem>,
+}
+
+/// What belongs to the terminal and survives sessions.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Terminal {
+    card_reader: DeviceHealth,
+    printer: DeviceHealth,
+    network: DeviceHealth,
+    card_present: bool,
+    take_card_reminder: bool,
+    today: Date,
+}
+
+/// The state machine.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    settings: SessionSettings,
+    /// Counts sessions since start; part of every ticket.
+    number: u32,
+    /// Counts flows started since start; part of every ticket.
+    flows_started: u32,
+    resident: Resident,
+    terminal: Terminal,
     last_activity: Millis,
 }
 
 impl Session {
     pub fn new(settings: SessionSettings, now: Millis) -> Session {
-        let view = View {
-            page: Page::Attract,
-            language: settings.default_language,
-            elderly: settings.elderly_by_default,
-            all_services: false,
-            idle_warning_seconds: None,
-            card_reader: DeviceHealth::Unknown,
-            printer: DeviceHealth::Unknown,
-            network: DeviceHealth::Unknown,
-            holder: None,
-            card_present: false,
-            take_card_reminder: false,
-            card_notice: None,
-            query: None,
-            print: None,
-        };
+        let resident = Resident::fresh(&settings, 0);
         Session {
             settings,
-            view,
-            history: Vec::new(),
+            number: 0,
+            flows_started: 0,
+            resident,
+            terminal: Terminal {
+                card_reader: DeviceHealth::Unknown,
+                printer: DeviceHealth::Unknown,
+                network: DeviceHealth::Unknown,
+                card_present: false,
+                take_card_reminder: false,
+                today: Date::default(),
+            },
             last_activity: now,
         }
-    }
-
-    pub fn view(&self) -> &View {
-        &self.view
     }
 
     pub fn settings(&self) -> &SessionSettings {
         &self.settings
     }
 
+    /// Which session this is (0 for the first since start).
+    pub fn number(&self) -> u32 {
+        self.number
+    }
+
+    pub fn view(&self) -> View {
+        let resident = &self.resident;
+        View {
+            page: resident.page,
+            flow: match (resident.page, &resident.flow) {
+                (Page::Flow, Some(flow)) => Some(flow.view(self.terminal.today, resident.elderly)),
+                _ => None,
+            },
+            language: resident.language,
+            elderly: resident.elderly,
+            all_services: resident.all_services,
+            idle_warning_seconds: resident.idle_warning_seconds,
+            card_reader: self.terminal.card_reader,
+            printer: self.terminal.printer,
+            network: self.terminal.network,
+            holder: resident.holder.clone(),
+            card_present: self.terminal.card_present,
+            take_card_reminder: self.terminal.take_card_reminder,
+            card_notice: resident.card_notice,
+            today: self.terminal.today,
+        }
+    }
+
     /// True while a resident has changed anything: then the idle clock runs.
     pub fn is_in_use(&self) -> bool {
-        self.view.page != Page::Attract
-            || self.view.holder.is_some()
-            || self.view.card_notice.is_some()
-            || self.view.language != self.settings.default_language
-            || self.view.elderly != self.settings.elderly_by_default
+        let resident = &self.resident;
+        resident.page != Page::Attract
+            || !resident.history.is_empty()
+            || resident.flow.is_some()
+            || resident.holder.is_some()
+            || resident.card_notice.is_some()
+            || resident.all_services
+            || resident.language != self.settings.default_language
+            || resident.elderly != self.settings.elderly_by_default
     }
 
     pub fn handle(&mut self, event: Event, now: Millis) -> Vec<Command> {
-        if let Event::DeviceChanged(kind, health) = event {
-            match kind {
-                DeviceKind::CardReader => self.view.card_reader = health,
-                DeviceKind::Printer => self.view.printer = health,
-                DeviceKind::Network => self.view.network = health,
-            }
-            return Vec::new();
-        }
-        if event == Event::Tick {
-            return self.tick(now);
-        }
         match event {
+            Event::DeviceChanged(kind, health) => return self.device_changed(kind, health),
+            Event::Today(date) => {
+                self.terminal.today = date;
+                return Vec::new();
+            }
+            Event::Tick => return self.tick(now),
             Event::CardIdentified(holder) => return self.card_identified(holder, now),
-            Event::CardUnreadable { message_key } => {
-                self.view.card_present = true;
-                self.view.card_notice = Some(message_key);
+            Event::CardUnreadable(problem) => {
+                self.terminal.card_present = true;
+                self.resident.card_notice = Some(problem);
                 self.last_activity = now;
                 return Vec::new();
             }
             Event::CardRemoved => return self.card_removed(now),
-            Event::QueryAnswered { service, rows } => {
-                if self.view.page == Page::Query(service) {
-                    self.view.query = Some(QueryState::Answered(rows));
+            Event::Answered { ticket, result } => {
+                if ticket.session == self.number {
+                    if let Some(flow) = &mut self.resident.flow {
+                        flow.answered(ticket, result, self.terminal.today);
+                    }
                 }
                 return Vec::new();
             }
-            Event::QueryFailed {
-                service,
-                message_key,
-            } => {
-                if self.view.page == Page::Query(service) {
-                    self.view.query = Some(QueryState::Failed(message_key));
-                }
-                return Vec::new();
-            }
-            Event::ReceiptPrinted => {
-                if self.view.print == Some(PrintState::Printing) {
-                    self.view.print = Some(PrintState::Printed);
-                }
-                return Vec::new();
-            }
-            Event::ReceiptFailed { message_key } => {
-                if self.view.print == Some(PrintState::Printing) {
-                    self.view.print = Some(PrintState::Failed(message_key));
+            Event::Printed { ticket, result } => {
+                if ticket.session == self.number {
+                    if let Some(flow) = &mut self.resident.flow {
+                        flow.printed(ticket, result);
+                    }
                 }
                 return Vec::new();
             }
@@ -281,149 +382,205 @@ impl Session {
         }
         // While the idle warning is up it is modal: only "continue" does anything, so a
         // stray touch cannot start something the resident did not see.
-        if self.view.idle_warning_seconds.is_some() {
+        if self.resident.idle_warning_seconds.is_some() {
             if event == Event::ContinueTapped {
-                self.view.idle_warning_seconds = None;
+                self.resident.idle_warning_seconds = None;
                 self.last_activity = now;
             }
             return Vec::new();
         }
         self.last_activity = now;
-        self.view.card_notice = None;
+        self.resident.card_notice = None;
         match event {
             Event::Start => {
-                if self.view.page == Page::Attract {
+                if self.resident.page == Page::Attract {
                     self.go(Page::Home);
                 }
+                Vec::new()
             }
-            Event::ServiceTapped(ServiceId::ServicePointFinder) => self.go(Page::Finder),
-            Event::ServicePointTapped(index) => {
-                if self.view.page == Page::Finder {
-                    self.view.print = None;
-                    self.go(Page::ServicePoint(index));
+            Event::ServiceTapped(service) => self.start_flow(service),
+            Event::Flow(input) => {
+                if self.resident.page != Page::Flow {
+                    return Vec::new();
                 }
-            }
-            Event::Activity => {}
-            Event::ServiceTapped(service) if service.is_query() => {
-                self.go(Page::Query(service));
-                return self.start_query(service);
-            }
-            Event::ServiceTapped(service) => self.go(Page::Unavailable(service)),
-            Event::PrintTapped if matches!(self.view.page, Page::ServicePoint(_)) => {
-                if let Page::ServicePoint(index) = self.view.page {
-                    if !matches!(self.view.print, Some(PrintState::Printing)) {
-                        self.view.print = Some(PrintState::Printing);
-                        return vec![Command::PrintServicePointSlip(index)];
-                    }
-                }
-            }
-            Event::PrintTapped => {
-                if let (Page::Query(service), Some(QueryState::Answered(rows))) =
-                    (self.view.page, &self.view.query)
-                {
-                    if !matches!(
-                        self.view.print,
-                        Some(PrintState::Printing | PrintState::Printed)
-                    ) {
-                        self.view.print = Some(PrintState::Printing);
-                        return vec![Command::PrintQueryReceipt {
-                            service,
-                            rows: rows.clone(),
-                        }];
-                    }
-                }
+                self.with_flow(|flow, ctx| flow.input(input, ctx))
             }
             Event::AllServicesTapped => {
-                if self.view.page == Page::Home {
-                    self.view.all_services = true;
+                if self.resident.page == Page::Home {
+                    self.resident.all_services = true;
                 }
+                Vec::new()
             }
             Event::HelpTapped => {
-                if self.view.page != Page::Help {
+                if self.resident.page != Page::Help {
                     self.go(Page::Help);
                 }
+                Vec::new()
             }
-            Event::BackTapped => {
-                self.view.query = None;
-                self.view.print = None;
-                if self.view.page == Page::Home && self.view.all_services {
-                    self.view.all_services = false;
-                } else {
-                    let previous = self.history.pop().unwrap_or(Page::Attract);
-                    self.view.page = previous;
-                }
-            }
+            Event::BackTapped => self.back(),
             Event::HomeTapped => {
-                self.view.query = None;
-                self.view.print = None;
-                self.history.clear();
-                self.view.all_services = false;
-                self.view.page = Page::Home;
+                self.resident.history.clear();
+                self.resident.all_services = false;
+                self.resident.page = Page::Home;
+                self.end_flow()
             }
             Event::LanguageSelected(language) => {
                 if self.settings.offered_languages.contains(&language) {
-                    self.view.language = language;
+                    self.resident.language = language;
                 }
+                Vec::new()
             }
             Event::ElderlyModeToggled => {
-                self.view.elderly = !self.view.elderly;
-                self.view.all_services = false;
+                self.resident.elderly = !self.resident.elderly;
+                self.resident.all_services = false;
+                Vec::new()
             }
             Event::ContinueTapped
             | Event::Tick
             | Event::DeviceChanged(..)
+            | Event::Today(_)
             | Event::CardIdentified(_)
-            | Event::CardUnreadable { .. }
+            | Event::CardUnreadable(_)
             | Event::CardRemoved
-            | Event::QueryAnswered { .. }
-            | Event::QueryFailed { .. }
-            | Event::ReceiptPrinted
-            | Event::ReceiptFailed { .. } => {}
+            | Event::Answered { .. }
+            | Event::Printed { .. } => Vec::new(),
         }
-        Vec::new()
     }
 
-    /// A query runs for the identified holder; without a card the page asks for it first.
-    fn start_query(&mut self, service: ServiceId) -> Vec<Command> {
-        self.view.print = None;
-        if self.view.holder.is_some() {
-            self.view.query = Some(QueryState::Loading);
-            vec![Command::RunQuery(service)]
+    fn device_changed(&mut self, kind: DeviceKind, health: DeviceHealth) -> Vec<Command> {
+        let slot = match kind {
+            DeviceKind::CardReader => &mut self.terminal.card_reader,
+            DeviceKind::Printer => &mut self.terminal.printer,
+            DeviceKind::Network => &mut self.terminal.network,
+        };
+        let changed = *slot != health;
+        *slot = health;
+        if changed && kind != DeviceKind::Network {
+            vec![Command::ReportDevices {
+                card_reader: self.terminal.card_reader,
+                printer: self.terminal.printer,
+            }]
         } else {
-            self.view.query = Some(QueryState::NeedsCard);
             Vec::new()
+        }
+    }
+
+    /// Runs `act` on the active flow with what a flow may know of the session.
+    fn with_flow(
+        &mut self,
+        act: impl FnOnce(&mut Flow, &mut FlowContext) -> Vec<Command>,
+    ) -> Vec<Command> {
+        let Resident {
+            flow,
+            tickets,
+            elderly,
+            holder,
+            ..
+        } = &mut self.resident;
+        let Some(flow) = flow else {
+            return Vec::new();
+        };
+        let mut ctx = FlowContext {
+            identified: holder.is_some(),
+            today: self.terminal.today,
+            elderly: *elderly,
+            tickets,
+        };
+        act(flow, &mut ctx)
+    }
+
+    /// A tile starts its service's flow, unless something it needs is down (the tile says
+    /// so; this is the guard behind it).
+    fn start_flow(&mut self, service: ServiceId) -> Vec<Command> {
+        if blocker(
+            service,
+            self.terminal.card_reader,
+            self.terminal.printer,
+            self.terminal.network,
+        )
+        .is_some()
+        {
+            return Vec::new();
+        }
+        let mut commands = self.end_flow();
+        self.flows_started = self.flows_started.saturating_add(1);
+        self.resident.tickets = TicketBook::new(self.number, self.flows_started);
+        let mut ctx = FlowContext {
+            identified: self.resident.holder.is_some(),
+            today: self.terminal.today,
+            elderly: self.resident.elderly,
+            tickets: &mut self.resident.tickets,
+        };
+        let (flow, started) = Flow::start(service, &mut ctx);
+        self.resident.flow = Some(flow);
+        // One flow at a time: an earlier flow's page leaves the history with it.
+        self.resident.history.retain(|page| *page != Page::Flow);
+        if self.resident.page != Page::Flow {
+            self.go(Page::Flow);
+        }
+        commands.extend(started);
+        commands
+    }
+
+    /// The active flow ends; whatever it still waits for is abandoned.
+    fn end_flow(&mut self) -> Vec<Command> {
+        match self.resident.flow.take() {
+            Some(_) => vec![Command::Cancel(FlowId {
+                session: self.number,
+                flow: self.flows_started,
+            })],
+            None => Vec::new(),
+        }
+    }
+
+    fn back(&mut self) -> Vec<Command> {
+        if self.resident.page == Page::Flow {
+            let consumed = self.resident.flow.as_mut().is_some_and(|flow| flow.back());
+            if consumed {
+                return Vec::new();
+            }
+        }
+        if self.resident.page == Page::Home && self.resident.all_services {
+            self.resident.all_services = false;
+            return Vec::new();
+        }
+        self.resident.page = self.resident.history.pop().unwrap_or(Page::Attract);
+        let flow_still_reachable =
+            self.resident.page == Page::Flow || self.resident.history.contains(&Page::Flow);
+        if flow_still_reachable {
+            Vec::new()
+        } else {
+            self.end_flow()
         }
     }
 
     /// A card read on attract or home identifies the resident and opens the home page;
     /// inside a service the flow decides what the card means, so the page stays.
     fn card_identified(&mut self, holder: HolderSummary, now: Millis) -> Vec<Command> {
-        self.view.card_present = true;
-        self.view.card_notice = None;
-        if self.view.take_card_reminder {
+        self.terminal.card_present = true;
+        self.resident.card_notice = None;
+        if self.terminal.take_card_reminder {
             // A card left from the last session is not a new resident.
             return Vec::new();
         }
-        self.view.holder = Some(holder);
-        self.view.idle_warning_seconds = None;
+        self.resident.holder = Some(holder);
+        self.resident.idle_warning_seconds = None;
         self.last_activity = now;
-        if self.view.page == Page::Attract {
+        if self.resident.page == Page::Attract {
             self.go(Page::Home);
         }
-        if let Page::Query(service) = self.view.page {
-            if self.view.query == Some(QueryState::NeedsCard) {
-                return self.start_query(service);
-            }
+        if self.resident.page == Page::Flow {
+            return self.with_flow(|flow, ctx| flow.card_identified(ctx));
         }
         Vec::new()
     }
 
     /// Taking the card out ends the resident's session: nothing of theirs stays on screen.
     fn card_removed(&mut self, now: Millis) -> Vec<Command> {
-        let was_identified = self.view.holder.is_some();
-        self.view.card_present = false;
-        self.view.take_card_reminder = false;
-        self.view.card_notice = None;
+        let was_identified = self.resident.holder.is_some();
+        self.terminal.card_present = false;
+        self.terminal.take_card_reminder = false;
+        self.resident.card_notice = None;
         if was_identified {
             self.end_session(now);
             return vec![Command::WipeSessionData];
@@ -432,8 +589,8 @@ impl Session {
     }
 
     fn go(&mut self, page: Page) {
-        self.history.push(self.view.page);
-        self.view.page = page;
+        self.resident.history.push(self.resident.page);
+        self.resident.page = page;
     }
 
     fn tick(&mut self, now: Millis) -> Vec<Command> {
@@ -449,33 +606,53 @@ impl Session {
         if idle >= end {
             self.end_session(now);
             let mut commands = vec![Command::WipeSessionData];
-            if self.view.take_card_reminder {
+            if self.terminal.take_card_reminder {
                 commands.push(Command::RemindToTakeCard);
             }
             return commands;
         }
         if idle >= self.settings.idle_timeout {
             let left_ms = end.saturating_sub(idle).0;
-            self.view.idle_warning_seconds = Some(left_ms.div_ceil(1000) as u32);
+            self.resident.idle_warning_seconds = Some(left_ms.div_ceil(1000) as u32);
         }
         Vec::new()
     }
 
-    /// Back to attract with nothing of the resident left: defaults restored, history gone.
+    /// Back to attract with nothing of the resident left: defaults restored, history and
+    /// flow gone, and a new session number, so nothing sent for this one is taken back.
     fn end_session(&mut self, now: Millis) {
-        let mut fresh = Session::new(self.settings.clone(), now);
-        fresh.view.card_reader = self.view.card_reader;
-        fresh.view.printer = self.view.printer;
-        fresh.view.network = self.view.network;
-        fresh.view.card_present = self.view.card_present;
-        fresh.view.take_card_reminder = self.view.card_present;
-        *self = fresh;
+        self.number = self.number.wrapping_add(1);
+        self.resident = Resident::fresh(&self.settings, self.number);
+        self.terminal.take_card_reminder = self.terminal.card_present;
+        self.last_activity = now;
+    }
+}
+
+impl Resident {
+    fn fresh(settings: &SessionSettings, session: u32) -> Resident {
+        Resident {
+            page: Page::Attract,
+            history: Vec::new(),
+            flow: None,
+            tickets: TicketBook::new(session, 0),
+            language: settings.default_language,
+            elderly: settings.elderly_by_default,
+            all_services: false,
+            idle_warning_seconds: None,
+            holder: None,
+            card_notice: None,
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::flows::finder::FinderInput;
+    use crate::flows::query::{QueryInput, QueryStepView, YearChoice};
+    use crate::flows::PrintState;
+    use crate::identity::{CardGeneration, Gender};
+    use crate::records::{ContributionMonth, Records, YearMonth};
     use proptest::prelude::*;
 
     fn settings() -> SessionSettings {
@@ -492,22 +669,75 @@ mod tests {
         Millis::from_secs(seconds)
     }
 
+    const TODAY: Date = Date {
+        year: 2027,
+        month: 2,
+        day: 10,
+    };
+
+    fn session() -> Session {
+        let mut session = Session::new(settings(), at(0));
+        session.handle(Event::Today(TODAY), at(0));
+        session
+    }
+
+    fn holder(name: &str) -> HolderSummary {
+        HolderSummary {
+            masked_name: name.into(),
+            masked_id: "500103********1234".into(),
+            generation: CardGeneration::Third,
+            gender: Gender::Female,
+            region_code: "500100".into(),
+            expiry_date: None,
+        }
+    }
+
+    /// Contributions whose amounts carry `marker`, so a test can tell whose they are.
+    fn contributions(marker: u64) -> Answer {
+        let months = (1..=12)
+            .map(|month| ContributionMonth {
+                month: YearMonth { year: 2026, month },
+                base_fen: 500_000,
+                personal_fen: 40_000 + marker,
+                employer_fen: 80_000,
+            })
+            .collect();
+        Answer {
+            records: Records::Contributions(months),
+            reference: format!("ref-{marker}"),
+        }
+    }
+
+    fn query_view(session: &Session) -> crate::flows::query::QueryView {
+        match session.view().flow {
+            Some(FlowView::Query(view)) => view,
+            other => panic!("not on a query page: {other:?}"),
+        }
+    }
+
+    fn fetched(commands: &[Command]) -> Option<Ticket> {
+        commands.iter().find_map(|command| match command {
+            Command::Fetch { ticket, .. } => Some(*ticket),
+            _ => None,
+        })
+    }
+
     #[test]
     fn tile_page_back_home_navigation() {
-        let mut session = Session::new(settings(), at(0));
+        let mut session = session();
         session.handle(Event::Start, at(1));
         assert_eq!(session.view().page, Page::Home);
         session.handle(Event::ServiceTapped(ServiceId::ProofPrint), at(2));
         assert_eq!(
-            session.view().page,
-            Page::Unavailable(ServiceId::ProofPrint)
+            session.view().flow,
+            Some(FlowView::Unavailable(ServiceId::ProofPrint))
         );
         session.handle(Event::HelpTapped, at(3));
         assert_eq!(session.view().page, Page::Help);
         session.handle(Event::BackTapped, at(4));
         assert_eq!(
-            session.view().page,
-            Page::Unavailable(ServiceId::ProofPrint)
+            session.view().flow,
+            Some(FlowView::Unavailable(ServiceId::ProofPrint))
         );
         session.handle(Event::HomeTapped, at(5));
         assert_eq!(session.view().page, Page::Home);
@@ -516,33 +746,88 @@ mod tests {
     }
 
     #[test]
-    fn the_finder_opens_a_point_and_back_returns_to_the_results() {
-        let mut session = Session::new(settings(), at(0));
+    fn the_finder_keeps_what_was_typed_and_back_returns_from_a_point_to_the_results() {
+        let mut session = session();
         session.handle(Event::Start, at(0));
         session.handle(Event::ServiceTapped(ServiceId::ServicePointFinder), at(1));
-        assert_eq!(session.view().page, Page::Finder);
-        session.handle(Event::Activity, at(50));
+        for key in ['J', 'f', '-', 'b'] {
+            session.handle(
+                Event::Flow(FlowInput::Finder(FinderInput::Key(key))),
+                at(50),
+            );
+        }
+        session.handle(
+            Event::Flow(FlowInput::Finder(FinderInput::FilterToggled(3))),
+            at(51),
+        );
+        session.handle(
+            Event::Flow(FlowInput::Finder(FinderInput::FilterToggled(4))),
+            at(52),
+        );
         session.handle(Event::Tick, at(100));
         assert_eq!(
             session.view().idle_warning_seconds,
             None,
             "typing keeps the session alive"
         );
-        session.handle(Event::ServicePointTapped(7), at(101));
-        assert_eq!(session.view().page, Page::ServicePoint(7));
-        let commands = session.handle(Event::PrintTapped, at(101));
-        assert_eq!(commands, vec![Command::PrintServicePointSlip(7)]);
+        let Some(FlowView::Finder(finder)) = session.view().flow else {
+            panic!("not the finder")
+        };
+        assert_eq!(finder.text, "jfb", "letters only, lower case");
+        let selected: Vec<bool> = finder.filters.iter().map(|(_, on)| *on).collect();
+        assert_eq!(
+            selected,
+            [false, false, false, false, true, false],
+            "one service chip at a time"
+        );
+        session.handle(
+            Event::Flow(FlowInput::Finder(FinderInput::PointTapped(7))),
+            at(101),
+        );
+        let commands = session.handle(Event::Flow(FlowInput::Finder(FinderInput::Print)), at(101));
+        let [Command::Print {
+            ticket,
+            document: Document::ServicePointSlip(7),
+        }] = commands.as_slice()
+        else {
+            panic!("no slip printed: {commands:?}")
+        };
         assert!(
-            session.handle(Event::PrintTapped, at(101)).is_empty(),
+            session
+                .handle(Event::Flow(FlowInput::Finder(FinderInput::Print)), at(101))
+                .is_empty(),
             "not twice while printing"
         );
+        session.handle(
+            Event::Printed {
+                ticket: *ticket,
+                result: Err(PrintProblem::PaperOut),
+            },
+            at(102),
+        );
+        let Some(FlowView::Finder(finder)) = session.view().flow else {
+            panic!("not the finder")
+        };
+        assert_eq!(
+            finder.print,
+            Some(PrintState::Failed(PrintProblem::PaperOut))
+        );
         session.handle(Event::BackTapped, at(102));
-        assert_eq!(session.view().page, Page::Finder);
+        let Some(FlowView::Finder(finder)) = session.view().flow else {
+            panic!("back left the finder")
+        };
+        assert_eq!((finder.point, finder.text.as_str()), (None, "jfb"));
+        session.handle(Event::BackTapped, at(103));
+        assert_eq!(session.view().page, Page::Home);
+        assert_eq!(
+            session.resident.flow, None,
+            "leaving the finder forgets what was typed"
+        );
     }
 
     #[test]
     fn idle_warns_with_a_countdown_then_returns_to_attract_wiped() {
-        let mut session = Session::new(settings(), at(0));
+        let mut session = session();
         session.handle(Event::Start, at(0));
         session.handle(Event::LanguageSelected(Language::EnUs), at(0));
         session.handle(Event::ElderlyModeToggled, at(0));
@@ -562,11 +847,15 @@ mod tests {
         assert_eq!(view.language, Language::ZhCn);
         assert!(!view.elderly);
         assert_eq!(view.idle_warning_seconds, None);
+        assert_eq!(
+            view.today, TODAY,
+            "the date is the terminal's, not the resident's"
+        );
     }
 
     #[test]
     fn continue_gives_the_full_timeout_again() {
-        let mut session = Session::new(settings(), at(0));
+        let mut session = session();
         session.handle(Event::Start, at(0));
         session.handle(Event::Tick, at(70));
         assert!(session.view().idle_warning_seconds.is_some());
@@ -578,11 +867,27 @@ mod tests {
     }
 
     #[test]
-    fn device_health_survives_the_end_of_a_session() {
-        let mut session = Session::new(settings(), at(0));
-        session.handle(
+    fn device_health_survives_the_session_and_is_reported_for_heartbeats() {
+        let mut session = session();
+        let commands = session.handle(
             Event::DeviceChanged(DeviceKind::Printer, DeviceHealth::Offline),
             at(0),
+        );
+        assert_eq!(
+            commands,
+            vec![Command::ReportDevices {
+                card_reader: DeviceHealth::Unknown,
+                printer: DeviceHealth::Offline
+            }]
+        );
+        assert!(
+            session
+                .handle(
+                    Event::DeviceChanged(DeviceKind::Printer, DeviceHealth::Offline),
+                    at(0)
+                )
+                .is_empty(),
+            "no report without a change"
         );
         session.handle(Event::Start, at(0));
         session.handle(Event::Tick, at(1000));
@@ -599,24 +904,12 @@ mod tests {
         assert_eq!(session.view().language, Language::ZhCn);
     }
 
-    fn holder() -> HolderSummary {
-        use crate::identity::{CardGeneration, Gender};
-        HolderSummary {
-            masked_name: "张*芳".into(),
-            masked_id: "500103********1234".into(),
-            generation: CardGeneration::Third,
-            gender: Gender::Female,
-            region_code: "500100".into(),
-            expiry_date: None,
-        }
-    }
-
     #[test]
     fn a_card_on_attract_identifies_the_holder_and_taking_it_out_ends_the_session() {
-        let mut session = Session::new(settings(), at(0));
-        session.handle(Event::CardIdentified(holder()), at(1));
+        let mut session = session();
+        session.handle(Event::CardIdentified(holder("张*芳")), at(1));
         assert_eq!(session.view().page, Page::Home);
-        assert_eq!(session.view().holder, Some(holder()));
+        assert_eq!(session.view().holder, Some(holder("张*芳")));
         session.handle(Event::ServiceTapped(ServiceId::ContributionQuery), at(2));
         let commands = session.handle(Event::CardRemoved, at(3));
         assert_eq!(commands, vec![Command::WipeSessionData]);
@@ -627,8 +920,8 @@ mod tests {
 
     #[test]
     fn a_card_left_behind_brings_a_reminder_until_it_is_taken() {
-        let mut session = Session::new(settings(), at(0));
-        session.handle(Event::CardIdentified(holder()), at(0));
+        let mut session = session();
+        session.handle(Event::CardIdentified(holder("张*芳")), at(0));
         let commands = session.handle(Event::Tick, at(90));
         assert_eq!(
             commands,
@@ -638,7 +931,7 @@ mod tests {
         assert_eq!((view.page, view.holder.clone()), (Page::Attract, None));
         assert!(view.take_card_reminder && view.card_present);
         // The same card read again is not a new resident while the reminder is up.
-        session.handle(Event::CardIdentified(holder()), at(91));
+        session.handle(Event::CardIdentified(holder("张*芳")), at(91));
         assert_eq!(session.view().holder, None);
         session.handle(Event::CardRemoved, at(95));
         assert!(!session.view().take_card_reminder);
@@ -647,71 +940,241 @@ mod tests {
 
     #[test]
     fn an_unreadable_card_says_why_until_the_next_tap() {
-        let mut session = Session::new(settings(), at(0));
+        let mut session = session();
         session.handle(
-            Event::CardUnreadable {
-                message_key: "card-error-unreadable",
-            },
+            Event::CardUnreadable(CardProblem::NeedsAuthenticationModule),
             at(0),
         );
-        assert_eq!(session.view().card_notice, Some("card-error-unreadable"));
+        assert_eq!(
+            session.view().card_notice,
+            Some(CardProblem::NeedsAuthenticationModule)
+        );
         session.handle(Event::Start, at(1));
         assert_eq!(session.view().card_notice, None);
     }
 
     #[test]
-    fn a_query_waits_for_the_card_then_runs_and_its_answer_can_be_printed_once() {
-        let mut session = Session::new(settings(), at(0));
+    fn a_query_waits_for_the_card_then_runs_pages_by_year_and_prints_once() {
+        let mut session = session();
         session.handle(Event::Start, at(0));
         let commands = session.handle(Event::ServiceTapped(ServiceId::ContributionQuery), at(1));
-        assert!(commands.is_empty());
-        assert_eq!(session.view().query, Some(QueryState::NeedsCard));
-        let commands = session.handle(Event::CardIdentified(holder()), at(2));
-        assert_eq!(
-            commands,
-            vec![Command::RunQuery(ServiceId::ContributionQuery)]
+        assert!(fetched(&commands).is_none());
+        assert_eq!(query_view(&session).step, QueryStepView::NeedsCard);
+        let commands = session.handle(Event::CardIdentified(holder("张*芳")), at(2));
+        let Some(ticket) = fetched(&commands) else {
+            panic!("no request: {commands:?}")
+        };
+        assert!(
+            commands.contains(&Command::Fetch {
+                ticket,
+                request: Request::Records(QueryKind::Contributions { through_year: 2027 })
+            }),
+            "this year comes from today's date"
         );
-        assert_eq!(session.view().query, Some(QueryState::Loading));
-        let rows = vec![QueryRow {
-            label_key: "",
-            label: "2026-10".into(),
-            value: "812.40".into(),
-            value_key: "unit-yuan",
-        }];
-        // An answer for another page is ignored.
+        assert_eq!(query_view(&session).step, QueryStepView::Loading);
+        // An answer with another ticket is not this page's.
+        let stray = Ticket {
+            step: ticket.step + 1,
+            ..ticket
+        };
         session.handle(
-            Event::QueryAnswered {
-                service: ServiceId::MedicalAccountQuery,
-                rows: vec![],
+            Event::Answered {
+                ticket: stray,
+                result: Ok(contributions(1)),
             },
             at(3),
         );
-        assert_eq!(session.view().query, Some(QueryState::Loading));
+        assert_eq!(query_view(&session).step, QueryStepView::Loading);
         session.handle(
-            Event::QueryAnswered {
-                service: ServiceId::ContributionQuery,
-                rows: rows.clone(),
+            Event::Answered {
+                ticket,
+                result: Ok(contributions(7)),
             },
             at(3),
         );
+        let view = query_view(&session);
+        assert_eq!(view.step, QueryStepView::Answered);
         assert_eq!(
-            session.view().query,
-            Some(QueryState::Answered(rows.clone()))
+            view.year,
+            Some(YearChoice {
+                year: 2027,
+                has_older: true,
+                has_newer: false
+            })
         );
-        let commands = session.handle(Event::PrintTapped, at(4));
         assert_eq!(
-            commands,
-            vec![Command::PrintQueryReceipt {
-                service: ServiceId::ContributionQuery,
-                rows
-            }]
+            (view.page, view.pages, view.rows.len()),
+            (1, 1, 2),
+            "January and February"
+        );
+        session.handle(Event::Flow(FlowInput::Query(QueryInput::OlderYear)), at(4));
+        let view = query_view(&session);
+        assert_eq!(view.year.map(|y| y.year), Some(2026));
+        assert_eq!((view.page, view.pages, view.rows.len()), (1, 2, 8));
+        session.handle(Event::Flow(FlowInput::Query(QueryInput::NextPage)), at(4));
+        session.handle(Event::Flow(FlowInput::Query(QueryInput::NextPage)), at(4));
+        let view = query_view(&session);
+        assert_eq!(
+            (view.page, view.rows.len()),
+            (2, 4),
+            "no page after the last"
+        );
+        assert_eq!(view.rows[0][0].text, "2026-04");
+        session.handle(Event::ElderlyModeToggled, at(5));
+        let view = query_view(&session);
+        assert_eq!((view.page, view.pages), (2, 3), "elderly pages are shorter");
+        let commands = session.handle(Event::Flow(FlowInput::Query(QueryInput::Print)), at(6));
+        let [Command::Print {
+            ticket: print_ticket,
+            document:
+                Document::Records {
+                    year,
+                    layout,
+                    reference,
+                    ..
+                },
+        }] = commands.as_slice()
+        else {
+            panic!("not printed: {commands:?}")
+        };
+        assert_eq!(
+            (*year, layout.rows.len(), reference.as_str()),
+            (Some(2026), 12, "ref-7"),
+            "the whole year, with the journal reference"
         );
         assert!(
-            session.handle(Event::PrintTapped, at(5)).is_empty(),
+            session
+                .handle(Event::Flow(FlowInput::Query(QueryInput::Print)), at(7))
+                .is_empty(),
             "a second tap does not print twice"
         );
-        session.handle(Event::ReceiptPrinted, at(6));
-        assert_eq!(session.view().print, Some(PrintState::Printed));
+        session.handle(
+            Event::Printed {
+                ticket: *print_ticket,
+                result: Ok(()),
+            },
+            at(8),
+        );
+        assert_eq!(query_view(&session).print, Some(PrintState::Printed));
+    }
+
+    #[test]
+    fn a_failed_query_offers_to_try_again_under_a_new_ticket() {
+        let mut session = session();
+        session.handle(Event::CardIdentified(holder("张*芳")), at(0));
+        let first =
+            fetched(&session.handle(Event::ServiceTapped(ServiceId::MedicalAccountQuery), at(1)));
+        let Some(first) = first else {
+            panic!("no request")
+        };
+        session.handle(
+            Event::Answered {
+                ticket: first,
+                result: Err(BackendProblem::OutcomeUnknown),
+            },
+            at(2),
+        );
+        let QueryStepView::Failed { offers, .. } = query_view(&session).step else {
+            panic!("not failed")
+        };
+        assert_eq!(
+            offers,
+            &[crate::NextStep::TryAgain, crate::NextStep::FindCounter]
+        );
+        let again =
+            fetched(&session.handle(Event::Flow(FlowInput::Query(QueryInput::TryAgain)), at(3)));
+        assert!(
+            again.is_some_and(|ticket| ticket != first),
+            "a new attempt is a new step"
+        );
+    }
+
+    #[test]
+    fn a_service_whose_device_is_down_cannot_start_and_says_why() {
+        let mut session = session();
+        session.handle(
+            Event::DeviceChanged(DeviceKind::Network, DeviceHealth::Offline),
+            at(0),
+        );
+        session.handle(Event::Start, at(0));
+        let view = session.view();
+        assert_eq!(
+            view.blocker(ServiceId::ContributionQuery),
+            Some(Blocker::BackEnd)
+        );
+        assert_eq!(
+            view.blocker(ServiceId::ServicePointFinder),
+            None,
+            "the finder works offline"
+        );
+        assert!(view.back_end_down());
+        assert_eq!(view.offline_services(), vec![ServiceId::ServicePointFinder]);
+        assert!(session
+            .handle(Event::ServiceTapped(ServiceId::ContributionQuery), at(1))
+            .is_empty());
+        assert_eq!(session.view().page, Page::Home);
+        session.handle(
+            Event::DeviceChanged(DeviceKind::CardReader, DeviceHealth::NoDevice),
+            at(2),
+        );
+        assert_eq!(
+            session.view().blocker(ServiceId::CardStatus),
+            Some(Blocker::CardReader)
+        );
+    }
+
+    /// The scenario of the leak: resident A asks, takes the card out before the slow answer
+    /// arrives; the next person taps the same service without a card.
+    #[test]
+    fn a_late_answer_for_the_last_resident_is_never_shown_to_the_next() {
+        let mut session = session();
+        session.handle(Event::CardIdentified(holder("甲*")), at(0));
+        let commands = session.handle(Event::ServiceTapped(ServiceId::ContributionQuery), at(1));
+        let Some(ticket) = fetched(&commands) else {
+            panic!("no request")
+        };
+        assert_eq!(
+            session.handle(Event::CardRemoved, at(2)),
+            vec![Command::WipeSessionData]
+        );
+        session.handle(Event::Start, at(3));
+        session.handle(Event::ServiceTapped(ServiceId::ContributionQuery), at(4));
+        session.handle(
+            Event::Answered {
+                ticket,
+                result: Ok(contributions(4242)),
+            },
+            at(5),
+        );
+        let view = query_view(&session);
+        assert_eq!(view.step, QueryStepView::NeedsCard);
+        assert!(!format!("{:?}", session.view()).contains("4242"));
+        assert!(session
+            .handle(Event::Flow(FlowInput::Query(QueryInput::Print)), at(6))
+            .is_empty());
+        // The next person identifies and waits for their own answer: A's, arriving again
+        // (a retry, a duplicate), is still not theirs.
+        let commands = session.handle(Event::CardIdentified(holder("乙*")), at(7));
+        let Some(own) = fetched(&commands) else {
+            panic!("no request for the next person")
+        };
+        session.handle(
+            Event::Answered {
+                ticket,
+                result: Ok(contributions(4242)),
+            },
+            at(8),
+        );
+        assert_eq!(query_view(&session).step, QueryStepView::Loading);
+        session.handle(
+            Event::Answered {
+                ticket: own,
+                result: Ok(contributions(5)),
+            },
+            at(9),
+        );
+        assert!(!format!("{:?}", session.view()).contains("4242"));
+        assert_eq!(query_view(&session).step, QueryStepView::Answered);
     }
 
     fn any_event() -> impl Strategy<Value = Event> {
@@ -728,6 +1191,23 @@ mod tests {
             DeviceHealth::NoDevice,
             DeviceHealth::HardwareError,
         ]);
+        let query_input = proptest::sample::select(vec![
+            QueryInput::NextPage,
+            QueryInput::PreviousPage,
+            QueryInput::OlderYear,
+            QueryInput::NewerYear,
+            QueryInput::TryAgain,
+            QueryInput::Print,
+        ]);
+        let finder_input = prop_oneof![
+            proptest::char::range('a', 'z').prop_map(FinderInput::Key),
+            Just(FinderInput::Backspace),
+            Just(FinderInput::Clear),
+            Just(FinderInput::KeyboardToggled),
+            (0usize..8).prop_map(FinderInput::FilterToggled),
+            (0u32..20).prop_map(FinderInput::PointTapped),
+            Just(FinderInput::Print),
+        ];
         prop_oneof![
             Just(Event::Start),
             service.prop_map(Event::ServiceTapped),
@@ -739,26 +1219,11 @@ mod tests {
             language.prop_map(Event::LanguageSelected),
             Just(Event::ElderlyModeToggled),
             (kind, health).prop_map(|(k, h)| Event::DeviceChanged(k, h)),
-            Just(Event::CardIdentified(holder())),
-            Just(Event::CardUnreadable {
-                message_key: "card-error-unreadable"
-            }),
+            Just(Event::CardIdentified(holder("张*芳"))),
+            Just(Event::CardUnreadable(CardProblem::Unreadable)),
             Just(Event::CardRemoved),
-            Just(Event::QueryAnswered {
-                service: ServiceId::ContributionQuery,
-                rows: Vec::new()
-            }),
-            Just(Event::QueryFailed {
-                service: ServiceId::PensionPaymentQuery,
-                message_key: "query-error-unavailable"
-            }),
-            Just(Event::PrintTapped),
-            Just(Event::ReceiptPrinted),
-            Just(Event::ReceiptFailed {
-                message_key: "print-error-paper-out"
-            }),
-            Just(Event::Activity),
-            (0u32..20).prop_map(Event::ServicePointTapped),
+            query_input.prop_map(|input| Event::Flow(FlowInput::Query(input))),
+            finder_input.prop_map(|input| Event::Flow(FlowInput::Finder(input))),
             Just(Event::Tick),
         ]
     }
@@ -789,13 +1254,182 @@ mod tests {
             prop_assert_eq!(view.elderly, settings.elderly_by_default);
             prop_assert!(!view.all_services);
             prop_assert_eq!(view.idle_warning_seconds, None);
-            prop_assert!(session.history.is_empty());
+            prop_assert!(session.resident.history.is_empty());
+            prop_assert_eq!(&session.resident.flow, &None);
             prop_assert_eq!(&view.holder, &None);
             prop_assert_eq!(view.card_notice, None);
-            prop_assert_eq!(&view.query, &None);
-            prop_assert_eq!(view.print, None);
+            prop_assert_eq!(&view.flow, &None);
             prop_assert!(!view.take_card_reminder || view.card_present);
             prop_assert!(!session.is_in_use());
+        }
+    }
+
+    /// A step of the two-resident interleaving: resident inputs, and the outside world
+    /// answering any request ever sent — late, twice, or in any order.
+    #[derive(Debug, Clone)]
+    enum Step {
+        Resident(Event),
+        /// Deliver an answer to the n-th request sent so far (modulo their number).
+        Answer {
+            request: usize,
+            fails: bool,
+        },
+        /// Deliver a print result to the n-th print sent so far.
+        PrintResult {
+            print: usize,
+        },
+    }
+
+    fn any_step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            4 => any_event().prop_map(Step::Resident),
+            // What makes requests and ends sessions, more often than at random.
+            2 => Just(Step::Resident(Event::CardIdentified(holder("张*芳")))),
+            2 => Just(Step::Resident(Event::CardRemoved)),
+            2 => proptest::sample::select(vec![ServiceId::ContributionQuery, ServiceId::PensionPaymentQuery])
+                .prop_map(|service| Step::Resident(Event::ServiceTapped(service))),
+            2 => (0usize..64, any::<bool>()).prop_map(|(request, fails)| Step::Answer { request, fails }),
+            1 => (0usize..64).prop_map(|print| Step::PrintResult { print }),
+        ]
+    }
+
+    /// Every text a view or a print command holds, to look for another session's marker.
+    fn texts_of(view: &View, commands: &[Command]) -> String {
+        format!("{view:?} {commands:?}")
+    }
+
+    proptest! {
+        /// The leak property: whatever the interleaving of residents, cards, idle, and late
+        /// or duplicated answers, no view and no print command ever holds data answered for
+        /// a session other than the current one. Each answer is marked with the number of
+        /// the session that asked (in its amounts and reference), which a reference count of
+        /// `WipeSessionData` commands tracks independently of the session's own counter.
+        #[test]
+        fn no_view_or_print_ever_holds_a_previous_sessions_answer(
+            steps in proptest::collection::vec((any_step(), 0u64..20_000), 0..120)
+        ) {
+            let mut session = session();
+            let mut now = Millis(0);
+            // The model: which session we are in, and who asked for each request.
+            let mut current = 0u64;
+            let mut requests: Vec<(Ticket, u64)> = Vec::new();
+            let mut prints: Vec<Ticket> = Vec::new();
+            for (step, gap) in steps {
+                now = now.saturating_add(Millis(gap));
+                let commands = match step {
+                    Step::Resident(event) => session.handle(event, now),
+                    Step::Answer { request, fails } => {
+                        if requests.is_empty() { continue; }
+                        let (ticket, asked_in) = requests[request % requests.len()];
+                        let result = if fails { Err(BackendProblem::RouteUnavailable) } else { Ok(contributions(900_000 + asked_in)) };
+                        session.handle(Event::Answered { ticket, result }, now)
+                    }
+                    Step::PrintResult { print } => {
+                        if prints.is_empty() { continue; }
+                        let ticket = prints[print % prints.len()];
+                        session.handle(Event::Printed { ticket, result: Ok(()) }, now)
+                    }
+                };
+                for command in &commands {
+                    match command {
+                        Command::WipeSessionData => current += 1,
+                        Command::Fetch { ticket, .. } => requests.push((*ticket, current)),
+                        Command::Print { ticket, .. } => prints.push(*ticket),
+                        _ => {}
+                    }
+                }
+                let texts = texts_of(&session.view(), &commands);
+                for earlier in 0..current {
+                    let marker = format!("ref-{}", 900_000 + earlier);
+                    prop_assert!(!texts.contains(&marker), "session {} shows session {}'s answer", current, earlier);
+                }
+            }
+        }
+    }
+
+    /// The reference model of a query flow: what the page should show after each input,
+    /// from a handful of facts, not from the flow's own code.
+    #[derive(Debug, Default)]
+    struct QueryModel {
+        identified: bool,
+        /// The request the page waits for.
+        waiting: Option<Ticket>,
+        answered: bool,
+        failed: bool,
+        printing: bool,
+        /// The answer covers 2026 and this year (2027): the year shown, newest first.
+        older_year_shown: bool,
+    }
+
+    proptest! {
+        #[test]
+        fn the_query_flow_agrees_with_its_reference_model(
+            inputs in proptest::collection::vec((0u8..8, any::<bool>()), 0..60)
+        ) {
+            let mut session = session();
+            session.handle(Event::Start, at(0));
+            session.handle(Event::ServiceTapped(ServiceId::ContributionQuery), at(0));
+            let mut model = QueryModel::default();
+            let mut sent: Vec<Ticket> = Vec::new();
+            for (input, flag) in inputs {
+                let commands = match input {
+                    0 => {
+                        model.identified = true;
+                        session.handle(Event::CardIdentified(holder("张*芳")), at(1))
+                    }
+                    1 | 2 => {
+                        let Some(ticket) = sent.last().copied() else { continue };
+                        // Sometimes an old ticket (a duplicate), sometimes the latest.
+                        let ticket = if flag { ticket } else { sent[0] };
+                        let fails = input == 2;
+                        if model.waiting == Some(ticket) {
+                            model.waiting = None;
+                            model.older_year_shown = false;
+                            model.answered = !fails;
+                            model.failed = fails;
+                        }
+                        let result = if fails { Err(BackendProblem::OutcomeUnknown) } else { Ok(contributions(1)) };
+                        session.handle(Event::Answered { ticket, result }, at(1))
+                    }
+                    3 => session.handle(Event::Flow(FlowInput::Query(QueryInput::TryAgain)), at(1)),
+                    4 => {
+                        let commands = session.handle(Event::Flow(FlowInput::Query(QueryInput::Print)), at(1));
+                        prop_assert_eq!(commands.len(), usize::from(model.answered && !model.printing), "prints only an answer, once");
+                        if model.answered { model.printing = true; }
+                        commands
+                    }
+                    5 => session.handle(Event::Flow(FlowInput::Query(QueryInput::NextPage)), at(1)),
+                    6 => session.handle(Event::Flow(FlowInput::Query(QueryInput::OlderYear)), at(1)),
+                    _ => session.handle(Event::ElderlyModeToggled, at(1)),
+                };
+                if let Some(ticket) = fetched(&commands) {
+                    prop_assert!(model.identified, "asks only for an identified holder");
+                    prop_assert!(!sent.contains(&ticket), "every request has a new ticket");
+                    sent.push(ticket);
+                    model.waiting = Some(ticket);
+                    model.answered = false;
+                    model.failed = false;
+                    model.printing = false;
+                }
+                if input == 6 && model.answered && !model.older_year_shown {
+                    // Another year is another receipt.
+                    model.older_year_shown = true;
+                    model.printing = false;
+                }
+                let view = query_view(&session);
+                let expected = if model.waiting.is_some() {
+                    QueryStepView::Loading
+                } else if model.answered {
+                    QueryStepView::Answered
+                } else if model.failed {
+                    QueryStepView::Failed { problem: BackendProblem::OutcomeUnknown, offers: BackendProblem::OutcomeUnknown.next_steps() }
+                } else {
+                    QueryStepView::NeedsCard
+                };
+                prop_assert_eq!(&view.step, &expected);
+                prop_assert!(view.page >= 1 && view.page <= view.pages);
+                prop_assert!(view.rows.len() <= crate::flows::query::rows_per_page(session.view().elderly));
+            }
         }
     }
 }

@@ -1,0 +1,147 @@
+//! Flows: one state machine per resident service, each with its own steps, hidden state and
+//! view. The [`Session`](crate::Session) owns at most one active flow and hands it the
+//! flow's inputs; everything a flow holds goes when it ends.
+//!
+//! Adding a flow: a module here with `start`, `input`, `view` (and `answered` / `printed` if
+//! it sends requests), a variant in [`Flow`], [`FlowInput`] and [`FlowView`], and one line in
+//! [`Flow::start`]. See ARCHITECTURE.md, "How to add a flow".
+
+pub mod finder;
+pub mod query;
+
+use crate::failure::{BackendProblem, PrintProblem};
+use crate::ticket::{Ticket, TicketBook};
+use crate::{Command, Date, ServiceId};
+use finder::{FinderFlow, FinderInput, FinderView};
+use query::{Answer, QueryFlow, QueryInput, QueryView};
+
+/// What a flow may know of the session around it.
+#[derive(Debug)]
+pub struct FlowContext<'a> {
+    /// A card holder is identified (the flow never sees who: the shell holds that).
+    pub identified: bool,
+    pub today: Date,
+    pub elderly: bool,
+    pub tickets: &'a mut TicketBook,
+}
+
+/// Where printing a flow's document is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrintState {
+    Printing,
+    Printed,
+    Failed(PrintProblem),
+}
+
+/// The active flow. Enum dispatch keeps flows `Clone + PartialEq + Debug`, so the whole
+/// session can be compared and driven by property tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Flow {
+    Query(QueryFlow),
+    Finder(FinderFlow),
+    /// A service whose flow is not built yet: its page says so and points to help.
+    Unavailable(ServiceId),
+}
+
+/// A resident's input for the active flow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FlowInput {
+    Query(QueryInput),
+    Finder(FinderInput),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FlowView {
+    Query(QueryView),
+    Finder(FinderView),
+    Unavailable(ServiceId),
+}
+
+/// What a service needs to work; its tile is disabled, with the reason, while one is down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Needs {
+    pub card_reader: bool,
+    pub printer: bool,
+    pub back_end: bool,
+}
+
+impl Needs {
+    pub fn of(service: ServiceId) -> Needs {
+        if service.is_query() {
+            Needs {
+                card_reader: true,
+                printer: false,
+                back_end: true,
+            }
+        } else {
+            // The finder works offline from the terminal's copy of the catalogue; services
+            // not built yet need nothing, their page only says so.
+            Needs::default()
+        }
+    }
+}
+
+impl Flow {
+    /// The flow a service tile starts, and what it asks for at once.
+    pub fn start(service: ServiceId, ctx: &mut FlowContext) -> (Flow, Vec<Command>) {
+        match service {
+            ServiceId::ServicePointFinder => (Flow::Finder(FinderFlow::start()), Vec::new()),
+            service if service.is_query() => {
+                let (flow, commands) = QueryFlow::start(service, ctx);
+                (Flow::Query(flow), commands)
+            }
+            service => (Flow::Unavailable(service), Vec::new()),
+        }
+    }
+
+    pub fn input(&mut self, input: FlowInput, ctx: &mut FlowContext) -> Vec<Command> {
+        match (self, input) {
+            (Flow::Query(flow), FlowInput::Query(input)) => flow.input(input, ctx),
+            (Flow::Finder(flow), FlowInput::Finder(input)) => flow.input(input, ctx),
+            // An input for another flow (a tap that raced a page change) means nothing here.
+            _ => Vec::new(),
+        }
+    }
+
+    pub fn card_identified(&mut self, ctx: &mut FlowContext) -> Vec<Command> {
+        match self {
+            Flow::Query(flow) => flow.card_identified(ctx),
+            Flow::Finder(_) | Flow::Unavailable(_) => Vec::new(),
+        }
+    }
+
+    pub fn answered(
+        &mut self,
+        ticket: Ticket,
+        result: Result<Answer, BackendProblem>,
+        today: Date,
+    ) {
+        if let Flow::Query(flow) = self {
+            flow.answered(ticket, result, today);
+        }
+    }
+
+    pub fn printed(&mut self, ticket: Ticket, result: Result<(), PrintProblem>) {
+        match self {
+            Flow::Query(flow) => flow.printed(ticket, result),
+            Flow::Finder(flow) => flow.printed(ticket, result),
+            Flow::Unavailable(_) => {}
+        }
+    }
+
+    /// "Back" inside the flow; false when the flow has no earlier step and should be left.
+    pub fn back(&mut self) -> bool {
+        match self {
+            Flow::Finder(flow) => flow.back(),
+            Flow::Query(_) | Flow::Unavailable(_) => false,
+        }
+    }
+
+    pub fn view(&self, today: Date, elderly: bool) -> FlowView {
+        match self {
+            Flow::Query(flow) => FlowView::Query(flow.view(today, elderly)),
+            Flow::Finder(flow) => FlowView::Finder(flow.view()),
+            Flow::Unavailable(service) => FlowView::Unavailable(*service),
+        }
+    }
+}
