@@ -39,7 +39,7 @@ fn standard_receipt() -> Receipt {
         id_masked: Some("500103********1234".into()),
         result: Some("办理成功".into()),
         reference: Some(ReceiptReference {
-            journal_sequence: 42,
+            journal_sequence: Some(42),
             backend_serial: "BK20261128000917".into(),
         }),
         verify_url: Some("https://rs.cq.gov.cn/v/CQ-500103-0042/00000042".into()),

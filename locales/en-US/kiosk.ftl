@@ -180,3 +180,54 @@ finder-print-printed = Printed. Please take the slip.
 finder-print-failed = The printer is not available; scan the code or take a photo of the address.
 hours-24h = Open 24 hours
 slip-title = HR & Social Security Service Point
+
+## Queries by year and page
+row-months-paid-this-year = Months paid this year
+row-payments-this-year = Payments this year
+row-total-this-year = Total this year
+column-insurance = Insurance
+column-status = Status
+column-since = Since
+column-month = Month
+column-paid = Paid
+column-base = Base
+column-personal = You paid
+column-employer = Employer paid
+column-amount = Amount (yuan)
+column-date = Date
+column-place = Hospital or pharmacy
+contribution-paid = Paid
+contribution-unpaid = Not paid
+query-year = Year
+query-year-of = { $year }
+query-older-year = ‹ Year before
+query-newer-year = Year after ›
+query-page = Page { $page }
+query-page-count = { " " }of { $pages }
+query-previous-page = ‹ Previous
+query-next-page = Next ›
+query-try-again = Try again
+query-no-records = No records for this year.
+query-error-card-not-activated = Your card's social security functions are not switched on yet. Use "Activate card" first, or go to a staffed counter.
+query-error-rejected = The service system did not answer this query:
+print-error-cover-open = The printer's cover is open, so it cannot print. Please ask staff, or take a photo of the screen.
+
+## Tiles that cannot start now
+blocked-card-reader = Card reader out of order: not available now
+blocked-printer = Printer out of order: not available now
+blocked-back-end = No network: not available now
+
+## The attract page while the back end is unreachable
+attract-offline = The network is down: services that need it are paused.
+attract-offline-still-works = Still available: { $services }
+
+## Lists and opening hours
+list-separator = ,{ " " }
+hours-day-range = –
+weekday-0 = Mon
+weekday-1 = Tue
+weekday-2 = Wed
+weekday-3 = Thu
+weekday-4 = Fri
+weekday-5 = Sat
+weekday-6 = Sun

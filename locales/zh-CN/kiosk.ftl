@@ -180,3 +180,54 @@ finder-print-printed = 打印完成，请取走纸条。
 finder-print-failed = 打印机暂时无法使用，请用手机扫码或拍下地址。
 hours-24h = 24小时开放
 slip-title = 人社服务网点
+
+## Queries by year and page
+row-months-paid-this-year = 本年已缴月数
+row-payments-this-year = 本年到账笔数
+row-total-this-year = 本年到账合计
+column-insurance = 险种
+column-status = 状态
+column-since = 参保时间
+column-month = 月份
+column-paid = 缴费
+column-base = 缴费基数
+column-personal = 个人缴纳
+column-employer = 单位缴纳
+column-amount = 金额（元）
+column-date = 日期
+column-place = 医院或药店
+contribution-paid = 已缴
+contribution-unpaid = 未缴
+query-year = 年度
+query-year-of = { $year } 年
+query-older-year = ‹ 上一年
+query-newer-year = 下一年 ›
+query-page = 第 { $page } 页
+query-page-count = ，共 { $pages } 页
+query-previous-page = ‹ 上一页
+query-next-page = 下一页 ›
+query-try-again = 再试一次
+query-no-records = 这一年没有记录。
+query-error-card-not-activated = 您的社保卡还没有启用社保功能。请先办理“社保卡启用”，或到人工窗口办理。
+query-error-rejected = 业务系统没有办理这项查询：
+print-error-cover-open = 打印机盖没有关好，无法打印。请联系工作人员，或拍下屏幕上的信息。
+
+## Tiles that cannot start now
+blocked-card-reader = 读卡器故障，暂停办理
+blocked-printer = 打印机故障，暂停办理
+blocked-back-end = 网络中断，暂停办理
+
+## The attract page while the back end is unreachable
+attract-offline = 网络暂时中断，需要联网的业务暂停办理。
+attract-offline-still-works = 仍可使用：{ $services }
+
+## Lists and opening hours
+list-separator = 、
+hours-day-range = 至
+weekday-0 = 周一
+weekday-1 = 周二
+weekday-2 = 周三
+weekday-3 = 周四
+weekday-4 = 周五
+weekday-5 = 周六
+weekday-6 = 周日

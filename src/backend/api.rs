@@ -467,6 +467,20 @@ pub struct MedicalAccount {
     pub balance_fen: i64,
     pub year_in_fen: u64,
     pub year_out_fen: u64,
+    /// The most recent spending from the account, newest first (absent from older back ends).
+    #[serde(default)]
+    pub recent: Vec<MedicalSpending>,
+}
+
+/// One payment from the personal medical account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MedicalSpending {
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    /// The hospital or pharmacy.
+    pub place: String,
+    pub amount_fen: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

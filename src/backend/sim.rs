@@ -89,6 +89,8 @@ pub struct Resident {
     pub contributions: Vec<api::ContributionMonth>,
     pub pension: Vec<api::PensionPayment>,
     pub medical_balance_fen: i64,
+    #[serde(default)]
+    pub medical_recent: Vec<api::MedicalSpending>,
     pub proxies: Vec<api::Proxy>,
     pub certified_years: Vec<u16>,
 }
@@ -129,6 +131,12 @@ pub fn synthetic_residents(seed: u64, count: usize) -> Vec<Resident> {
         "重庆小面餐饮有限公司",
         "灵活就业",
     ];
+    const MEDICAL_PLACES: [&str; 4] = [
+        "重庆医科大学附属第一医院",
+        "渝中区人民医院",
+        "桐君阁大药房（解放碑店）",
+        "和平药房（较场口店）",
+    ];
     let mut rng = StdRng::seed_from_u64(seed);
     (0..count)
         .map(|i| {
@@ -168,16 +176,26 @@ pub fn synthetic_residents(seed: u64, count: usize) -> Vec<Resident> {
                 }
                 base = base * 106 / 100;
             }
+            // Three years of payments, so the kiosk's year chooser has something to choose.
             let pension = if retired {
-                (1..=10)
-                    .map(|m| api::PensionPayment {
-                        month: format!("2026-{m:02}"),
+                (2024..=2026)
+                    .flat_map(|year| (1..=12).map(move |m| (year, m)))
+                    .filter(|(year, m)| *year < 2026 || *m <= 10)
+                    .map(|(year, m)| api::PensionPayment {
+                        month: format!("{year}-{m:02}"),
                         amount_fen: base * 45 / 100,
                     })
                     .collect()
             } else {
                 Vec::new()
             };
+            let medical_recent = (0..rng.random_range(3..12u32))
+                .map(|n| api::MedicalSpending {
+                    date: format!("2026-{:02}-{:02}", 10 - (n / 3).min(9), 28 - (n % 3) * 9),
+                    place: MEDICAL_PLACES[rng.random_range(0..MEDICAL_PLACES.len())].into(),
+                    amount_fen: rng.random_range(800..60_000),
+                })
+                .collect();
             let card_state = match i % 10 {
                 3 => CardState::NotActivated,
                 7 => CardState::Blocked,
@@ -209,6 +227,7 @@ pub fn synthetic_residents(seed: u64, count: usize) -> Vec<Resident> {
                 contributions,
                 pension,
                 medical_balance_fen: rng.random_range(0..2_000_000),
+                medical_recent,
                 proxies: Vec::new(),
                 certified_years: Vec::new(),
             }
@@ -824,6 +843,7 @@ impl SimState {
                         balance_fen: r.medical_balance_fen,
                         year_in_fen: 120_000,
                         year_out_fen: 35_000,
+                        recent: r.medical_recent.clone(),
                     })
                 }
                 Operation::ActivateCard {

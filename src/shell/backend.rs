@@ -2,10 +2,11 @@
 //! the outbox relay and heartbeats, route availability as the network's health, and the
 //! query flows. In demo mode it also starts the bundled demo back end in-process.
 
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+
+use std::cell::RefCell;
 
 use crate::backend::api::{self, CardState, ErrorCode, Operation, Reply};
 use crate::backend::engine::{Availability, Engine, Outcome};
@@ -13,8 +14,13 @@ use crate::backend::sim::{self, KnownPerson, SimHandle, SimOptions};
 use crate::card::sim::demo_residents;
 use crate::config::Config;
 use crate::core::identity::{mask_card_number, mask_name, Holder};
-use crate::core::{DeviceHealth, DeviceKind, Event, QueryRow, ServiceId};
+use crate::core::records::{self, Records, YearMonth};
+use crate::core::{
+    Answer, BackendProblem, BilingualMessage, DeviceHealth, DeviceKind, Event, FlowId, QueryKind,
+    Rejection, Request, Ticket,
+};
 use crate::locator::catalogue::ServicePoint;
+use crate::shell::events::EventSink;
 use crate::store::Store;
 
 /// How often the relay drains the outbox and a heartbeat is queued.
@@ -30,7 +36,9 @@ pub struct BackendAdapter {
     device_status: std::sync::Arc<std::sync::Mutex<(DeviceHealth, DeviceHealth)>>,
     engine: Engine,
     runtime: tokio::runtime::Handle,
-    events: mpsc::Sender<Event>,
+    events: EventSink,
+    /// Requests in flight, by ticket, so an ended flow's can be abandoned.
+    tasks: RefCell<Vec<(Ticket, tokio::task::AbortHandle)>>,
     _demo_backend: Option<SimHandle>,
 }
 
@@ -41,7 +49,7 @@ impl BackendAdapter {
         config: &Config,
         store: Store,
         runtime: &tokio::runtime::Runtime,
-        events: mpsc::Sender<Event>,
+        events: EventSink,
     ) -> anyhow::Result<BackendAdapter> {
         let demo_backend = match &config.demo {
             Some(demo) => {
@@ -75,7 +83,7 @@ impl BackendAdapter {
             // task keeps trying, and the header shows the network as offline meanwhile.
             DeviceHealth::Offline
         };
-        let _ = events.send(Event::DeviceChanged(DeviceKind::Network, network));
+        events.send(Event::DeviceChanged(DeviceKind::Network, network));
         let device_status = std::sync::Arc::new(std::sync::Mutex::new((
             DeviceHealth::Unknown,
             DeviceHealth::Unknown,
@@ -96,6 +104,7 @@ impl BackendAdapter {
             engine,
             runtime: runtime.handle().clone(),
             events,
+            tasks: RefCell::default(),
             _demo_backend: demo_backend,
         })
     }
@@ -134,28 +143,40 @@ impl BackendAdapter {
         });
     }
 
-    /// Runs a query for `holder` and sends its answer as a core event. `reference` names
-    /// the business operation (session and step), so a retry never runs it twice.
-    pub fn run_query(&self, service: ServiceId, holder: Holder, reference: String) {
+    /// Asks the back end for `ticket`'s request on behalf of `holder`; the answer comes back
+    /// as [`Event::Answered`] with the same ticket. The request's business operation is named
+    /// by the ticket, so a retry of the same step never runs it twice.
+    pub fn fetch(&self, ticket: Ticket, request: Request, holder: Holder) {
+        self.tasks
+            .borrow_mut()
+            .retain(|(_, task)| !task.is_finished());
         if !self.ready.load(std::sync::atomic::Ordering::SeqCst) {
-            let message_key = "query-error-unavailable";
-            let _ = self.events.send(Event::QueryFailed {
-                service,
-                message_key,
+            self.events.send(Event::Answered {
+                ticket,
+                result: Err(BackendProblem::RouteUnavailable),
             });
             return;
         }
         let engine = self.engine.clone();
         let events = self.events.clone();
-        self.runtime.spawn(async move {
-            let event = match query(&engine, service, &holder, &reference).await {
-                Ok(rows) => Event::QueryAnswered { service, rows },
-                Err(message_key) => Event::QueryFailed {
-                    service,
-                    message_key,
-                },
-            };
-            let _ = events.send(event);
+        let task = self.runtime.spawn(async move {
+            let Request::Records(kind) = request;
+            let result = records(&engine, kind, &holder, &ticket.reference()).await;
+            events.send(Event::Answered { ticket, result });
+        });
+        self.tasks.borrow_mut().push((ticket, task.abort_handle()));
+    }
+
+    /// Abandons the requests of a flow that ended (`Some`) or of the whole session (`None`):
+    /// a query nobody waits for need not hold the holder's data any longer. Mutations are
+    /// not cancelled here: the journal owns their outcome.
+    pub fn cancel(&self, flow: Option<FlowId>) {
+        self.tasks.borrow_mut().retain(|(ticket, task)| {
+            let belongs = flow.is_none_or(|flow| ticket.flow_id() == flow);
+            if belongs {
+                task.abort();
+            }
+            !belongs
         });
     }
 }
@@ -176,7 +197,7 @@ async fn background(
     ready: std::sync::Arc<std::sync::atomic::AtomicBool>,
     device_status: std::sync::Arc<std::sync::Mutex<(DeviceHealth, DeviceHealth)>>,
     engine: Engine,
-    events: mpsc::Sender<Event>,
+    events: EventSink,
     mut unresolved: Vec<String>,
 ) {
     let started = Instant::now();
@@ -228,183 +249,180 @@ async fn background(
         };
         if last_health != Some(health) {
             last_health = Some(health);
-            let _ = events.send(Event::DeviceChanged(DeviceKind::Network, health));
+            events.send(Event::DeviceChanged(DeviceKind::Network, health));
         }
         tokio::time::sleep(AVAILABILITY_EVERY).await;
     }
 }
 
-/// Identify the holder, then ask for the service's records; rows for the screen and paper.
-async fn query(
+/// Identify the holder, then ask for the records; the answer typed for the core.
+async fn records(
     engine: &Engine,
-    service: ServiceId,
+    kind: QueryKind,
     holder: &Holder,
     reference: &str,
-) -> Result<Vec<QueryRow>, &'static str> {
+) -> Result<Answer, BackendProblem> {
     let identify = Operation::IdentifyHolder {
         id_number: holder.id_number.as_str().to_string(),
         card_number: Some(holder.card_number.clone()),
     };
-    let record = match applied(
+    let (record, identify_key) = match applied(
         engine
             .execute(&format!("{reference}/identify"), identify)
             .await,
     )? {
-        Reply::Holder(record) => record,
-        _ => return Err("query-error-unavailable"),
+        (Reply::Holder(record), key) => (record, key),
+        _ => return Err(BackendProblem::RouteUnavailable),
     };
     let person_id = record.person_id.clone();
-    let operation = match service {
-        ServiceId::CardStatus => return Ok(card_rows(holder, record.card_state)),
-        ServiceId::EnrollmentQuery => Operation::QueryEnrollment { person_id },
-        ServiceId::ContributionQuery => Operation::QueryContributions {
+    let operation = match kind {
+        QueryKind::CardStatus => {
+            return Ok(Answer {
+                records: Records::CardStatus {
+                    masked_name: mask_name(&holder.name),
+                    masked_card_number: mask_card_number(&holder.card_number),
+                    state: card_state(record.card_state),
+                },
+                reference: short_reference(&identify_key),
+            })
+        }
+        QueryKind::Enrollment => Operation::QueryEnrollment { person_id },
+        QueryKind::Contributions { through_year } => Operation::QueryContributions {
             person_id,
-            from_year: 1990,
-            to_year: 2026,
+            from_year: FIRST_CONTRIBUTION_YEAR,
+            to_year: u16::try_from(through_year).unwrap_or(u16::MAX),
         },
-        ServiceId::PensionPaymentQuery => Operation::QueryPensionPayments { person_id },
-        ServiceId::MedicalAccountQuery => Operation::QueryMedicalAccount { person_id },
-        _ => return Err("query-error-unavailable"),
+        QueryKind::PensionPayments => Operation::QueryPensionPayments { person_id },
+        QueryKind::MedicalAccount => Operation::QueryMedicalAccount { person_id },
     };
-    let reply = applied(
+    let (reply, key) = applied(
         engine
-            .execute(&format!("{reference}/{}", service.key()), operation)
+            .execute(&format!("{reference}/records"), operation)
             .await,
     )?;
-    Ok(rows_for(reply))
+    let records = records_of(reply).ok_or(BackendProblem::RouteUnavailable)?;
+    Ok(Answer {
+        records,
+        reference: short_reference(&key),
+    })
 }
 
+/// The first year the contribution records of the city's system go back to.
+const FIRST_CONTRIBUTION_YEAR: u16 = 1990;
+
+/// The 流水号 on screen and paper: the first part of the operation's idempotency key, which
+/// names the journal entry (a technician finds the full entry by it).
+fn short_reference(key: &str) -> String {
+    key.split('-').next().unwrap_or(key).to_uppercase()
+}
+
+/// The engine's outcome as the core's typed failure.
 fn applied(
     outcome: Result<Outcome, crate::backend::engine::EngineError>,
-) -> Result<Reply, &'static str> {
+) -> Result<(Reply, String), BackendProblem> {
     match outcome {
-        Ok(Outcome::Applied { reply, .. }) => Ok(reply),
-        Ok(Outcome::Rejected { error, .. }) => Err(match error.code {
-            ErrorCode::NotFound => "query-error-not-found",
-            ErrorCode::CardBlocked => "query-error-card-blocked",
-            _ => "query-error-unavailable",
+        Ok(Outcome::Applied { reply, key, .. }) => Ok((reply, key)),
+        Ok(Outcome::Rejected { error, .. }) => Err(BackendProblem::Rejected {
+            reason: match error.code {
+                ErrorCode::NotFound => Rejection::NotFound,
+                ErrorCode::CardBlocked | ErrorCode::CardAlreadyLost => Rejection::CardBlocked,
+                ErrorCode::CardNotActivated => Rejection::CardNotActivated,
+                _ => Rejection::Other,
+            },
+            message: Some(BilingualMessage {
+                zh: error.message.zh,
+                en: error.message.en,
+            }),
         }),
-        Ok(Outcome::Unknown { .. }) => Err("query-error-unknown"),
-        Ok(_) => Err("query-error-unavailable"),
+        Ok(Outcome::Unknown { .. }) => Err(BackendProblem::OutcomeUnknown),
+        Ok(_) => Err(BackendProblem::RouteUnavailable),
         Err(error) => {
             tracing::warn!(%error, "query failed");
-            Err("query-error-unavailable")
+            Err(BackendProblem::RouteUnavailable)
         }
     }
 }
 
-fn row(label_key: &'static str, label: String, value: String, value_key: &'static str) -> QueryRow {
-    QueryRow {
-        label_key,
-        label,
-        value,
-        value_key,
+fn card_state(state: CardState) -> records::CardState {
+    match state {
+        CardState::Active => records::CardState::Active,
+        CardState::NotActivated => records::CardState::NotActivated,
+        CardState::TemporarilyLost => records::CardState::TemporarilyLost,
+        CardState::Blocked => records::CardState::Blocked,
     }
 }
 
-fn yuan(fen: i64) -> String {
-    let sign = if fen < 0 { "-" } else { "" };
-    format!(
-        "{sign}{}.{:02}",
-        fen.unsigned_abs() / 100,
-        fen.unsigned_abs() % 100
-    )
-}
-
-fn card_rows(holder: &Holder, state: CardState) -> Vec<QueryRow> {
-    let state_key = match state {
-        CardState::Active => "card-state-active",
-        CardState::NotActivated => "card-state-not-activated",
-        CardState::TemporarilyLost => "card-state-temporarily-lost",
-        CardState::Blocked => "card-state-blocked",
-    };
-    vec![
-        row("row-name", String::new(), mask_name(&holder.name), ""),
-        row(
-            "row-card-number",
-            String::new(),
-            mask_card_number(&holder.card_number),
-            "",
+/// The back end's reply as the core's records; `None` for a reply that is not records.
+fn records_of(reply: Reply) -> Option<Records> {
+    Some(match reply {
+        Reply::Enrollment(enrollment) => Records::Enrollment(
+            enrollment
+                .insurances
+                .into_iter()
+                .map(|insurance| records::Insurance {
+                    kind: match insurance.kind.as_str() {
+                        "pension" => records::InsuranceKind::Pension,
+                        "medical" => records::InsuranceKind::Medical,
+                        "unemployment" => records::InsuranceKind::Unemployment,
+                        "work_injury" => records::InsuranceKind::WorkInjury,
+                        _ => records::InsuranceKind::Other,
+                    },
+                    status: match insurance.status.as_str() {
+                        "paying" => records::InsuranceStatus::Paying,
+                        "receiving" => records::InsuranceStatus::Receiving,
+                        "suspended" => records::InsuranceStatus::Suspended,
+                        _ => records::InsuranceStatus::Other,
+                    },
+                    since: insurance.since,
+                })
+                .collect(),
         ),
-        row("row-card-state", String::new(), String::new(), state_key),
-    ]
-}
-
-fn rows_for(reply: Reply) -> Vec<QueryRow> {
-    match reply {
-        Reply::Enrollment(enrollment) => enrollment
-            .insurances
-            .into_iter()
-            .map(|insurance| {
-                let kind = match insurance.kind.as_str() {
-                    "pension" => "insurance-pension",
-                    "medical" => "insurance-medical",
-                    "unemployment" => "insurance-unemployment",
-                    "work_injury" => "insurance-work-injury",
-                    _ => "insurance-other",
-                };
-                let status = match insurance.status.as_str() {
-                    "paying" => "insurance-status-paying",
-                    "receiving" => "insurance-status-receiving",
-                    "suspended" => "insurance-status-suspended",
-                    _ => "insurance-status-other",
-                };
-                row(kind, String::new(), format!("{} ", insurance.since), status)
-            })
-            .collect(),
         Reply::Contributions(contributions) => {
-            let mut rows = vec![row(
-                "row-months-paid",
-                String::new(),
-                contributions.months.len().to_string(),
-                "",
-            )];
-            // The most recent year, newest first: what residents come to check.
-            rows.extend(contributions.months.iter().rev().take(12).map(|month| {
-                row(
-                    "",
-                    month.month.clone(),
-                    yuan(month.personal_fen as i64),
-                    "unit-yuan",
-                )
-            }));
-            rows
+            let mut months: Vec<records::ContributionMonth> = contributions
+                .months
+                .iter()
+                .filter_map(|month| {
+                    Some(records::ContributionMonth {
+                        month: YearMonth::parse(&month.month)?,
+                        base_fen: month.base_fen,
+                        personal_fen: month.personal_fen,
+                        employer_fen: month.employer_fen,
+                    })
+                })
+                .collect();
+            months.sort_by_key(|month| month.month);
+            Records::Contributions(months)
         }
-        Reply::PensionPayments(payments) => payments
-            .payments
-            .iter()
-            .rev()
-            .map(|payment| {
-                row(
-                    "",
-                    payment.month.clone(),
-                    yuan(payment.amount_fen as i64),
-                    "unit-yuan",
-                )
-            })
-            .collect(),
-        Reply::MedicalAccount(account) => vec![
-            row(
-                "row-balance",
-                String::new(),
-                yuan(account.balance_fen),
-                "unit-yuan",
-            ),
-            row(
-                "row-year-in",
-                String::new(),
-                yuan(account.year_in_fen as i64),
-                "unit-yuan",
-            ),
-            row(
-                "row-year-out",
-                String::new(),
-                yuan(account.year_out_fen as i64),
-                "unit-yuan",
-            ),
-        ],
-        _ => Vec::new(),
-    }
+        Reply::PensionPayments(payments) => {
+            let mut payments: Vec<records::PensionPayment> = payments
+                .payments
+                .iter()
+                .filter_map(|payment| {
+                    Some(records::PensionPayment {
+                        month: YearMonth::parse(&payment.month)?,
+                        amount_fen: payment.amount_fen,
+                    })
+                })
+                .collect();
+            payments.sort_by_key(|payment| payment.month);
+            Records::PensionPayments(payments)
+        }
+        Reply::MedicalAccount(account) => Records::MedicalAccount(records::MedicalAccount {
+            balance_fen: account.balance_fen,
+            year_in_fen: account.year_in_fen,
+            year_out_fen: account.year_out_fen,
+            recent: account
+                .recent
+                .into_iter()
+                .map(|item| records::MedicalSpending {
+                    date: item.date,
+                    place: item.place,
+                    amount_fen: item.amount_fen,
+                })
+                .collect(),
+        }),
+        _ => return None,
+    })
 }
 
 #[cfg(test)]
@@ -412,9 +430,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn amounts_are_yuan_with_two_decimals() {
-        assert_eq!(yuan(81240), "812.40");
-        assert_eq!(yuan(5), "0.05");
-        assert_eq!(yuan(-1999), "-19.99");
+    fn references_are_short_and_upper_case() {
+        assert_eq!(
+            short_reference("3f2a9c1e-aaaa-bbbb-cccc-dddddddddddd"),
+            "3F2A9C1E"
+        );
+    }
+
+    #[test]
+    fn months_the_back_end_garbles_are_left_out_not_guessed() {
+        let reply = Reply::PensionPayments(api::PensionPayments {
+            person_id: "p".into(),
+            payments: vec![
+                api::PensionPayment {
+                    month: "2026-13".into(),
+                    amount_fen: 1,
+                },
+                api::PensionPayment {
+                    month: "2026-02".into(),
+                    amount_fen: 2,
+                },
+            ],
+        });
+        let Some(Records::PensionPayments(payments)) = records_of(reply) else {
+            panic!("not payments")
+        };
+        assert_eq!(payments.len(), 1);
     }
 }

@@ -1,7 +1,6 @@
 //! The card reader in the running kiosk: the PC/SC reader service's events and reads become
 //! core events; in demo mode, the simulated card tray puts virtual cards into the real reader.
 
-use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -10,7 +9,8 @@ use crate::card::protocol::ProtocolError;
 use crate::card::sim::{demo_residents, CardProfile, SimRig};
 use crate::config::CardReader;
 use crate::core::identity::{mask_name, Holder};
-use crate::core::{DeviceHealth, DeviceKind, Event};
+use crate::core::{CardProblem, DeviceHealth, DeviceKind, Event};
+use crate::shell::events::EventSink;
 
 /// How long one holder read may take before the resident is told the card is unreadable.
 const READ_TIMEOUT: Duration = Duration::from_secs(5);
@@ -19,7 +19,7 @@ const READ_TIMEOUT: Duration = Duration::from_secs(5);
 /// `events`; the shell drains them on the UI thread.
 pub struct CardReaderAdapter {
     service: Arc<ReaderService>,
-    sender: mpsc::Sender<Event>,
+    sender: EventSink,
     /// The holder read from the card in the reader, unmasked, for back-end calls only.
     /// Never shown, never logged; dropped when the card leaves or the session ends.
     holder: Arc<Mutex<Option<Holder>>>,
@@ -34,7 +34,7 @@ struct DemoTray {
 }
 
 impl CardReaderAdapter {
-    pub fn start(config: &CardReader, sender: mpsc::Sender<Event>) -> CardReaderAdapter {
+    pub fn start(config: &CardReader, sender: EventSink) -> CardReaderAdapter {
         let holder: Arc<Mutex<Option<Holder>>> = Arc::default();
         let mut reader_config = ReaderConfig::new(config.reader.clone());
         if config.sam_reader != "none" {
@@ -84,7 +84,7 @@ impl CardReaderAdapter {
                     }
                 };
                 if let Some(core_event) = core_event {
-                    let _ = sender.send(core_event);
+                    sender.send(core_event);
                 }
             }
         };
@@ -156,11 +156,11 @@ fn forget(holder: &Mutex<Option<Holder>>) {
 fn read_in_background(
     service: Arc<ReaderService>,
     holder: Arc<Mutex<Option<Holder>>>,
-    sender: mpsc::Sender<Event>,
+    sender: EventSink,
 ) {
     std::thread::spawn(move || {
         let event = read_event(service.read_holder(READ_TIMEOUT), &holder);
-        let _ = sender.send(event);
+        sender.send(event);
     });
 }
 
@@ -186,25 +186,19 @@ fn read_event(
         Err(ServiceError::Removed | ServiceError::NoCard) => Event::CardRemoved,
         Err(error) => {
             tracing::warn!(%error, "card not readable");
-            let message_key = match error {
-                ServiceError::NeedsAuthenticationModule { .. } => "card-error-needs-sam",
+            let problem = match error {
+                ServiceError::NeedsAuthenticationModule { .. } => {
+                    CardProblem::NeedsAuthenticationModule
+                }
                 ServiceError::Protocol(ProtocolError::NotSocialSecurityCard) => {
-                    "card-error-not-social-security"
+                    CardProblem::NotSocialSecurityCard
                 }
                 ServiceError::NoReader(_)
                 | ServiceError::ServiceUnavailable
-                | ServiceError::Stopped => "card-error-reader",
-                _ => "card-error-unreadable",
+                | ServiceError::Stopped => CardProblem::ReaderUnavailable,
+                _ => CardProblem::Unreadable,
             };
-            Event::CardUnreadable { message_key }
+            Event::CardUnreadable(problem)
         }
     }
 }
-
-/// Every message key a card event can show, for the locale completeness test.
-pub const CARD_NOTICE_KEYS: [&str; 4] = [
-    "card-error-needs-sam",
-    "card-error-not-social-security",
-    "card-error-reader",
-    "card-error-unreadable",
-];

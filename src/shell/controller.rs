@@ -1,5 +1,6 @@
 //! Glue between one window and the session: window callbacks become core events, the core's
-//! view becomes window properties, the core's commands become actions.
+//! view becomes window properties, the core's commands go to the adapters' effects — after
+//! the session's borrow has ended, so an effect may feed the session again.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -13,109 +14,115 @@ use crate::ui::{self, AppWindow};
 /// clock in tests.
 pub type Clock = Rc<dyn Fn() -> Millis>;
 
-/// Carries out the commands the core returns (queries, printing, wiping adapters).
+/// Carries out one command the core returned, with the view as it was drawn.
 pub type Effects = Box<dyn FnMut(&Command, &View)>;
 
+/// Draws a part of the window that needs more than the view (the finder's catalogue).
+pub type Drawer = Box<dyn FnMut(&AppWindow, &View)>;
+
 pub struct Controller {
-    session: Session,
+    session: RefCell<Session>,
     window: slint::Weak<AppWindow>,
     clock: Clock,
-    effects: Vec<Effects>,
+    effects: RefCell<Vec<Effects>>,
+    drawers: RefCell<Vec<Drawer>>,
 }
 
 impl Controller {
     /// Connects `app`'s callbacks to a new session and draws its first view.
-    pub fn attach(
-        app: &AppWindow,
-        settings: SessionSettings,
-        clock: Clock,
-    ) -> Rc<RefCell<Controller>> {
+    pub fn attach(app: &AppWindow, settings: SessionSettings, clock: Clock) -> Rc<Controller> {
         app.set_idle_total_seconds((settings.idle_warning.0 / 1000) as i32);
         app.set_show_language_switch(settings.offered_languages.len() > 1);
         let session = Session::new(settings, clock());
-        let controller = Rc::new(RefCell::new(Controller {
-            session,
+        let controller = Rc::new(Controller {
+            session: RefCell::new(session),
             window: app.as_weak(),
             clock,
-            effects: Vec::new(),
-        }));
+            effects: RefCell::new(Vec::new()),
+            drawers: RefCell::new(Vec::new()),
+        });
+        ui::wire_callbacks(app, controller.sender());
         let weak = Rc::downgrade(&controller);
-        let send = move |event: Event| {
-            if let Some(controller) = weak.upgrade() {
-                controller.borrow_mut().dispatch(event);
-            }
-        };
-        let on = send.clone();
-        app.on_start(move || on(Event::Start));
-        let on = send.clone();
-        app.on_service_tapped(move |id| {
-            if let Some(service) = ServiceId::from_key(&id) {
-                on(Event::ServiceTapped(service));
-            }
-        });
-        let on = send.clone();
-        app.on_find_counter_tapped(move || on(Event::ServiceTapped(ServiceId::ServicePointFinder)));
-        let on = send.clone();
-        app.on_all_services_tapped(move || on(Event::AllServicesTapped));
-        let on = send.clone();
-        app.on_help_tapped(move || on(Event::HelpTapped));
-        let on = send.clone();
-        app.on_back_tapped(move || on(Event::BackTapped));
-        let on = send.clone();
-        app.on_home_tapped(move || on(Event::HomeTapped));
-        let on = send.clone();
-        app.on_continue_tapped(move || on(Event::ContinueTapped));
-        let on = send.clone();
-        let weak_for_language = Rc::downgrade(&controller);
         app.on_language_tapped(move || {
-            let next = weak_for_language
-                .upgrade()
-                .map(|c| c.borrow().next_language())
-                .unwrap_or_default();
-            on(Event::LanguageSelected(next));
+            if let Some(controller) = weak.upgrade() {
+                let next = controller.next_language();
+                controller.dispatch(Event::LanguageSelected(next));
+            }
         });
-        app.on_elderly_tapped(move || send(Event::ElderlyModeToggled));
-        controller.borrow().redraw();
+        let weak = Rc::downgrade(&controller);
+        app.on_find_counter_tapped(move || {
+            if let Some(controller) = weak.upgrade() {
+                controller.dispatch(Event::ServiceTapped(ServiceId::ServicePointFinder));
+            }
+        });
+        controller.redraw(&controller.view());
         controller
     }
 
-    /// Feeds one event to the session at the clock's "now", then redraws and carries out
-    /// what the session asked for.
-    pub fn dispatch(&mut self, event: Event) {
-        let now = (self.clock)();
-        let commands = self.session.handle(event, now);
-        for command in &commands {
-            match command {
-                Command::WipeSessionData => tracing::info!("session ended; session data wiped"),
-                // The sound hook: terminals with a speaker play the reminder here.
-                Command::RemindToTakeCard => tracing::info!("card left in the reader: reminding"),
-                Command::RunQuery(service) => tracing::info!(service = service.key(), "query"),
-                Command::PrintQueryReceipt { service, .. } => {
-                    tracing::info!(service = service.key(), "print receipt")
-                }
-                Command::PrintServicePointSlip(index) => tracing::info!(index, "print slip"),
+    /// A function that feeds events to this controller while it lives.
+    pub fn sender(self: &Rc<Self>) -> Rc<dyn Fn(Event)> {
+        let weak = Rc::downgrade(self);
+        Rc::new(move |event| {
+            if let Some(controller) = weak.upgrade() {
+                controller.dispatch(event);
             }
-            for effects in &mut self.effects {
-                effects(command, self.session.view());
+        })
+    }
+
+    /// Feeds one event to the session at the clock's "now", redraws, then carries out what
+    /// the session asked for.
+    pub fn dispatch(&self, event: Event) {
+        let now = (self.clock)();
+        let (commands, view) = {
+            let mut session = self.session.borrow_mut();
+            let commands = session.handle(event, now);
+            (commands, session.view())
+        };
+        self.redraw(&view);
+        if commands.is_empty() {
+            return;
+        }
+        // Effects may add effects or dispatch again: neither borrow is held across them.
+        let mut effects = std::mem::take(&mut *self.effects.borrow_mut());
+        for command in &commands {
+            log(command);
+            for effect in &mut effects {
+                effect(command, &view);
             }
         }
-        self.redraw();
+        let mut slot = self.effects.borrow_mut();
+        effects.append(&mut slot);
+        *slot = effects;
     }
 
     /// Adds something that carries out commands (each adapter adds its own); without any
     /// (screenshots) the commands are only logged.
-    pub fn add_effects(&mut self, effects: Effects) {
-        self.effects.push(effects);
+    pub fn add_effects(&self, effects: Effects) {
+        self.effects.borrow_mut().push(effects);
     }
 
-    pub fn view(&self) -> &View {
-        self.session.view()
+    /// Adds a drawer, and draws with it at once.
+    pub fn add_drawer(&self, mut drawer: Drawer) {
+        if let Some(app) = self.window.upgrade() {
+            drawer(&app, &self.view());
+        }
+        self.drawers.borrow_mut().push(drawer);
+    }
+
+    /// Draws the current view again (the clock turned a minute, the catalogue arrived).
+    pub fn refresh(&self) {
+        self.redraw(&self.view());
+    }
+
+    pub fn view(&self) -> View {
+        self.session.borrow().view()
     }
 
     /// The header's language button cycles through the offered languages.
     fn next_language(&self) -> Language {
-        let offered = &self.session.settings().offered_languages;
-        let current = self.session.view().language;
+        let session = self.session.borrow();
+        let offered = &session.settings().offered_languages;
+        let current = session.view().language;
         let position = offered.iter().position(|l| *l == current).unwrap_or(0);
         offered
             .get((position + 1) % offered.len().max(1))
@@ -123,9 +130,31 @@ impl Controller {
             .unwrap_or(current)
     }
 
-    fn redraw(&self) {
+    fn redraw(&self, view: &View) {
         if let Some(app) = self.window.upgrade() {
-            ui::apply_view(&app, self.session.view());
+            ui::apply_view(&app, view);
+            if let Ok(mut drawers) = self.drawers.try_borrow_mut() {
+                for drawer in drawers.iter_mut() {
+                    drawer(&app, view);
+                }
+            }
         }
+    }
+}
+
+/// What the log says of a command: what kind, never whose.
+fn log(command: &Command) {
+    match command {
+        Command::WipeSessionData => tracing::info!("session ended; session data wiped"),
+        // The sound hook: terminals with a speaker play the reminder here.
+        Command::RemindToTakeCard => tracing::info!("card left in the reader: reminding"),
+        Command::Cancel(flow) => {
+            tracing::debug!(session = flow.session, flow = flow.flow, "flow ended")
+        }
+        Command::Fetch { ticket, request } => {
+            tracing::info!(ticket = %ticket.reference(), ?request, "fetch")
+        }
+        Command::Print { ticket, .. } => tracing::info!(ticket = %ticket.reference(), "print"),
+        Command::ReportDevices { .. } => {}
     }
 }

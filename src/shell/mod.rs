@@ -5,6 +5,7 @@ pub mod backend;
 pub mod card;
 pub mod catalogue;
 pub mod controller;
+pub mod events;
 pub mod finder;
 pub mod printer;
 pub mod receipts;
@@ -18,12 +19,13 @@ use anyhow::Context;
 use slint::ComponentHandle;
 
 use crate::config::Config;
-use crate::core::{Command, Event, Millis, SessionSettings, View};
+use crate::core::{Command, Document, Event, Millis, SessionSettings, View};
 use crate::i18n::Translator;
 use crate::store::Store;
 use crate::ui::finder::Finder;
 use crate::ui::{self, AppWindow};
 use controller::{Clock, Controller};
+use events::EventSink;
 
 /// The session settings a terminal's configuration asks for.
 pub fn session_settings(config: &Config) -> SessionSettings {
@@ -57,8 +59,9 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
     let store = Store::open(&config.database_path())?;
     tracing::info!(path = %store.path().display(), version = store.schema_version()?, "store open");
 
-    // Device threads and back-end tasks send core events here; the UI thread drains them.
-    let (events, incoming) = std::sync::mpsc::channel();
+    // Device threads and back-end tasks send core events here; a task on the UI thread's
+    // event loop receives them (see `events`).
+    let (events, incoming) = EventSink::channel();
     // Every unknown outcome is resolved before anyone is served.
     let backend = Rc::new(backend::BackendAdapter::start(
         config,
@@ -66,8 +69,6 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
         &runtime,
         events.clone(),
     )?);
-    let (demo_receipts, printed_receipts) = std::sync::mpsc::channel();
-    let printer = printer::PrinterAdapter::start(config, events.clone(), demo_receipts)?;
 
     let translator = Rc::new(Translator::new()?);
     let app = AppWindow::new().context("cannot create the kiosk window")?;
@@ -79,9 +80,22 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
         config.display.height,
     ));
 
+    // Demo mode shows each printed receipt as the virtual printer drew it.
+    let receipt_window = app.as_weak();
+    let demo_receipts: printer::DemoReceipts = std::sync::Arc::new(move |path| {
+        let _ = receipt_window.upgrade_in_event_loop(move |app| {
+            if let Ok(picture) = slint::Image::load_from_path(&path) {
+                app.set_demo_receipt(picture);
+                app.set_demo_receipt_visible(true);
+            }
+        });
+    });
+    let printer = printer::PrinterAdapter::start(config, events.clone(), demo_receipts)?;
+
     let started = Instant::now();
     let clock: Clock = Rc::new(move || Millis(started.elapsed().as_millis() as u64));
     let controller = Controller::attach(&app, session_settings(config), clock);
+    controller.dispatch(Event::Today(today()));
 
     let card_reader = Rc::new(card::CardReaderAdapter::start(
         &config.devices.card_reader,
@@ -114,13 +128,29 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
             app.set_demo_card_inserted(-1);
         }
     });
-    let finder = Rc::new(RefCell::new(Finder::new(finder::terminal(config))));
-    finder::wire(&app, &controller, &finder);
-    let (locators, ready_locators) = std::sync::mpsc::channel();
+    let finder = Rc::new(RefCell::new(Finder::new(
+        finder::terminal(config),
+        translator.clone(),
+    )));
+    finder::attach(&app, &controller, &finder);
+    let (locator_ready, locator) = tokio::sync::oneshot::channel();
     backend.load_service_points(config.database_path(), move |points| {
         // Building the index (pinyin for every name) happens here, off the UI thread.
-        let _ = locators.send(crate::locator::Locator::new(points));
+        let _ = locator_ready.send(crate::locator::Locator::new(points));
     });
+    {
+        let finder = finder.clone();
+        let controller = Rc::downgrade(&controller);
+        slint::spawn_local(async move {
+            if let Ok(locator) = locator.await {
+                finder.borrow_mut().set_locator(locator);
+                if let Some(controller) = controller.upgrade() {
+                    controller.refresh();
+                }
+            }
+        })
+        .context("cannot start the catalogue's hand-over")?;
+    }
 
     let mut effects = Effects {
         card_reader: card_reader.clone(),
@@ -129,73 +159,55 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
         finder: finder.clone(),
         translator,
         config: config.clone(),
-        session_id: uuid::Uuid::new_v4().to_string(),
+        events: events.clone(),
     };
-    controller
-        .borrow_mut()
-        .add_effects(Box::new(move |command, view| effects.run(command, view)));
-    let weak = Rc::downgrade(&controller);
-    app.on_print_tapped(move || {
-        if let Some(controller) = weak.upgrade() {
-            controller.borrow_mut().dispatch(Event::PrintTapped);
-        }
-    });
+    controller.add_effects(Box::new(move |command, view| effects.run(command, view)));
+    events::deliver_on_ui_thread(incoming, {
+        let controller = controller.clone();
+        move |event| controller.dispatch(event)
+    })
+    .context("cannot start the event delivery")?;
 
-    let device_events = controller.clone();
-    let receipt_window = app.as_weak();
-    let device_finder = finder.clone();
-    let device_timer = slint::Timer::default();
-    device_timer.start(
-        slint::TimerMode::Repeated,
-        Duration::from_millis(50),
-        move || {
-            while let Ok(event) = incoming.try_recv() {
-                let device_changed = matches!(event, Event::DeviceChanged(..));
-                device_events.borrow_mut().dispatch(event);
-                if device_changed {
-                    // The heartbeat reports what the header shows.
-                    let controller = device_events.borrow();
-                    let view = controller.view();
-                    backend.report_devices(view.card_reader, view.printer);
-                }
-            }
-            if let Ok(locator) = ready_locators.try_recv() {
-                if let Some(app) = receipt_window.upgrade() {
-                    let mut finder = device_finder.borrow_mut();
-                    finder.set_locator(locator);
-                    finder.apply(&app, now_local());
-                }
-            }
-            // Demo mode shows each printed receipt as the virtual printer drew it.
-            while let Ok(path) = printed_receipts.try_recv() {
-                if let (Some(app), Ok(picture)) = (
-                    receipt_window.upgrade(),
-                    slint::Image::load_from_path(&path),
-                ) {
-                    app.set_demo_receipt(picture);
-                    app.set_demo_receipt_visible(true);
-                }
-            }
-        },
-    );
-
+    // The idle clock and the header's clock: twice a second is enough for a countdown in
+    // whole seconds; the date is sent again when it changes.
     let weak = app.as_weak();
     let ticker = controller.clone();
     let timer = slint::Timer::default();
-    let tick = move || {
-        ticker.borrow_mut().dispatch(Event::Tick);
+    let mut date = today();
+    let mut tick = move || {
+        ticker.dispatch(Event::Tick);
+        let now = today();
+        if now != date {
+            date = now;
+            ticker.dispatch(Event::Today(now));
+        }
         if let Some(app) = weak.upgrade() {
-            let language = ticker.borrow().view().language;
-            app.set_clock(ui::clock_text(language, chrono::Local::now().naive_local()).into());
+            let language = ticker.view().language;
+            let text = ui::clock_text(language, chrono::Local::now().naive_local());
+            if app.get_clock() != text.as_str() {
+                app.set_clock(text.into());
+                // A new minute: "open now" in the finder may have changed.
+                ticker.refresh();
+            }
         }
     };
     tick();
     timer.start(slint::TimerMode::Repeated, Duration::from_millis(500), tick);
 
     app.run().context("the kiosk window failed")?;
-    drop(device_timer);
     drop(timer);
     Ok(())
+}
+
+/// Today's local date, for the core (which never assumes a year).
+pub fn today() -> crate::core::Date {
+    use chrono::Datelike;
+    let now = chrono::Local::now().date_naive();
+    crate::core::Date {
+        year: now.year(),
+        month: now.month() as u8,
+        day: now.day() as u8,
+    }
 }
 
 /// Carries out the core's commands with the adapters.
@@ -206,8 +218,7 @@ struct Effects {
     finder: Rc<RefCell<Finder>>,
     translator: Rc<Translator>,
     config: Config,
-    /// Names this session's business operations in the journal; new for every session.
-    session_id: String,
+    events: EventSink,
 }
 
 impl Effects {
@@ -215,35 +226,52 @@ impl Effects {
         match command {
             Command::WipeSessionData => {
                 self.card_reader.forget_holder();
-                self.session_id = uuid::Uuid::new_v4().to_string();
+                self.backend.cancel(None);
             }
+            Command::Cancel(flow) => self.backend.cancel(Some(*flow)),
             Command::RemindToTakeCard => {}
-            Command::RunQuery(service) => match self.card_reader.holder() {
-                Some(holder) => {
-                    let reference = format!("{}/{}", self.session_id, service.key());
-                    self.backend.run_query(*service, holder, reference);
+            Command::ReportDevices {
+                card_reader,
+                printer,
+            } => self.backend.report_devices(*card_reader, *printer),
+            Command::Fetch { ticket, request } => match self.card_reader.holder() {
+                Some(holder) => self.backend.fetch(*ticket, *request, holder),
+                None => {
+                    // The core thought a card was identified, the reader no longer has it:
+                    // read again, and let the page say the service could not be reached.
+                    self.card_reader.reread();
+                    self.events.send(Event::Answered {
+                        ticket: *ticket,
+                        result: Err(crate::core::BackendProblem::RouteUnavailable),
+                    });
                 }
-                None => self.card_reader.reread(),
             },
-            Command::PrintServicePointSlip(index) => {
-                let finder = self.finder.borrow();
-                match finder.point(*index as usize) {
-                    Some(point) => {
-                        let slip = receipts::service_point_slip(
-                            &self.translator,
-                            &self.config,
-                            view,
-                            point,
-                        );
-                        self.printer.print(slip);
+            Command::Print { ticket, document } => {
+                let receipt = match document {
+                    Document::ServicePointSlip(index) => {
+                        let finder = self.finder.borrow();
+                        let Some(point) = finder.point(*index as usize) else {
+                            tracing::warn!(index, "no such service point to print");
+                            return;
+                        };
+                        receipts::service_point_slip(&self.translator, &self.config, view, point)
                     }
-                    None => tracing::warn!(index, "no such service point to print"),
-                }
-            }
-            Command::PrintQueryReceipt { service, rows } => {
-                let receipt =
-                    receipts::query_receipt(&self.translator, &self.config, view, *service, rows);
-                self.printer.print(receipt);
+                    Document::Records {
+                        service,
+                        year,
+                        layout,
+                        reference,
+                    } => receipts::records_receipt(
+                        &self.translator,
+                        &self.config,
+                        view,
+                        *service,
+                        *year,
+                        layout,
+                        reference,
+                    ),
+                };
+                self.printer.print(*ticket, receipt);
             }
         }
     }

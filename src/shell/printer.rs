@@ -3,32 +3,37 @@
 //! one on a pseudo-terminal and every receipt is saved as a picture.
 
 use std::path::PathBuf;
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{Arc, Mutex};
+
+use crate::shell::events::EventSink;
 
 use anyhow::Context;
 
 use crate::config::Config;
 use crate::core::receipt::Receipt;
-use crate::core::{DeviceHealth, DeviceKind, Event};
+use crate::core::{DeviceHealth, DeviceKind, Event, PrintProblem, Ticket};
 use crate::printer::serial::{PortSettings, SerialPrinter};
 use crate::printer::sim::VirtualPrinter;
 use crate::printer::{JobOutcome, Profiles, ReceiptPrinter, Refusal};
+
+/// Shows a saved demo receipt; called from the printing thread.
+pub type DemoReceipts = Arc<dyn Fn(PathBuf) + Send + Sync>;
 
 pub struct PrinterAdapter {
     printer: Arc<Mutex<SerialPrinter>>,
     /// Demo mode's virtual printer; kept alive for as long as the kiosk runs.
     virtual_printer: Option<Arc<VirtualPrinter>>,
     receipts_dir: PathBuf,
-    events: mpsc::Sender<Event>,
+    events: EventSink,
     /// Demo mode: where each saved receipt picture is announced, for the screen to show it.
-    demo_receipts: mpsc::Sender<PathBuf>,
+    demo_receipts: DemoReceipts,
 }
 
 impl PrinterAdapter {
     pub fn start(
         config: &Config,
-        events: mpsc::Sender<Event>,
-        demo_receipts: mpsc::Sender<PathBuf>,
+        events: EventSink,
+        demo_receipts: DemoReceipts,
     ) -> anyhow::Result<PrinterAdapter> {
         let settings = &config.devices.printer;
         let profiles = Profiles::bundled()?;
@@ -49,7 +54,7 @@ impl PrinterAdapter {
         port.flow_control = settings.flow_control;
         let mut printer = SerialPrinter::new(port, profile);
         let health = health_of(printer.status().refusal());
-        let _ = events.send(Event::DeviceChanged(DeviceKind::Printer, health));
+        events.send(Event::DeviceChanged(DeviceKind::Printer, health));
         let receipts_dir = config.data.directory.join("receipts");
         Ok(PrinterAdapter {
             printer: Arc::new(Mutex::new(printer)),
@@ -60,8 +65,9 @@ impl PrinterAdapter {
         })
     }
 
-    /// Checks the printer, prints, and reports. Only a complete job counts as printed.
-    pub fn print(&self, receipt: Receipt) {
+    /// Checks the printer, prints, and reports [`Event::Printed`] with `ticket`. Only a
+    /// complete job counts as printed.
+    pub fn print(&self, ticket: Ticket, receipt: Receipt) {
         let printer = self.printer.clone();
         let events = self.events.clone();
         let virtual_printer = self.virtual_printer.clone();
@@ -69,43 +75,42 @@ impl PrinterAdapter {
         let demo_receipts = self.demo_receipts.clone();
         std::thread::spawn(move || {
             let Ok(mut printer) = printer.lock() else {
-                let _ = events.send(Event::ReceiptFailed {
-                    message_key: "print-error-unavailable",
+                events.send(Event::Printed {
+                    ticket,
+                    result: Err(PrintProblem::Offline),
                 });
                 return;
             };
-            let event = match printer.status().refusal() {
-                Some(refusal) => failed(refusal),
+            let result = match printer.status().refusal() {
+                Some(refusal) => Err(problem(refusal)),
                 None => match printer.print_receipt(&receipt) {
-                    Ok(JobOutcome::Complete { .. }) => Event::ReceiptPrinted,
-                    Ok(JobOutcome::Incomplete { reason, .. }) => failed(reason),
+                    Ok(JobOutcome::Complete { .. }) => Ok(()),
+                    Ok(JobOutcome::Incomplete { reason, .. }) => Err(problem(reason)),
                     Err(error) => {
                         tracing::warn!(%error, "receipt not printed");
-                        Event::ReceiptFailed {
-                            message_key: "print-error-unavailable",
-                        }
+                        Err(PrintProblem::Offline)
                     }
                 },
             };
             let health = health_of(printer.status().refusal());
-            let _ = events.send(Event::DeviceChanged(DeviceKind::Printer, health));
-            let _ = events.send(event);
+            events.send(Event::DeviceChanged(DeviceKind::Printer, health));
+            events.send(Event::Printed { ticket, result });
             if let Some(sim) = virtual_printer {
                 for path in save_demo_receipts(&sim, &receipts_dir) {
-                    let _ = demo_receipts.send(path);
+                    demo_receipts(path);
                 }
             }
         });
     }
 }
 
-fn failed(refusal: Refusal) -> Event {
+fn problem(refusal: Refusal) -> PrintProblem {
     tracing::warn!(%refusal, "printer refused the receipt");
-    let message_key = match refusal {
-        Refusal::PaperOut => "print-error-paper-out",
-        _ => "print-error-unavailable",
-    };
-    Event::ReceiptFailed { message_key }
+    match refusal {
+        Refusal::PaperOut => PrintProblem::PaperOut,
+        Refusal::CoverOpen => PrintProblem::CoverOpen,
+        _ => PrintProblem::Offline,
+    }
 }
 
 fn health_of(refusal: Option<Refusal>) -> DeviceHealth {

@@ -1,9 +1,10 @@
-//! Receipt content from what the screen showed: the same rows, translated into the
+//! Receipt content from what the screen showed: the same layout, translated into the
 //! resident's language, with the holder masked.
 
 use crate::config::Config;
-use crate::core::receipt::{Receipt, ReceiptLabels, ReceiptLine};
-use crate::core::{QueryRow, ServiceId, View};
+use crate::core::receipt::{Receipt, ReceiptLabels, ReceiptLine, ReceiptReference};
+use crate::core::records::{Cell, Layout};
+use crate::core::{ServiceId, View};
 use crate::i18n::Translator;
 
 /// The verification address printed as a QR code; the back end's verification page.
@@ -26,31 +27,49 @@ pub fn labels(translator: &Translator, view: &View) -> ReceiptLabels {
     }
 }
 
-pub fn query_receipt(
+/// A cell as text: its data followed by its key's words.
+fn cell_text(translator: &Translator, view: &View, cell: &Cell) -> String {
+    if cell.key.is_empty() {
+        cell.text.clone()
+    } else {
+        format!("{}{}", cell.text, translator.tr(view.language, cell.key))
+    }
+}
+
+/// A records answer on paper: the summary lines, then one line per table row (its first
+/// cell as the label, the others after it), and the 流水号.
+pub fn records_receipt(
     translator: &Translator,
     config: &Config,
     view: &View,
     service: ServiceId,
-    rows: &[QueryRow],
+    year: Option<i32>,
+    layout: &Layout,
+    reference: &str,
 ) -> Receipt {
     let tr = |key: &str| translator.tr(view.language, key);
-    let extra_lines = rows
-        .iter()
-        .map(|row| ReceiptLine {
-            label: if row.label_key.is_empty() {
-                row.label.clone()
-            } else {
-                tr(row.label_key)
-            },
-            value: if row.value_key.is_empty() {
-                row.value.clone()
-            } else {
-                format!("{}{}", row.value, tr(row.value_key))
-            },
-        })
-        .collect();
+    let mut extra_lines = Vec::new();
+    if let Some(year) = year {
+        extra_lines.push(ReceiptLine {
+            label: tr("query-year"),
+            value: year.to_string(),
+        });
+    }
+    extra_lines.extend(layout.summary.iter().map(|line| ReceiptLine {
+        label: tr(line.label_key),
+        value: cell_text(translator, view, &line.value),
+    }));
+    extra_lines.extend(layout.rows.iter().map(|row| {
+        let mut cells = row.iter().map(|cell| cell_text(translator, view, cell));
+        ReceiptLine {
+            label: cells.next().unwrap_or_default(),
+            value: cells
+                .filter(|text| !text.is_empty())
+                .collect::<Vec<_>>()
+                .join(" "),
+        }
+    }));
     let now = chrono::Local::now();
-    let serial = now.format("%Y%m%d%H%M%S").to_string();
     Receipt {
         labels: labels(translator, view),
         terminal_id: config.terminal.id.clone(),
@@ -60,8 +79,11 @@ pub fn query_receipt(
         holder_masked: view.holder.as_ref().map(|h| h.masked_name.clone()),
         id_masked: view.holder.as_ref().map(|h| h.masked_id.clone()),
         result: Some(tr("receipt-result-ok")),
-        reference: None,
-        verify_url: Some(format!("{VERIFY_BASE}/{}/{serial}", config.terminal.id)),
+        reference: Some(ReceiptReference {
+            journal_sequence: None,
+            backend_serial: reference.to_string(),
+        }),
+        verify_url: Some(format!("{VERIFY_BASE}/{}/{reference}", config.terminal.id)),
         extra_lines,
     }
 }
@@ -78,11 +100,7 @@ pub fn service_point_slip(
         label: tr(key),
         value: value.to_string(),
     };
-    let hours = if point.hours.always_open {
-        tr("hours-24h")
-    } else {
-        point.hours.summary()
-    };
+    let hours = crate::ui::finder::hours_text(translator, view.language, point);
     Receipt {
         labels: labels(translator, view),
         terminal_id: config.terminal.id.clone(),

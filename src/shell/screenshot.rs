@@ -13,7 +13,17 @@ use slint::{ComponentHandle, PhysicalSize};
 use crate::card::sim::demo_residents;
 use crate::config::Config;
 use crate::core::identity::mask_name;
-use crate::core::{Event, Language, Millis, QueryRow, ServiceId, SessionSettings};
+use std::cell::RefCell;
+
+use crate::core::records::{
+    CardState, ContributionMonth, Insurance, InsuranceKind, InsuranceStatus, MedicalAccount,
+    MedicalSpending, PensionPayment, Records, YearMonth,
+};
+use crate::core::{
+    Answer, BackendProblem, CardProblem, Command, Date, DeviceHealth, DeviceKind, Event,
+    FinderInput, FlowInput, FlowView, Language, Millis, PrintProblem, QueryInput, Rejection,
+    ServiceId, SessionSettings,
+};
 use crate::i18n::Translator;
 use crate::shell::controller::Controller;
 use crate::shell::session_settings;
@@ -24,8 +34,10 @@ use crate::ui::{self, AppWindow};
 pub fn page_names() -> Vec<String> {
     let mut names: Vec<String> = [
         "attract",
+        "attract-offline",
         "home",
         "home-all",
+        "home-offline",
         "help",
         "idle",
         "card-holder",
@@ -34,12 +46,21 @@ pub fn page_names() -> Vec<String> {
         "query-needs-card",
         "query-loading",
         "query-answered",
+        "query-answered-page-2",
+        "query-older-year",
+        "query-pension",
+        "query-medical",
+        "query-enrollment",
+        "query-card-status",
         "query-failed",
+        "query-rejected",
         "query-printed",
+        "query-print-failed",
         "finder",
         "finder-keyboard",
         "finder-results",
         "service-point",
+        "service-point-printed",
     ]
     .into_iter()
     .map(String::from)
@@ -48,7 +69,6 @@ pub fn page_names() -> Vec<String> {
     names
 }
 
-/// What to render: a page in a language and mode at a size.
 #[derive(Debug, Clone)]
 pub struct Shot {
     pub page: String,
@@ -81,7 +101,8 @@ pub struct Renderer {
     settings: SessionSettings,
     terminal: crate::ui::finder::Terminal,
     /// Built on first use: the finder pages need the generated catalogue's index.
-    finder: std::cell::OnceCell<std::cell::RefCell<Finder>>,
+    finder: std::cell::OnceCell<Rc<RefCell<Finder>>>,
+    translator: Rc<Translator>,
 }
 
 impl Renderer {
@@ -96,7 +117,8 @@ impl Renderer {
     /// A renderer on the platform already installed (the testing backend in screen tests).
     pub fn new(config: &Config) -> anyhow::Result<Renderer> {
         let app = AppWindow::new().context("cannot create the kiosk window")?;
-        ui::install_translator(&app, Rc::new(Translator::new()?));
+        let translator = Rc::new(Translator::new()?);
+        ui::install_translator(&app, translator.clone());
         app.set_terminal_id(config.terminal.id.as_str().into());
         // Demo terminals show their simulated card tray; so do their pictures.
         if config.devices.card_reader.reader == "sim" {
@@ -114,6 +136,7 @@ impl Renderer {
             settings: session_settings(config),
             terminal: crate::shell::finder::terminal(config),
             finder: std::cell::OnceCell::new(),
+            translator,
         })
     }
 
@@ -122,40 +145,80 @@ impl Renderer {
     }
 
     /// The finder over the generated catalogue (the one the demo back end serves).
-    fn finder(&self) -> &std::cell::RefCell<Finder> {
-        self.finder.get_or_init(|| {
-            let mut finder = Finder::new(self.terminal.clone());
-            let points =
-                crate::locator::catalogue::generate(crate::locator::catalogue::DEFAULT_SEED, 1);
-            finder.set_locator(crate::locator::Locator::new(points));
-            Finder::install_keyboard(&self.app);
-            std::cell::RefCell::new(finder)
-        })
+    fn finder(&self) -> Rc<RefCell<Finder>> {
+        self.finder
+            .get_or_init(|| {
+                let mut finder = Finder::new(self.terminal.clone(), self.translator.clone());
+                let points =
+                    crate::locator::catalogue::generate(crate::locator::catalogue::DEFAULT_SEED, 1);
+                finder.set_locator(crate::locator::Locator::new(points));
+                Rc::new(RefCell::new(finder))
+            })
+            .clone()
     }
 
-    /// Drives a fresh session to the page, the way a resident would, and renders it.
+    /// A controller on this window with a hand-set clock and today's date fixed, as the
+    /// screenshots and screen tests drive it.
+    pub fn controller(&self, now: Rc<Cell<Millis>>) -> Rc<Controller> {
+        let controller =
+            Controller::attach(&self.app, self.settings.clone(), Rc::new(move || now.get()));
+        controller.dispatch(Event::Today(sample_today()));
+        crate::shell::finder::attach(&self.app, &controller, &self.finder());
+        controller
+    }
+
+    /// The catalogue index of the finder's first result for what the finder flow holds now.
+    pub fn first_result(&self, controller: &Controller) -> Option<usize> {
+        let Some(FlowView::Finder(finder_view)) = controller.view().flow else {
+            return None;
+        };
+        let now = crate::ui::finder::local_time(sample_time());
+        self.finder()
+            .borrow()
+            .search(&finder_view, now)
+            .first()
+            .map(|hit| hit.index)
+    }
+
     pub fn render(
         &self,
         shot: &Shot,
     ) -> anyhow::Result<slint::SharedPixelBuffer<slint::Rgba8Pixel>> {
         let now = Rc::new(Cell::new(Millis(0)));
-        let clock_source = now.clone();
-        let controller = Controller::attach(
-            &self.app,
-            self.settings.clone(),
-            Rc::new(move || clock_source.get()),
-        );
-        let send = |event| controller.borrow_mut().dispatch(event);
+        let controller = self.controller(now.clone());
+        // The tickets of the requests the session sends, to answer them as the back end and
+        // the printer would.
+        let tickets = Rc::new(RefCell::new(Vec::new()));
+        let recorder = tickets.clone();
+        controller.add_effects(Box::new(move |command, _| {
+            if let Command::Fetch { ticket, .. } | Command::Print { ticket, .. } = command {
+                recorder.borrow_mut().push(*ticket);
+            }
+        }));
+        let last_ticket = || tickets.borrow().last().copied();
+        let send = |event| controller.dispatch(event);
         send(Event::LanguageSelected(shot.language));
         if shot.elderly != self.settings.elderly_by_default {
             send(Event::ElderlyModeToggled);
         }
-        match shot.page.as_str() {
+        let page = shot.page.as_str();
+        match page {
             "attract" => {}
+            "attract-offline" => send(Event::DeviceChanged(
+                DeviceKind::Network,
+                DeviceHealth::Offline,
+            )),
             "home" => send(Event::Start),
             "home-all" => {
                 send(Event::Start);
                 send(Event::AllServicesTapped);
+            }
+            "home-offline" => {
+                send(Event::DeviceChanged(
+                    DeviceKind::Network,
+                    DeviceHealth::Offline,
+                ));
+                send(Event::Start);
             }
             "help" => {
                 send(Event::Start);
@@ -171,9 +234,9 @@ impl Renderer {
                 send(Event::Tick);
             }
             "card-holder" => send(Event::CardIdentified(sample_holder())),
-            "card-error" => send(Event::CardUnreadable {
-                message_key: "card-error-needs-sam",
-            }),
+            "card-error" => send(Event::CardUnreadable(
+                CardProblem::NeedsAuthenticationModule,
+            )),
             "take-card" => {
                 send(Event::CardIdentified(sample_holder()));
                 now.set(Millis::from_secs(3600));
@@ -183,51 +246,82 @@ impl Renderer {
                 send(Event::Start);
                 send(Event::ServiceTapped(ServiceId::MedicalAccountQuery));
             }
-            "query-loading" | "query-answered" | "query-failed" | "query-printed" => {
-                let service = ServiceId::ContributionQuery;
+            query if query.starts_with("query-") => {
+                let service = match query {
+                    "query-pension" => ServiceId::PensionPaymentQuery,
+                    "query-medical" => ServiceId::MedicalAccountQuery,
+                    "query-enrollment" => ServiceId::EnrollmentQuery,
+                    "query-card-status" => ServiceId::CardStatus,
+                    _ => ServiceId::ContributionQuery,
+                };
                 send(Event::CardIdentified(sample_holder()));
                 send(Event::ServiceTapped(service));
-                match shot.page.as_str() {
-                    "query-answered" | "query-printed" => {
-                        send(Event::QueryAnswered {
-                            service,
-                            rows: sample_rows(),
-                        });
-                        if shot.page == "query-printed" {
-                            send(Event::PrintTapped);
-                            send(Event::ReceiptPrinted);
+                let asked = last_ticket();
+                let answer = |result| {
+                    if let Some(ticket) = asked {
+                        send(Event::Answered { ticket, result });
+                    }
+                };
+                let input = |input| send(Event::Flow(FlowInput::Query(input)));
+                match query {
+                    "query-loading" => {}
+                    "query-failed" => answer(Err(BackendProblem::OutcomeUnknown)),
+                    "query-rejected" => answer(Err(BackendProblem::Rejected {
+                        reason: Rejection::NotFound,
+                        message: None,
+                    })),
+                    _ => {
+                        answer(Ok(sample_answer(service)));
+                        match query {
+                            "query-answered-page-2" => input(QueryInput::NextPage),
+                            "query-older-year" => input(QueryInput::OlderYear),
+                            "query-printed" | "query-print-failed" => {
+                                input(QueryInput::Print);
+                                if let Some(ticket) = last_ticket() {
+                                    let result = if query == "query-printed" {
+                                        Ok(())
+                                    } else {
+                                        Err(PrintProblem::PaperOut)
+                                    };
+                                    send(Event::Printed { ticket, result });
+                                }
+                            }
+                            _ => {}
                         }
                     }
-                    "query-failed" => send(Event::QueryFailed {
-                        service,
-                        message_key: "query-error-unavailable",
-                    }),
-                    _ => {}
                 }
             }
-            "finder" | "finder-keyboard" | "finder-results" | "service-point" => {
-                let finder = self.finder();
-                let mut finder = finder.borrow_mut();
-                finder.wipe();
+            "finder"
+            | "finder-keyboard"
+            | "finder-results"
+            | "service-point"
+            | "service-point-printed" => {
                 send(Event::Start);
                 send(Event::ServiceTapped(ServiceId::ServicePointFinder));
-                let now = crate::ui::finder::local_time(sample_time());
-                if shot.page == "finder-keyboard" {
-                    finder.toggle_keyboard();
-                    finder.type_key("j");
-                    finder.type_key("f");
+                let input = |input| send(Event::Flow(FlowInput::Finder(input)));
+                if page == "finder-keyboard" {
+                    input(FinderInput::KeyboardToggled);
+                    input(FinderInput::Key('j'));
+                    input(FinderInput::Key('f'));
                 }
-                if shot.page == "finder-results" || shot.page == "service-point" {
-                    for key in ["j", "f", "b"] {
-                        finder.type_key(key);
+                if page != "finder" && page != "finder-keyboard" {
+                    for key in ['j', 'f', 'b'] {
+                        input(FinderInput::Key(key));
                     }
-                    finder.toggle_filter(0);
+                    input(FinderInput::FilterToggled(0));
                 }
-                finder.apply(&self.app, now);
-                if shot.page == "service-point" {
-                    if let Some(hit) = finder.search(now).first() {
-                        finder.show_point(&self.app, hit.index, now);
-                        send(Event::ServicePointTapped(hit.index as u32));
+                if page.starts_with("service-point") {
+                    if let Some(index) = self.first_result(&controller) {
+                        input(FinderInput::PointTapped(index as u32));
+                    }
+                    if page == "service-point-printed" {
+                        input(FinderInput::Print);
+                        if let Some(ticket) = last_ticket() {
+                            send(Event::Printed {
+                                ticket,
+                                result: Ok(()),
+                            });
+                        }
                     }
                 }
             }
@@ -265,21 +359,93 @@ fn sample_holder() -> crate::core::identity::HolderSummary {
         .unwrap_or_else(|| unreachable!("the demo residents are compiled in"))
 }
 
-/// Contribution rows as the demo back end answers them.
-fn sample_rows() -> Vec<QueryRow> {
-    let mut rows = vec![QueryRow {
-        label_key: "row-months-paid",
-        label: String::new(),
-        value: "214".into(),
-        value_key: "",
-    }];
-    rows.extend((1..=10).rev().map(|month| QueryRow {
-        label_key: "",
-        label: format!("2026-{month:02}"),
-        value: "812.40".into(),
-        value_key: "unit-yuan",
-    }));
-    rows
+/// Today, as the pictures show it: fixed, so pictures of the same build are identical.
+pub fn sample_today() -> Date {
+    Date {
+        year: 2026,
+        month: 11,
+        day: 28,
+    }
+}
+
+/// Records as the demo back end answers them.
+pub fn sample_answer(service: ServiceId) -> Answer {
+    let month = |year, month| YearMonth { year, month };
+    let records = match service {
+        ServiceId::PensionPaymentQuery => Records::PensionPayments(
+            (1..=12)
+                .map(|m| PensionPayment {
+                    month: month(2025, m),
+                    amount_fen: 312_450,
+                })
+                .chain((1..=11).map(|m| PensionPayment {
+                    month: month(2026, m),
+                    amount_fen: 325_880,
+                }))
+                .collect(),
+        ),
+        ServiceId::MedicalAccountQuery => Records::MedicalAccount(MedicalAccount {
+            balance_fen: 1_284_630,
+            year_in_fen: 120_000,
+            year_out_fen: 35_210,
+            recent: vec![
+                MedicalSpending {
+                    date: "2026-11-20".into(),
+                    place: "桐君阁大药房（解放碑店）".into(),
+                    amount_fen: 4_850,
+                },
+                MedicalSpending {
+                    date: "2026-10-08".into(),
+                    place: "重庆医科大学附属第一医院".into(),
+                    amount_fen: 26_300,
+                },
+                MedicalSpending {
+                    date: "2026-09-15".into(),
+                    place: "和平药房（较场口店）".into(),
+                    amount_fen: 4_060,
+                },
+            ],
+        }),
+        ServiceId::EnrollmentQuery => Records::Enrollment(vec![
+            Insurance {
+                kind: InsuranceKind::Pension,
+                status: InsuranceStatus::Paying,
+                since: "2008-07".into(),
+            },
+            Insurance {
+                kind: InsuranceKind::Medical,
+                status: InsuranceStatus::Paying,
+                since: "2008-07".into(),
+            },
+            Insurance {
+                kind: InsuranceKind::Unemployment,
+                status: InsuranceStatus::Suspended,
+                since: "2010-01".into(),
+            },
+        ]),
+        ServiceId::CardStatus => Records::CardStatus {
+            masked_name: sample_holder().masked_name,
+            masked_card_number: "CQ*****017".into(),
+            state: CardState::Active,
+        },
+        _ => Records::Contributions(
+            (2008..=2026)
+                .flat_map(|year| (1..=12).map(move |m| (year, m)))
+                // Two months unpaid this year (a change of job), to show both states.
+                .filter(|(year, m)| *year < 2026 || (*m <= 10 && *m != 4 && *m != 5))
+                .map(|(year, m)| ContributionMonth {
+                    month: month(year, m),
+                    base_fen: 520_000,
+                    personal_fen: 41_600,
+                    employer_fen: 83_200,
+                })
+                .collect(),
+        ),
+    };
+    Answer {
+        records,
+        reference: "3F2A9C1E".into(),
+    }
 }
 
 /// A fixed time for the header clock, so pictures of the same build are identical.

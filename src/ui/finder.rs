@@ -1,36 +1,21 @@
-//! The service-point finder's screen state: what was typed, which filters are on, the
-//! results and the open point — resident data, wiped with the session. The search itself is
-//! the pure `locator`.
+//! The service-point finder on screen: the core's [`FinderView`] (what the resident typed and
+//! chose) turned into a search of the terminal's catalogue and drawn. The locator's index is
+//! the terminal's data; nothing of the resident is kept here beyond the last search's key.
 
-use slint::{ModelRc, SharedPixelBuffer, SharedString, VecModel};
+use std::rc::Rc;
+
+use slint::{ComponentHandle, ModelRc, SharedPixelBuffer, SharedString, VecModel};
 
 use crate::config::Setting;
+use crate::core::{Filter, FinderView, Language};
+use crate::i18n::Translator;
 use crate::locator::catalogue::{service_item, Area, LocalTime, PartnerKind, ServicePoint, Tier};
 use crate::locator::{GeoPoint, Hit, Locator, Query};
 
-use super::{AppWindow, FilterChip, KeyRow, PointDetail, PointRow};
+use super::{AppWindow, FilterChip, FinderAdapter, KeyRow, PointDetail, PointRow};
 
 /// How many results the list shows.
 const RESULTS: usize = 20;
-
-/// A filter chip and what it does.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Filter {
-    OpenNow,
-    AllDay,
-    ThisDistrict,
-    /// A service item code of the catalogue.
-    Service(u16),
-}
-
-const FILTERS: [(&str, Filter); 6] = [
-    ("filter-open-now", Filter::OpenNow),
-    ("filter-24h", Filter::AllDay),
-    ("filter-this-district", Filter::ThisDistrict),
-    ("filter-certification", Filter::Service(1)),
-    ("filter-card-replacement", Filter::Service(3)),
-    ("filter-card-activation", Filter::Service(2)),
-];
 
 /// Where the terminal stands: distances are measured from here.
 #[derive(Debug, Clone)]
@@ -40,81 +25,56 @@ pub struct Terminal {
     pub district: String,
 }
 
+/// What the last search was for, so an unchanged finder is not searched again.
+#[derive(Debug, Clone, PartialEq)]
+struct SearchKey {
+    text: String,
+    filters: Vec<(Filter, bool)>,
+    now: LocalTime,
+    ready: bool,
+}
+
 pub struct Finder {
     locator: Option<Locator>,
     terminal: Terminal,
-    query: String,
-    selected: [bool; FILTERS.len()],
-    keyboard: bool,
+    translator: Rc<Translator>,
+    last_search: Option<SearchKey>,
+    shown_point: Option<(u32, Language)>,
 }
 
 impl Finder {
-    pub fn new(terminal: Terminal) -> Finder {
+    pub fn new(terminal: Terminal, translator: Rc<Translator>) -> Finder {
         Finder {
             locator: None,
             terminal,
-            query: String::new(),
-            selected: [false; FILTERS.len()],
-            keyboard: false,
+            translator,
+            last_search: None,
+            shown_point: None,
         }
     }
 
     pub fn set_locator(&mut self, locator: Locator) {
         self.locator = Some(locator);
+        self.last_search = None;
     }
 
-    /// Everything the resident typed or chose goes.
-    pub fn wipe(&mut self) {
-        self.query.clear();
-        self.selected = [false; FILTERS.len()];
-        self.keyboard = false;
+    pub fn has_locator(&self) -> bool {
+        self.locator.is_some()
     }
 
-    pub fn type_key(&mut self, key: &str) {
-        // Only what the keyboard offers, and not without end.
-        if self.query.chars().count() < 24 && key.chars().all(|c| c.is_ascii_alphanumeric()) {
-            self.query.push_str(&key.to_ascii_lowercase());
-        }
-    }
-
-    pub fn backspace(&mut self) {
-        self.query.pop();
-    }
-
-    pub fn clear(&mut self) {
-        self.query.clear();
-    }
-
-    pub fn toggle_keyboard(&mut self) {
-        self.keyboard = !self.keyboard;
-    }
-
-    pub fn toggle_filter(&mut self, index: usize) {
-        if let Some(selected) = self.selected.get_mut(index) {
-            *selected = !*selected;
-            // One service item at a time: the chips read as "points that can do X".
-            if let Some((_, Filter::Service(_))) = FILTERS.get(index) {
-                for (other, (_, filter)) in FILTERS.iter().enumerate() {
-                    if other != index && matches!(filter, Filter::Service(_)) {
-                        self.selected[other] = false;
-                    }
-                }
-            }
-        }
-    }
-
-    fn query_for(&self, now: LocalTime) -> Query {
+    /// The locator's query for what the resident typed and chose.
+    pub fn query_for(&self, view: &FinderView, now: LocalTime) -> Query {
         let mut query = Query {
             near: Some(self.terminal.location),
             area: match self.terminal.setting {
                 Setting::Urban => Area::Urban,
                 Setting::Rural => Area::Rural,
             },
-            text: self.query.clone(),
+            text: view.text.clone(),
             limit: RESULTS,
             ..Query::default()
         };
-        for ((_, filter), selected) in FILTERS.iter().zip(self.selected) {
+        for (filter, selected) in &view.filters {
             if !selected {
                 continue;
             }
@@ -128,9 +88,9 @@ impl Finder {
         query
     }
 
-    pub fn search(&self, now: LocalTime) -> Vec<Hit> {
+    pub fn search(&self, view: &FinderView, now: LocalTime) -> Vec<Hit> {
         match &self.locator {
-            Some(locator) => locator.search(&self.query_for(now)),
+            Some(locator) => locator.search(&self.query_for(view, now)),
             None => Vec::new(),
         }
     }
@@ -141,54 +101,93 @@ impl Finder {
             .and_then(|locator| locator.point(index))
     }
 
-    /// Draws the finder page: the typed text, chips, results and a status line.
-    pub fn apply(&self, app: &AppWindow, now: LocalTime) {
-        app.set_finder_query(self.query.as_str().into());
-        app.set_finder_keyboard_visible(self.keyboard);
-        let chips: Vec<FilterChip> = FILTERS
-            .iter()
-            .zip(self.selected)
-            .map(|((key, _), selected)| FilterChip {
-                key: (*key).into(),
-                selected,
-            })
-            .collect();
-        app.set_finder_chips(ModelRc::new(VecModel::from(chips)));
-        let hits = self.search(now);
-        let rows: Vec<PointRow> = hits
-            .iter()
-            .filter_map(|hit| {
-                let point = self.point(hit.index)?;
-                let (distance_key, distance) = distance_text(hit);
-                Some(PointRow {
-                    index: i32::try_from(hit.index).ok()?,
-                    name: point.name.as_str().into(),
-                    tier_key: tier_key(point).into(),
-                    distance_key: distance_key.into(),
-                    distance: distance.into(),
-                    open_key: open_key(point, now).into(),
-                })
-            })
-            .collect();
-        let status = if self.locator.is_none() {
-            "finder-loading"
-        } else if rows.is_empty() {
-            "finder-no-results"
-        } else {
-            ""
+    /// Draws the finder: `None` when the finder is not the active flow (its drawn state is
+    /// cleared, so nothing typed outlives the flow).
+    pub fn apply(
+        &mut self,
+        app: &AppWindow,
+        view: Option<&FinderView>,
+        language: Language,
+        now: LocalTime,
+    ) {
+        let adapter = app.global::<FinderAdapter>();
+        let Some(view) = view else {
+            if self.last_search.is_some() || self.shown_point.is_some() {
+                self.last_search = None;
+                self.shown_point = None;
+                adapter.set_query("".into());
+                adapter.set_keyboard_visible(false);
+                adapter.set_results(ModelRc::default());
+                adapter.set_point(PointDetail::default());
+            }
+            return;
         };
-        app.set_finder_status(status.into());
-        app.set_finder_results(ModelRc::new(VecModel::from(rows)));
+        adapter.set_keyboard_visible(view.keyboard);
+        adapter.set_print_step(super::print_step(view.print));
+        adapter.set_print_message(super::print_message(view.print).into());
+        let key = SearchKey {
+            text: view.text.clone(),
+            filters: view.filters.clone(),
+            now,
+            ready: self.locator.is_some(),
+        };
+        if self.last_search.as_ref() != Some(&key) {
+            adapter.set_query(view.text.as_str().into());
+            let chips: Vec<FilterChip> = view
+                .filters
+                .iter()
+                .map(|(filter, selected)| FilterChip {
+                    key: filter.key().into(),
+                    selected: *selected,
+                })
+                .collect();
+            adapter.set_chips(ModelRc::new(VecModel::from(chips)));
+            let hits = self.search(view, now);
+            let rows: Vec<PointRow> = hits
+                .iter()
+                .filter_map(|hit| {
+                    let point = self.point(hit.index)?;
+                    let (distance_key, distance) = distance_text(hit);
+                    Some(PointRow {
+                        index: i32::try_from(hit.index).ok()?,
+                        name: point.name.as_str().into(),
+                        tier_key: tier_key(point).into(),
+                        distance_key: distance_key.into(),
+                        distance: distance.into(),
+                        open_key: open_key(point, now).into(),
+                    })
+                })
+                .collect();
+            let status = if self.locator.is_none() {
+                "finder-loading"
+            } else if rows.is_empty() {
+                "finder-no-results"
+            } else {
+                ""
+            };
+            adapter.set_status(status.into());
+            adapter.set_results(ModelRc::new(VecModel::from(rows)));
+            self.last_search = Some(key);
+        }
+        match view.point {
+            Some(index) if self.shown_point != Some((index, language)) => {
+                self.show_point(app, index as usize, language, now);
+                self.shown_point = Some((index, language));
+            }
+            Some(_) => {}
+            None => self.shown_point = None,
+        }
     }
 
     /// The on-screen keyboard's rows; they never change, so they are set once per window.
     pub fn install_keyboard(app: &AppWindow) {
-        app.set_finder_key_rows(key_rows(7, Some(5)));
-        app.set_finder_key_rows_elderly(key_rows(6, None));
+        let adapter = app.global::<FinderAdapter>();
+        adapter.set_key_rows(key_rows(7, Some(5)));
+        adapter.set_key_rows_elderly(key_rows(6, None));
     }
 
     /// Draws one point's page, with its navigation QR code.
-    pub fn show_point(&self, app: &AppWindow, index: usize, now: LocalTime) {
+    fn show_point(&self, app: &AppWindow, index: usize, language: Language, now: LocalTime) {
         let Some(point) = self.point(index) else {
             return;
         };
@@ -206,35 +205,78 @@ impl Finder {
             class: None,
         };
         let (distance_key, distance) = distance_text(&hit);
-        let services = |zh: bool| {
-            point
-                .services
-                .iter()
-                .filter_map(|code| service_item(*code))
-                .map(|item| if zh { item.name_zh } else { item.name_en })
-                .collect::<Vec<_>>()
-                .join(if zh { "、" } else { ", " })
-        };
-        let hours_en = if point.hours.always_open {
-            "24 hours".to_string()
-        } else {
-            point.hours.summary()
-        };
-        app.set_point_detail(PointDetail {
+        let services = point
+            .services
+            .iter()
+            .filter_map(|code| service_item(*code))
+            .map(|item| match language {
+                Language::ZhCn => item.name_zh,
+                Language::EnUs => item.name_en,
+            })
+            .collect::<Vec<_>>()
+            .join(&self.translator.tr(language, "list-separator"));
+        let adapter = app.global::<FinderAdapter>();
+        adapter.set_point(PointDetail {
             name: point.name.as_str().into(),
             tier_key: tier_key(point).into(),
             distance_key: distance_key.into(),
             distance: distance.into(),
             open_key: open_key(point, now).into(),
             address: point.address.as_str().into(),
-            hours_zh: hours_in_chinese(&hours_en).into(),
-            hours_en: hours_en.as_str().into(),
+            hours: hours_text(&self.translator, language, point).into(),
             phone: point.phone.as_str().into(),
-            services_zh: services(true).into(),
-            services_en: services(false).into(),
+            services: services.into(),
         });
-        app.set_point_qr(qr_image(&crate::locator::navigation_url(point)));
+        adapter.set_qr(qr_image(&crate::locator::navigation_url(point)));
     }
+}
+
+/// Opening hours in the resident's language: days grouped where their hours are the same,
+/// "Mon–Fri 09:00-12:00 14:00-17:30", with day names from Fluent.
+pub fn hours_text(translator: &Translator, language: Language, point: &ServicePoint) -> String {
+    let tr = |key: &str| translator.tr(language, key);
+    if point.hours.always_open {
+        return tr("hours-24h");
+    }
+    let mut groups: Vec<(u8, u8, String)> = Vec::new();
+    for day in 0..7u8 {
+        let spans: Vec<String> = point
+            .hours
+            .weekly
+            .iter()
+            .filter(|interval| interval.weekday == day)
+            .map(|interval| format!("{}-{}", hhmm(interval.open), hhmm(interval.close)))
+            .collect();
+        if spans.is_empty() {
+            continue;
+        }
+        let spans = spans.join(" ");
+        match groups.last_mut() {
+            Some((_, last, text)) if *text == spans && *last + 1 == day => *last = day,
+            _ => groups.push((day, day, spans)),
+        }
+    }
+    groups
+        .iter()
+        .map(|(first, last, spans)| {
+            let days = if first == last {
+                tr(&format!("weekday-{first}"))
+            } else {
+                format!(
+                    "{}{}{}",
+                    tr(&format!("weekday-{first}")),
+                    tr("hours-day-range"),
+                    tr(&format!("weekday-{last}"))
+                )
+            };
+            format!("{days} {spans}")
+        })
+        .collect::<Vec<_>>()
+        .join(&tr("list-separator"))
+}
+
+fn hhmm(minutes: u16) -> String {
+    format!("{:02}:{:02}", minutes / 60, minutes % 60)
 }
 
 fn tier_key(point: &ServicePoint) -> &'static str {
@@ -266,24 +308,6 @@ fn distance_text(hit: &Hit) -> (&'static str, String) {
         (None, Some(metres)) => ("finder-km", format!("{:.1}", metres / 1000.0)),
         (None, None) => ("finder-km", "?".into()),
     }
-}
-
-fn hours_in_chinese(summary: &str) -> String {
-    [
-        ("24 hours", "24小时开放"),
-        ("Mon", "周一"),
-        ("Tue", "周二"),
-        ("Wed", "周三"),
-        ("Thu", "周四"),
-        ("Fri", "周五"),
-        ("Sat", "周六"),
-        ("Sun", "周日"),
-        ("-周", "至周"),
-    ]
-    .iter()
-    .fold(summary.to_string(), |text, (from, to)| {
-        text.replace(from, to)
-    })
 }
 
 /// Letters, then digits: `per_row` keys a row, digits on rows of their own (`digits_per_row`)
@@ -354,48 +378,5 @@ pub fn local_time(now: chrono::NaiveDateTime) -> LocalTime {
     LocalTime {
         weekday: now.weekday().num_days_from_monday() as u8,
         minute: (now.hour() * 60 + now.minute()) as u16,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn opening_hours_read_in_chinese() {
-        assert_eq!(
-            hours_in_chinese("Mon-Fri 09:00-12:00 14:00-17:30"),
-            "周一至周五 09:00-12:00 14:00-17:30"
-        );
-        assert_eq!(hours_in_chinese("24 hours"), "24小时开放");
-    }
-
-    #[test]
-    fn typing_keeps_to_letters_and_digits_and_a_bounded_length() {
-        let mut finder = Finder::new(Terminal {
-            location: GeoPoint {
-                lat: 29.55,
-                lon: 106.57,
-            },
-            setting: Setting::Urban,
-            district: "渝中区".into(),
-        });
-        finder.type_key("J");
-        finder.type_key("%");
-        finder.type_key("f");
-        assert_eq!(finder.query, "jf");
-        for _ in 0..40 {
-            finder.type_key("b");
-        }
-        assert_eq!(finder.query.len(), 24);
-        finder.toggle_filter(3);
-        finder.toggle_filter(4);
-        assert_eq!(
-            finder.selected[3..],
-            [false, true, false],
-            "one service chip at a time"
-        );
-        finder.wipe();
-        assert!(finder.query.is_empty() && finder.selected.iter().all(|s| !s));
     }
 }

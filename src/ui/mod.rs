@@ -8,8 +8,13 @@ use std::rc::Rc;
 
 use slint::{ComponentHandle, Model, ModelRc, SharedString, VecModel};
 
+use crate::core::records::Cell;
 use crate::core::services::home_layout;
-use crate::core::{DeviceHealth, Language, Page, PrintState, QueryState, View};
+use crate::core::{
+    BackendProblem, Blocker, CardProblem, DeviceHealth, Event, FinderInput, FlowInput, FlowView,
+    Language, NextStep, Page, PrintProblem, PrintState, QueryInput, QueryStepView, QueryView,
+    Rejection, ServiceId, View,
+};
 use crate::i18n::Translator;
 
 /// The code Slint generates from `ui/*.slint`; its style is Slint's, not ours.
@@ -34,31 +39,101 @@ pub fn install_translator(app: &AppWindow, translator: Rc<Translator>) {
     });
 }
 
+/// Connects the window's and the page adapters' callbacks to `send` as core events.
+pub fn wire_callbacks(app: &AppWindow, send: Rc<dyn Fn(Event)>) {
+    let on = send.clone();
+    app.on_start(move || on(Event::Start));
+    let on = send.clone();
+    app.on_service_tapped(move |id| {
+        if let Some(service) = ServiceId::from_key(&id) {
+            on(Event::ServiceTapped(service));
+        }
+    });
+    let on = send.clone();
+    app.on_all_services_tapped(move || on(Event::AllServicesTapped));
+    let on = send.clone();
+    app.on_help_tapped(move || on(Event::HelpTapped));
+    let on = send.clone();
+    app.on_back_tapped(move || on(Event::BackTapped));
+    let on = send.clone();
+    app.on_home_tapped(move || on(Event::HomeTapped));
+    let on = send.clone();
+    app.on_continue_tapped(move || on(Event::ContinueTapped));
+    let on = send.clone();
+    app.on_elderly_tapped(move || on(Event::ElderlyModeToggled));
+
+    let query = app.global::<QueryAdapter>();
+    let input = |send: &Rc<dyn Fn(Event)>, input: QueryInput| {
+        let send = send.clone();
+        move || send(Event::Flow(FlowInput::Query(input)))
+    };
+    query.on_print_tapped(input(&send, QueryInput::Print));
+    query.on_next_page(input(&send, QueryInput::NextPage));
+    query.on_previous_page(input(&send, QueryInput::PreviousPage));
+    query.on_older_year(input(&send, QueryInput::OlderYear));
+    query.on_newer_year(input(&send, QueryInput::NewerYear));
+    query.on_try_again(input(&send, QueryInput::TryAgain));
+    let on = send.clone();
+    query.on_find_counter(move || on(Event::ServiceTapped(ServiceId::ServicePointFinder)));
+
+    let finder = app.global::<FinderAdapter>();
+    let finder_input = move |input: FinderInput| send(Event::Flow(FlowInput::Finder(input)));
+    let on = finder_input.clone();
+    finder.on_key(move |key| {
+        // The keyboard's keys are single letters and digits; anything else is not a key.
+        let mut chars = key.chars();
+        if let (Some(key), None) = (chars.next(), chars.next()) {
+            on(FinderInput::Key(key));
+        }
+    });
+    let on = finder_input.clone();
+    finder.on_backspace(move || on(FinderInput::Backspace));
+    let on = finder_input.clone();
+    finder.on_clear(move || on(FinderInput::Clear));
+    let on = finder_input.clone();
+    finder.on_keyboard_toggled(move || on(FinderInput::KeyboardToggled));
+    let on = finder_input.clone();
+    finder.on_chip_toggled(move |index| {
+        if let Ok(index) = usize::try_from(index) {
+            on(FinderInput::FilterToggled(index));
+        }
+    });
+    let on = finder_input.clone();
+    finder.on_point_tapped(move |index| {
+        if let Ok(index) = u32::try_from(index) {
+            on(FinderInput::PointTapped(index));
+        }
+    });
+    finder.on_print_tapped(move || finder_input(FinderInput::Print));
+}
+
 /// Draws `view`: sets only the properties that depend on it, so an unchanged view costs
-/// nothing to re-apply.
+/// little to re-apply. The finder's results are drawn by [`finder::Finder`], which holds
+/// the catalogue.
 pub fn apply_view(app: &AppWindow, view: &View) {
     let i18n = app.global::<I18n>();
     if i18n.get_lang() != view.language.tag() {
         i18n.set_lang(view.language.tag().into());
     }
     let theme = app.global::<Theme>();
-    let layout_changed = theme.get_elderly() != view.elderly
-        || app.get_show_all_services_button() == (view.all_services || !view.elderly)
-        || app.get_home_groups().row_count() == 0;
     theme.set_elderly(view.elderly);
-    if layout_changed {
-        let expanded = view.all_services || !view.elderly;
-        app.set_home_groups(home_groups(expanded));
-        app.set_show_all_services_button(!expanded);
+    let expanded = view.all_services || !view.elderly;
+    let groups = home_groups(expanded, view);
+    if !same_groups(&app.get_home_groups(), &groups) {
+        app.set_home_groups(ModelRc::new(VecModel::from(groups)));
     }
-    let (page, service) = match view.page {
-        Page::Attract => (PageId::Attract, ""),
-        Page::Home => (PageId::Home, ""),
-        Page::Help => (PageId::Help, ""),
-        Page::Unavailable(service) => (PageId::Unavailable, service.key()),
-        Page::Query(service) => (PageId::Query, service.key()),
-        Page::Finder => (PageId::Finder, ""),
-        Page::ServicePoint(_) => (PageId::ServicePoint, ""),
+    app.set_show_all_services_button(!expanded);
+    let (page, service) = match (&view.page, &view.flow) {
+        (Page::Attract, _) => (PageId::Attract, ""),
+        (Page::Home, _) => (PageId::Home, ""),
+        (Page::Help, _) => (PageId::Help, ""),
+        (Page::Flow, Some(FlowView::Query(query))) => (PageId::Query, query.service.key()),
+        (Page::Flow, Some(FlowView::Finder(finder))) if finder.point.is_some() => {
+            (PageId::ServicePoint, "")
+        }
+        (Page::Flow, Some(FlowView::Finder(_))) => (PageId::Finder, ""),
+        (Page::Flow, Some(FlowView::Unavailable(service))) => (PageId::Unavailable, service.key()),
+        (Page::Flow, None) => (PageId::Home, ""),
     };
     app.set_page(page);
     app.set_service_id(service.into());
@@ -72,47 +147,230 @@ pub fn apply_view(app: &AppWindow, view: &View) {
         .map_or(("", ""), |h| (h.masked_name.as_str(), h.masked_id.as_str()));
     app.set_holder_name(name.into());
     app.set_holder_id(id.into());
-    app.set_card_notice(view.card_notice.unwrap_or("").into());
+    app.set_card_notice(view.card_notice.map_or("", card_problem_key).into());
     app.set_take_card_reminder(view.take_card_reminder);
-    apply_query(app, view);
+    app.set_offline_services(offline_services_text(app, view).into());
+    match &view.flow {
+        Some(FlowView::Query(query)) => apply_query(app, query),
+        // Nothing of an ended query stays in the page's model.
+        _ => clear_query(app),
+    }
 }
 
-/// The query page: its state by name, the answer's rows, the printing state.
-fn apply_query(app: &AppWindow, view: &View) {
-    let (state, message, rows): (&str, &str, Vec<QueryRowData>) = match &view.query {
-        None => ("", "", Vec::new()),
-        Some(QueryState::NeedsCard) => ("needs-card", "", Vec::new()),
-        Some(QueryState::Loading) => ("loading", "", Vec::new()),
-        Some(QueryState::Failed(key)) => ("failed", key, Vec::new()),
-        Some(QueryState::Answered(rows)) => (
-            "answered",
-            "",
-            rows.iter()
-                .map(|row| QueryRowData {
-                    label_key: row.label_key.into(),
-                    label: row.label.as_str().into(),
-                    value: row.value.as_str().into(),
-                    value_key: row.value_key.into(),
-                })
-                .collect(),
-        ),
-    };
-    app.set_query_state(state.into());
-    app.set_query_message(message.into());
-    app.set_query_rows(ModelRc::new(VecModel::from(rows)));
-    let (print_state, print_message) = match view.print {
-        None => ("", ""),
-        Some(PrintState::Printing) => ("printing", ""),
-        Some(PrintState::Printed) => ("printed", ""),
-        Some(PrintState::Failed(key)) => ("failed", key),
-    };
-    app.set_print_state(print_state.into());
-    app.set_print_message(print_message.into());
-    app.set_point_print_state(print_state.into());
+/// The words of services that work offline, for the attract page; empty while the back end
+/// is reachable.
+fn offline_services_text(app: &AppWindow, view: &View) -> String {
+    if !view.back_end_down() {
+        return String::new();
+    }
+    let i18n = app.global::<I18n>();
+    let lang = SharedString::from(view.language.tag());
+    view.offline_services()
+        .into_iter()
+        .map(|service| {
+            i18n.invoke_tr(format!("service-{}", service.key()).into(), lang.clone())
+                .to_string()
+        })
+        .collect::<Vec<_>>()
+        .join(
+            i18n.invoke_tr("list-separator".into(), lang.clone())
+                .as_str(),
+        )
 }
 
-fn home_groups(expanded: bool) -> ModelRc<TileGroup> {
-    let groups: Vec<TileGroup> = home_layout(!expanded)
+fn cell(cell: &Cell) -> CellData {
+    CellData {
+        text: cell.text.as_str().into(),
+        key: cell.key.into(),
+    }
+}
+
+/// The query page's adapter from the core's query view.
+fn apply_query(app: &AppWindow, view: &QueryView) {
+    let adapter = app.global::<QueryAdapter>();
+    adapter.set_service_id(view.service.key().into());
+    let (step, problem_key, detail, offers): (QueryStep, &str, String, &[NextStep]) =
+        match &view.step {
+            QueryStepView::NeedsCard => (QueryStep::NeedsCard, "", String::new(), &[]),
+            QueryStepView::Loading => (QueryStep::Loading, "", String::new(), &[]),
+            QueryStepView::Answered => (QueryStep::Answered, "", String::new(), &[]),
+            QueryStepView::Failed { problem, offers } => (
+                QueryStep::Failed,
+                backend_problem_key(problem),
+                backend_detail(problem, app.global::<I18n>().get_lang().as_str()),
+                offers,
+            ),
+        };
+    adapter.set_step(step);
+    adapter.set_problem_key(problem_key.into());
+    adapter.set_problem_detail(detail.into());
+    adapter.set_offer_try_again(offers.contains(&NextStep::TryAgain));
+    adapter.set_offer_find_counter(offers.contains(&NextStep::FindCounter));
+    adapter.set_has_year(view.year.is_some());
+    if let Some(year) = view.year {
+        adapter.set_year(year.year);
+        adapter.set_has_older_year(year.has_older);
+        adapter.set_has_newer_year(year.has_newer);
+    }
+    let summary: Vec<SummaryLine> = view
+        .summary
+        .iter()
+        .map(|line| SummaryLine {
+            label_key: line.label_key.into(),
+            value: cell(&line.value),
+        })
+        .collect();
+    adapter.set_summary(ModelRc::new(VecModel::from(summary)));
+    let columns: Vec<SharedString> = view.columns.iter().map(|c| (*c).into()).collect();
+    adapter.set_columns(ModelRc::new(VecModel::from(columns)));
+    let rows: Vec<TableRow> = view
+        .rows
+        .iter()
+        .map(|row| TableRow {
+            cells: ModelRc::new(VecModel::from(row.iter().map(cell).collect::<Vec<_>>())),
+        })
+        .collect();
+    adapter.set_rows(ModelRc::new(VecModel::from(rows)));
+    adapter.set_page(view.page as i32);
+    adapter.set_pages(view.pages as i32);
+    adapter.set_print_step(print_step(view.print));
+    adapter.set_print_message_key(print_message(view.print).into());
+}
+
+fn clear_query(app: &AppWindow) {
+    let adapter = app.global::<QueryAdapter>();
+    if adapter.get_rows().row_count() > 0 || adapter.get_summary().row_count() > 0 {
+        adapter.set_summary(ModelRc::default());
+        adapter.set_rows(ModelRc::default());
+        adapter.set_problem_detail("".into());
+    }
+}
+
+pub fn print_step(print: Option<PrintState>) -> PrintStep {
+    match print {
+        None => PrintStep::Idle,
+        Some(PrintState::Printing) => PrintStep::Printing,
+        Some(PrintState::Printed) => PrintStep::Printed,
+        Some(PrintState::Failed(_)) => PrintStep::Failed,
+    }
+}
+
+/// What a failed print says, as a Fluent key.
+pub fn print_message(print: Option<PrintState>) -> &'static str {
+    match print {
+        Some(PrintState::Failed(problem)) => print_problem_key(problem),
+        _ => "",
+    }
+}
+
+pub fn print_problem_key(problem: PrintProblem) -> &'static str {
+    match problem {
+        PrintProblem::PaperOut => "print-error-paper-out",
+        PrintProblem::CoverOpen => "print-error-cover-open",
+        PrintProblem::Offline => "print-error-unavailable",
+    }
+}
+
+pub fn card_problem_key(problem: CardProblem) -> &'static str {
+    match problem {
+        CardProblem::Unreadable => "card-error-unreadable",
+        CardProblem::NeedsAuthenticationModule => "card-error-needs-sam",
+        CardProblem::NotSocialSecurityCard => "card-error-not-social-security",
+        CardProblem::ReaderUnavailable => "card-error-reader",
+    }
+}
+
+pub fn backend_problem_key(problem: &BackendProblem) -> &'static str {
+    match problem {
+        BackendProblem::RouteUnavailable => "query-error-unavailable",
+        BackendProblem::OutcomeUnknown => "query-error-unknown",
+        BackendProblem::Rejected { reason, .. } => match reason {
+            Rejection::NotFound => "query-error-not-found",
+            Rejection::CardBlocked => "query-error-card-blocked",
+            Rejection::CardNotActivated => "query-error-card-not-activated",
+            Rejection::Other => "query-error-rejected",
+        },
+    }
+}
+
+/// The back end's own words, in the resident's language, where our text cannot say it.
+fn backend_detail(problem: &BackendProblem, lang: &str) -> String {
+    match problem {
+        BackendProblem::Rejected {
+            reason: Rejection::Other,
+            message: Some(message),
+        } => match Language::from_tag(lang) {
+            Some(Language::EnUs) => message.en.clone(),
+            _ => message.zh.clone(),
+        },
+        _ => String::new(),
+    }
+}
+
+pub fn blocker_key(blocker: Blocker) -> &'static str {
+    match blocker {
+        Blocker::CardReader => "blocked-card-reader",
+        Blocker::Printer => "blocked-printer",
+        Blocker::BackEnd => "blocked-back-end",
+    }
+}
+
+/// Every Fluent key the Rust side hands to the screens for failures, for the locale test.
+pub fn failure_keys() -> Vec<&'static str> {
+    let mut keys: Vec<&'static str> = [
+        CardProblem::Unreadable,
+        CardProblem::NeedsAuthenticationModule,
+        CardProblem::NotSocialSecurityCard,
+        CardProblem::ReaderUnavailable,
+    ]
+    .into_iter()
+    .map(card_problem_key)
+    .collect();
+    keys.extend(
+        [
+            PrintProblem::PaperOut,
+            PrintProblem::CoverOpen,
+            PrintProblem::Offline,
+        ]
+        .into_iter()
+        .map(print_problem_key),
+    );
+    for reason in [
+        Rejection::NotFound,
+        Rejection::CardBlocked,
+        Rejection::CardNotActivated,
+        Rejection::Other,
+    ] {
+        keys.push(backend_problem_key(&BackendProblem::Rejected {
+            reason,
+            message: None,
+        }));
+    }
+    keys.push(backend_problem_key(&BackendProblem::RouteUnavailable));
+    keys.push(backend_problem_key(&BackendProblem::OutcomeUnknown));
+    keys.extend(
+        [Blocker::CardReader, Blocker::Printer, Blocker::BackEnd]
+            .into_iter()
+            .map(blocker_key),
+    );
+    keys
+}
+
+fn same_groups(current: &ModelRc<TileGroup>, wanted: &[TileGroup]) -> bool {
+    current.row_count() == wanted.len()
+        && current.iter().zip(wanted).all(|(have, want)| {
+            have.key == want.key
+                && have.tiles.row_count() == want.tiles.row_count()
+                && have
+                    .tiles
+                    .iter()
+                    .zip(want.tiles.iter())
+                    .all(|(a, b)| a == b)
+        })
+}
+
+fn home_groups(expanded: bool, view: &View) -> Vec<TileGroup> {
+    home_layout(!expanded)
         .into_iter()
         .map(|(group, services)| {
             let tiles: Vec<TileData> = services
@@ -120,6 +378,7 @@ fn home_groups(expanded: bool) -> ModelRc<TileGroup> {
                 .map(|service| TileData {
                     id: service.key().into(),
                     icon: icons::for_service(service).into(),
+                    blocked_key: view.blocker(service).map_or("", blocker_key).into(),
                 })
                 .collect();
             TileGroup {
@@ -127,8 +386,7 @@ fn home_groups(expanded: bool) -> ModelRc<TileGroup> {
                 tiles: ModelRc::new(VecModel::from(tiles)),
             }
         })
-        .collect();
-    ModelRc::new(VecModel::from(groups))
+        .collect()
 }
 
 /// The name a device state has in Fluent keys (`device-state-<name>`).

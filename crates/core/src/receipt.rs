@@ -29,17 +29,20 @@ pub struct ReceiptLabels {
     pub hotline: String,
 }
 
-/// The reference a resident quotes when calling about a transaction: the terminal journal's
-/// sequence number and the back end's serial.
+/// The reference a resident quotes when calling about a transaction (流水号): the terminal
+/// journal's sequence number, where known, and the operation's serial.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReceiptReference {
-    pub journal_sequence: u64,
+    pub journal_sequence: Option<u64>,
     pub backend_serial: String,
 }
 
 impl fmt::Display for ReceiptReference {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:08}-{}", self.journal_sequence, self.backend_serial)
+        match self.journal_sequence {
+            Some(sequence) => write!(f, "{sequence:08}-{}", self.backend_serial),
+            None => f.write_str(&self.backend_serial),
+        }
     }
 }
 
@@ -361,7 +364,7 @@ mod tests {
             id_masked: Some("500103********1234".into()),
             result: Some("办理成功".into()),
             reference: Some(ReceiptReference {
-                journal_sequence: 42,
+                journal_sequence: Some(42),
                 backend_serial: "BK20261128000917".into(),
             }),
             verify_url: Some("https://rs.cq.gov.cn/v/CQ-500103-0042/42".into()),
