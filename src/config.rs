@@ -12,8 +12,15 @@ use serde::Deserialize;
 use crate::core::{Language, Millis};
 pub use crate::printer::FlowControl;
 
-/// The configuration bundled for demo mode, used when no `--config` is given.
+/// Where the demo configuration lives in the source tree (tests and `./dev` use it).
 pub const DEMO_CONFIG_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/kiosk-config/demo.toml");
+
+/// The demo configuration, compiled into the binary: used when no `--config` is given, so an
+/// installed binary does not depend on the machine it was built on.
+pub const BUNDLED_DEMO_CONFIG: &str = include_str!("../kiosk-config/demo.toml");
+
+/// How the bundled demo configuration is named in messages.
+pub const BUNDLED_DEMO_NAME: &str = "<bundled demo.toml>";
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -199,6 +206,25 @@ impl Config {
         Ok(config)
     }
 
+    /// The bundled demo configuration. Its data directory is the source tree's
+    /// `target/kiosk-demo-data` when run from a checkout, else `renshe-kiosk-demo` in the
+    /// user's state directory (`$XDG_STATE_HOME`, or `~/.local/state`).
+    pub fn bundled_demo() -> Result<Config, ConfigError> {
+        let mut config = Self::parse(BUNDLED_DEMO_CONFIG, Path::new(BUNDLED_DEMO_NAME))?;
+        let source_tree = Path::new(DEMO_CONFIG_PATH);
+        config.data.directory = match source_tree.parent() {
+            Some(dir) if source_tree.exists() => dir.join(&config.data.directory),
+            _ => std::env::var_os("XDG_STATE_HOME")
+                .map(PathBuf::from)
+                .or_else(|| {
+                    std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".local/state"))
+                })
+                .unwrap_or_else(std::env::temp_dir)
+                .join("renshe-kiosk-demo"),
+        };
+        Ok(config)
+    }
+
     /// Parses and validates configuration text; `path` only names the file in messages.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         let config: Config = toml::from_str(text).map_err(|error| ConfigError {
@@ -346,6 +372,28 @@ impl Config {
                     self.idle.warning_seconds
                 ),
             );
+        }
+        // A terminal's build has no simulators: say so at `config check`, not at start-up.
+        if !cfg!(feature = "demo") {
+            const NO_SIM: &str =
+                "\"sim\" needs a build with the demo feature; name the real device";
+            if self.devices.card_reader.reader == "sim" {
+                problem("devices.card_reader", "reader", NO_SIM.into());
+            }
+            if self.devices.card_reader.sam_reader == "sim" {
+                problem("devices.card_reader", "sam_reader", NO_SIM.into());
+            }
+            if self.devices.printer.port == "sim" {
+                problem("devices.printer", "port", NO_SIM.into());
+            }
+            if self.demo.is_some() {
+                problem(
+                    "demo",
+                    "backend_listen",
+                    "this build has no demo back end (built without the demo feature): remove [demo]"
+                        .into(),
+                );
+            }
         }
         if self.devices.card_reader.reader.trim().is_empty() {
             problem(

@@ -6,9 +6,11 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use renshe_kiosk::backend::cli::{BackendContext, BackendSimArgs, OutboxArgs, SoakArgs};
+use renshe_kiosk::backend::cli::{BackendContext, OutboxArgs};
+#[cfg(feature = "demo")]
+use renshe_kiosk::backend::demo_cli::{BackendSimArgs, SoakArgs};
 use renshe_kiosk::card::cli::CardCommand;
-use renshe_kiosk::config::{Config, DEMO_CONFIG_PATH};
+use renshe_kiosk::config::{Config, BUNDLED_DEMO_NAME};
 use renshe_kiosk::core::Language;
 use renshe_kiosk::locator::cli::{CatalogueSeedArgs, CoverageArgs, LocateArgs};
 use renshe_kiosk::printer::cli::{PrinterCommand, PrinterDefaults};
@@ -45,11 +47,13 @@ enum Command {
         command: CardCommand,
     },
     /// Run the demo back end (the contract of docs/backend-api.md) over HTTP or HTTPS.
+    #[cfg(feature = "demo")]
     BackendSim(BackendSimArgs),
     /// The store-and-forward outbox: what waits to be sent, and sending it now.
     Outbox(OutboxArgs),
     /// Run scripted resident sessions through the transaction engine against the configured
     /// back end; reports throughput and proves nothing was lost or done twice.
+    #[cfg(feature = "demo")]
     Soak(SoakArgs),
     /// Find service points: nearest first, by district, service item, name or pinyin.
     Locate(LocateArgs),
@@ -131,11 +135,13 @@ fn main() -> ExitCode {
     }
 }
 
+/// The configuration at `path`, or the bundled demo configuration.
 fn load_config(path: Option<&PathBuf>) -> anyhow::Result<Config> {
-    let path = path
-        .cloned()
-        .unwrap_or_else(|| PathBuf::from(DEMO_CONFIG_PATH));
-    Config::load(&path).map_err(|error| anyhow::anyhow!("{error}"))
+    match path {
+        Some(path) => Config::load(path),
+        None => Config::bundled_demo(),
+    }
+    .map_err(|error| anyhow::anyhow!("{error}"))
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -148,10 +154,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Config {
             action: ConfigAction::Check { path },
         } => {
-            let path = path
-                .or(cli.config)
-                .unwrap_or_else(|| PathBuf::from(DEMO_CONFIG_PATH));
-            match Config::load(&path) {
+            let path = path.or(cli.config);
+            let checked = match &path {
+                Some(path) => Config::load(path),
+                None => Config::bundled_demo(),
+            };
+            let path = path.unwrap_or_else(|| PathBuf::from(BUNDLED_DEMO_NAME));
+            match checked {
                 Ok(_) => {
                     println!("{}: ok", path.display());
                     Ok(ExitCode::SUCCESS)
@@ -165,8 +174,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
         }
+        #[cfg(feature = "demo")]
         Command::BackendSim(args) => {
-            renshe_kiosk::backend::cli::run_backend_sim(&args)?;
+            renshe_kiosk::backend::demo_cli::run_backend_sim(&args)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Outbox(args) => {
@@ -174,9 +184,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             renshe_kiosk::backend::cli::run_outbox(&args, &backend_context(&config)?)?;
             Ok(ExitCode::SUCCESS)
         }
+        #[cfg(feature = "demo")]
         Command::Soak(args) => {
             let config = load_config(cli.config.as_ref())?;
-            renshe_kiosk::backend::cli::run_soak(&args, &backend_context(&config)?)?;
+            renshe_kiosk::backend::demo_cli::run_soak(&args, &backend_context(&config)?)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Locate(mut args) => {

@@ -4,6 +4,9 @@
 pub mod api;
 pub mod cli;
 pub mod config;
+#[cfg(feature = "demo")]
+pub mod demo_cli;
 pub mod engine;
 pub mod http;
+#[cfg(feature = "demo")]
 pub mod sim;

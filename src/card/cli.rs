@@ -15,14 +15,18 @@ use serde::Serialize;
 
 use crate::card::pcsc::{self, CardEvent, ReadReport, ReaderConfig, ReaderService, ServiceError};
 use crate::card::protocol::IssuerData;
+#[cfg(feature = "demo")]
 use crate::card::sim::{self, CardProfile, SimRig};
-use crate::core::identity::{mask_card_number, mask_name, CardGeneration, Holder};
+#[cfg(feature = "demo")]
+use crate::core::identity::CardGeneration;
+use crate::core::identity::{mask_card_number, mask_name, Holder};
 
 #[derive(Debug, Subcommand)]
 pub enum CardCommand {
     /// Read the card in the reader and print its fields.
     Read(ReadArgs),
     /// Run a virtual card (and PSAM) through pcscd's vpcd driver until killed.
+    #[cfg(feature = "demo")]
     Sim(SimArgs),
 }
 
@@ -45,6 +49,7 @@ pub struct ReadArgs {
     pub wait: u64,
 }
 
+#[cfg(feature = "demo")]
 #[derive(Debug, Args)]
 pub struct SimArgs {
     /// Which demo resident (0-based).
@@ -64,6 +69,7 @@ pub struct SimArgs {
 pub fn run(command: CardCommand) -> anyhow::Result<()> {
     match command {
         CardCommand::Read(args) => read(&args),
+        #[cfg(feature = "demo")]
         CardCommand::Sim(args) => run_sim(&args),
     }
 }
@@ -225,6 +231,7 @@ fn print_issuer(issuer: &IssuerData, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+#[cfg(feature = "demo")]
 fn run_sim(args: &SimArgs) -> anyhow::Result<()> {
     let residents = sim::demo_residents();
     let Some(mut holder) = residents.get(args.resident).cloned() else {

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod pcsc;
 pub mod protocol;
 pub mod sam;
+#[cfg(feature = "demo")]
 pub mod sim;
 
 pub use protocol::{CardSession, IssuerData, ProtocolError, SwError, Transmit, TransportError};

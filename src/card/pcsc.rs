@@ -23,7 +23,6 @@ use pcsc::{Context, Protocols, ReaderState, Scope, ShareMode, State};
 
 use crate::card::protocol::{CardSession, IssuerData, ProtocolError, Transmit, TransportError};
 use crate::card::sam::{PcscPsam, Sam};
-use crate::card::sim::{SIM_CARD_READER, SIM_PSAM_READER};
 use crate::core::identity::{Holder, Pin};
 
 /// After a transmit fails, how long to watch for pcscd noticing that the card was pulled.
@@ -66,6 +65,11 @@ impl ReaderConfig {
             .map(|reader| Box::new(pcsc_psam(reader)) as Box<dyn Sam>)
     }
 }
+
+/// The reader pcscd shows for vpcd's slot 0 (what the config value `"sim"` stands for).
+pub const SIM_CARD_READER: &str = "Virtual PCD 00 00";
+/// The reader pcscd shows for vpcd's slot 1.
+pub const SIM_PSAM_READER: &str = "Virtual PCD 00 01";
 
 /// The substring a configured reader name stands for (`"sim"` → the vpcd reader of the user card).
 pub fn reader_pattern(configured: &str) -> &str {

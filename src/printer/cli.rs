@@ -8,6 +8,7 @@ use crate::core::receipt::{Align, ReceiptBlock, TextSize, TextStyle};
 use crate::printer::escpos::encode_blocks;
 use crate::printer::profile::{FlowControl, Profile, Profiles, DEFAULT_PROFILES_PATH};
 use crate::printer::serial::{PortSettings, SerialPrinter};
+#[cfg(feature = "demo")]
 use crate::printer::sim::{SimCondition, VirtualPrinter};
 use crate::printer::{JobOutcome, ReceiptPrinter};
 
@@ -49,6 +50,7 @@ pub enum SimState {
     Offline,
 }
 
+#[cfg(feature = "demo")]
 impl From<SimState> for SimCondition {
     fn from(state: SimState) -> SimCondition {
         match state {
@@ -110,6 +112,7 @@ pub fn run(command: &PrinterCommand, defaults: &PrinterDefaults) -> anyhow::Resu
 /// A connected printer: the port, and the virtual printer behind it when the port is "sim".
 struct Connection {
     printer: SerialPrinter,
+    #[cfg(feature = "demo")]
     sim: Option<VirtualPrinter>,
 }
 
@@ -126,6 +129,7 @@ fn connect(args: &PortArgs, defaults: &PrinterDefaults) -> anyhow::Result<Connec
         })?
         .clone();
     let port = args.port.as_deref().unwrap_or(&defaults.port);
+    #[cfg(feature = "demo")]
     let sim = if port == "sim" {
         let sim = VirtualPrinter::start(&profile).context("starting the virtual printer")?;
         sim.set_condition(args.sim_state.into());
@@ -133,7 +137,13 @@ fn connect(args: &PortArgs, defaults: &PrinterDefaults) -> anyhow::Result<Connec
     } else {
         None
     };
+    #[cfg(feature = "demo")]
     let path = sim.as_ref().map_or(port, |sim| sim.path());
+    #[cfg(not(feature = "demo"))]
+    let path = match port {
+        "sim" => bail!("this build has no virtual printer (it was built without the demo feature)"),
+        port => port,
+    };
     let mut settings = PortSettings::for_profile(path, &profile);
     if let Some(baud) = args.baud.or(defaults.baud) {
         settings.baud = baud;
@@ -143,6 +153,7 @@ fn connect(args: &PortArgs, defaults: &PrinterDefaults) -> anyhow::Result<Connec
     }
     Ok(Connection {
         printer: SerialPrinter::new(settings, profile),
+        #[cfg(feature = "demo")]
         sim,
     })
 }
@@ -266,6 +277,7 @@ fn test_page(args: &TestArgs, defaults: &PrinterDefaults) -> anyhow::Result<()> 
             reason,
         } => bail!("test page incomplete ({sent} of {total} bytes): {reason}"),
     }
+    #[cfg(feature = "demo")]
     if let Some(sim) = &connection.sim {
         std::fs::create_dir_all(&args.out)
             .with_context(|| format!("creating {}", args.out.display()))?;

@@ -12,6 +12,7 @@ pub mod cli;
 pub mod escpos;
 pub mod profile;
 pub mod serial;
+#[cfg(feature = "demo")]
 pub mod sim;
 pub mod status;
 
@@ -20,6 +21,7 @@ use serde::Serialize;
 pub use escpos::{encode_receipt, EscPosJob};
 pub use profile::{CutKind, FlowControl, Profile, Profiles};
 pub use serial::{PortSettings, SerialPrinter};
+#[cfg(feature = "demo")]
 pub use sim::{SimCondition, VirtualPrinter};
 pub use status::{PaperLevel, PrinterState};
 

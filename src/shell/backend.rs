@@ -4,14 +4,13 @@
 
 use std::time::{Duration, Instant};
 
+#[cfg(feature = "demo")]
 use anyhow::Context;
 
 use std::cell::RefCell;
 
 use crate::backend::api::{self, CardState, ErrorCode, Operation, Reply};
 use crate::backend::engine::{Availability, Engine, Outcome};
-use crate::backend::sim::{self, KnownPerson, SimHandle, SimOptions};
-use crate::card::sim::demo_residents;
 use crate::config::Config;
 use crate::core::identity::{mask_card_number, mask_name, Holder};
 use crate::core::records::{self, Records, YearMonth};
@@ -39,7 +38,7 @@ pub struct BackendAdapter {
     events: EventSink,
     /// Requests in flight, by ticket, so an ended flow's can be abandoned.
     tasks: RefCell<Vec<(Ticket, tokio::task::AbortHandle)>>,
-    _demo_backend: Option<SimHandle>,
+    _demo_backend: Option<DemoBackend>,
 }
 
 impl BackendAdapter {
@@ -51,22 +50,7 @@ impl BackendAdapter {
         runtime: &tokio::runtime::Runtime,
         events: EventSink,
     ) -> anyhow::Result<BackendAdapter> {
-        let demo_backend = match &config.demo {
-            Some(demo) => {
-                let options = SimOptions {
-                    listen: demo.backend_listen,
-                    known_people: demo_known_people(),
-                    catalogue: std::sync::Arc::new(super::catalogue::GeneratedCatalogue::new()),
-                    ..SimOptions::default()
-                };
-                let handle = runtime.block_on(sim::start(options)).with_context(|| {
-                    format!("cannot start the demo back end on {}", demo.backend_listen)
-                })?;
-                tracing::info!(url = %handle.url(), "demo back end started");
-                Some(handle)
-            }
-            None => None,
-        };
+        let demo_backend = start_demo_backend(config, runtime)?;
         let engine = Engine::new(store, config.backend.clone(), &config.terminal.id)?;
         let report = runtime.block_on(engine.recover())?;
         tracing::info!(
@@ -181,16 +165,57 @@ impl BackendAdapter {
     }
 }
 
-/// The demo card tray's residents, so their virtual cards find records at the demo back end.
-fn demo_known_people() -> Vec<KnownPerson> {
-    demo_residents()
+/// The demo back end running in-process; a terminal's build has none.
+#[cfg(feature = "demo")]
+type DemoBackend = crate::backend::sim::SimHandle;
+#[cfg(not(feature = "demo"))]
+type DemoBackend = std::convert::Infallible;
+
+/// Starts the bundled demo back end when the configuration asks for one (`[demo]`).
+#[cfg(feature = "demo")]
+fn start_demo_backend(
+    config: &Config,
+    runtime: &tokio::runtime::Runtime,
+) -> anyhow::Result<Option<DemoBackend>> {
+    use crate::backend::sim::{self, KnownPerson, SimOptions};
+    use crate::card::sim::demo_residents;
+    let Some(demo) = &config.demo else {
+        return Ok(None);
+    };
+    // The demo card tray's residents, so their virtual cards find records at the demo back end.
+    let known_people = demo_residents()
         .into_iter()
         .map(|holder| KnownPerson {
             name: holder.name.clone(),
             id_number: holder.id_number.as_str().to_string(),
             card_number: holder.card_number.clone(),
         })
-        .collect()
+        .collect();
+    let options = SimOptions {
+        listen: demo.backend_listen,
+        known_people,
+        catalogue: std::sync::Arc::new(super::catalogue::GeneratedCatalogue::new()),
+        ..SimOptions::default()
+    };
+    let handle = runtime
+        .block_on(sim::start(options))
+        .with_context(|| format!("cannot start the demo back end on {}", demo.backend_listen))?;
+    tracing::info!(url = %handle.url(), "demo back end started");
+    Ok(Some(handle))
+}
+
+#[cfg(not(feature = "demo"))]
+fn start_demo_backend(
+    config: &Config,
+    _runtime: &tokio::runtime::Runtime,
+) -> anyhow::Result<Option<DemoBackend>> {
+    match config.demo {
+        Some(_) => anyhow::bail!(
+            "this build has no demo back end (it was built without the demo feature); \
+             remove [demo] from the configuration"
+        ),
+        None => Ok(None),
+    }
 }
 
 async fn background(

@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use crate::card::pcsc::{CardEvent, ReaderConfig, ReaderService, ServiceError};
 use crate::card::protocol::ProtocolError;
-use crate::card::sim::{demo_residents, CardProfile, SimRig};
 use crate::config::CardReader;
-use crate::core::identity::{mask_name, Holder};
+use crate::core::identity::Holder;
 use crate::core::{CardProblem, DeviceHealth, DeviceKind, Event};
+use crate::shell::demo_tray::DemoTray;
 use crate::shell::events::EventSink;
 
 /// How long one holder read may take before the resident is told the card is unreadable.
@@ -26,13 +26,6 @@ pub struct CardReaderAdapter {
     tray: Option<DemoTray>,
 }
 
-/// Demo mode's card tray: virtual cards of demo residents in vpcd's slot 0, a virtual PSAM
-/// in slot 1.
-struct DemoTray {
-    rig: Arc<SimRig>,
-    residents: Vec<Holder>,
-}
-
 impl CardReaderAdapter {
     pub fn start(config: &CardReader, sender: EventSink) -> CardReaderAdapter {
         let holder: Arc<Mutex<Option<Holder>>> = Arc::default();
@@ -40,18 +33,7 @@ impl CardReaderAdapter {
         if config.sam_reader != "none" {
             reader_config = reader_config.with_sam_reader(config.sam_reader.clone());
         }
-        let tray = (config.reader == "sim").then(|| {
-            let residents = demo_residents();
-            let first = residents.first().cloned().map(CardProfile::demo);
-            let rig = first.map(|profile| {
-                let rig = SimRig::start(&profile, config.sam_reader == "sim");
-                // The tray starts empty: the resident (or the demo's visitor) inserts a card.
-                rig.card.remove();
-                Arc::new(rig)
-            });
-            rig.map(|rig| DemoTray { rig, residents })
-        });
-        let tray = tray.flatten();
+        let tray = DemoTray::start(config);
         let sam = reader_config.psam();
         let service_slot: Arc<std::sync::OnceLock<std::sync::Weak<ReaderService>>> = Arc::default();
         let on_event = {
@@ -100,10 +82,7 @@ impl CardReaderAdapter {
 
     /// The demo tray's buttons: the residents' masked names.
     pub fn demo_labels(&self) -> Vec<String> {
-        self.tray
-            .as_ref()
-            .map(|tray| tray.residents.iter().map(|h| mask_name(&h.name)).collect())
-            .unwrap_or_default()
+        self.tray.as_ref().map(DemoTray::labels).unwrap_or_default()
     }
 
     pub fn is_demo(&self) -> bool {
@@ -112,18 +91,14 @@ impl CardReaderAdapter {
 
     /// Puts demo resident `index`'s card into the reader (taking out any other first).
     pub fn demo_insert(&self, index: usize) {
-        let Some(tray) = &self.tray else { return };
-        let Some(holder) = tray.residents.get(index).cloned() else {
-            return;
-        };
-        let rig = tray.rig.clone();
-        // A swap waits for pcscd to notice the empty slot; never on the UI thread.
-        std::thread::spawn(move || rig.swap_card(&CardProfile::demo(holder)));
+        if let Some(tray) = &self.tray {
+            tray.insert(index);
+        }
     }
 
     pub fn demo_take_out(&self) {
         if let Some(tray) = &self.tray {
-            tray.rig.card.remove();
+            tray.take_out();
         }
     }
 

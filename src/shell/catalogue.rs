@@ -5,15 +5,20 @@ use std::path::Path;
 
 use crate::backend::api::{CataloguePage, Operation, Reply};
 use crate::backend::engine::{Engine, Outcome};
+#[cfg(feature = "demo")]
 use crate::backend::sim::CatalogueProvider;
-use crate::locator::catalogue::{generate, CatalogueUpdate, ServicePoint, DEFAULT_SEED};
+#[cfg(feature = "demo")]
+use crate::locator::catalogue::{generate, DEFAULT_SEED};
+use crate::locator::catalogue::{CatalogueUpdate, ServicePoint};
 use crate::store::Store;
 
 /// The demo back end's catalogue: the generated 13,357 points, all at version 1.
+#[cfg(feature = "demo")]
 pub struct GeneratedCatalogue {
     items: Vec<serde_json::Value>,
 }
 
+#[cfg(feature = "demo")]
 impl GeneratedCatalogue {
     pub fn new() -> GeneratedCatalogue {
         let items = generate(DEFAULT_SEED, 1)
@@ -24,12 +29,14 @@ impl GeneratedCatalogue {
     }
 }
 
+#[cfg(feature = "demo")]
 impl Default for GeneratedCatalogue {
     fn default() -> Self {
         GeneratedCatalogue::new()
     }
 }
 
+#[cfg(feature = "demo")]
 impl CatalogueProvider for GeneratedCatalogue {
     fn page(&self, since_version: u64) -> CataloguePage {
         let items = if since_version >= 1 {

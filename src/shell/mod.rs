@@ -5,6 +5,7 @@ pub mod backend;
 pub mod card;
 pub mod catalogue;
 pub mod controller;
+pub mod demo_tray;
 pub mod events;
 pub mod finder;
 pub mod printer;

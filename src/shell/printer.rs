@@ -13,7 +13,14 @@ use crate::config::Config;
 use crate::core::receipt::Receipt;
 use crate::core::{DeviceHealth, DeviceKind, Event, PrintProblem, Ticket};
 use crate::printer::serial::{PortSettings, SerialPrinter};
+#[cfg(feature = "demo")]
 use crate::printer::sim::VirtualPrinter;
+
+/// Demo mode's virtual printer; a terminal's build has none (a value of it cannot exist).
+#[cfg(feature = "demo")]
+type Virtual = Arc<VirtualPrinter>;
+#[cfg(not(feature = "demo"))]
+type Virtual = std::convert::Infallible;
 use crate::printer::{JobOutcome, Profiles, ReceiptPrinter, Refusal};
 
 /// Shows a saved demo receipt; called from the printing thread.
@@ -22,7 +29,7 @@ pub type DemoReceipts = Arc<dyn Fn(PathBuf) + Send + Sync>;
 pub struct PrinterAdapter {
     printer: Arc<Mutex<SerialPrinter>>,
     /// Demo mode's virtual printer; kept alive for as long as the kiosk runs.
-    virtual_printer: Option<Arc<VirtualPrinter>>,
+    virtual_printer: Option<Virtual>,
     receipts_dir: PathBuf,
     events: EventSink,
     /// Demo mode: where each saved receipt picture is announced, for the screen to show it.
@@ -42,13 +49,13 @@ impl PrinterAdapter {
             .cloned()
             .with_context(|| format!("no printer profile \"{}\"", settings.profile))?;
         let virtual_printer = if settings.port == "sim" {
-            Some(Arc::new(VirtualPrinter::start(&profile)?))
+            Some(start_virtual(&profile)?)
         } else {
             None
         };
         let path = virtual_printer
             .as_ref()
-            .map_or(settings.port.clone(), |sim| sim.path().to_string());
+            .map_or(settings.port.clone(), virtual_path);
         let mut port = PortSettings::for_profile(&path, &profile);
         port.baud = settings.baud;
         port.flow_control = settings.flow_control;
@@ -122,7 +129,33 @@ fn health_of(refusal: Option<Refusal>) -> DeviceHealth {
     }
 }
 
+#[cfg(feature = "demo")]
+fn start_virtual(profile: &crate::printer::Profile) -> anyhow::Result<Virtual> {
+    Ok(Arc::new(VirtualPrinter::start(profile)?))
+}
+
+#[cfg(not(feature = "demo"))]
+fn start_virtual(_profile: &crate::printer::Profile) -> anyhow::Result<Virtual> {
+    anyhow::bail!("this build has no virtual printer (it was built without the demo feature)")
+}
+
+#[cfg(feature = "demo")]
+fn virtual_path(sim: &Virtual) -> String {
+    sim.path().to_string()
+}
+
+#[cfg(not(feature = "demo"))]
+fn virtual_path(sim: &Virtual) -> String {
+    match *sim {}
+}
+
+#[cfg(not(feature = "demo"))]
+fn save_demo_receipts(sim: &Virtual, _dir: &std::path::Path) -> Vec<PathBuf> {
+    match *sim {}
+}
+
 /// Demo mode: each cut receipt as a PNG in `<data>/receipts/`; returns the files written.
+#[cfg(feature = "demo")]
 fn save_demo_receipts(sim: &VirtualPrinter, dir: &std::path::Path) -> Vec<PathBuf> {
     let mut saved = Vec::new();
     if std::fs::create_dir_all(dir).is_err() {

@@ -10,9 +10,8 @@ use slint::platform::software_renderer::{MinimalSoftwareWindow, RepaintBufferTyp
 use slint::platform::{Platform, WindowAdapter};
 use slint::{ComponentHandle, PhysicalSize};
 
-use crate::card::sim::demo_residents;
 use crate::config::Config;
-use crate::core::identity::mask_name;
+use crate::core::identity::{CardGeneration, Gender, HolderSummary};
 use std::cell::RefCell;
 
 use crate::core::records::{
@@ -121,11 +120,12 @@ impl Renderer {
         ui::install_translator(&app, translator.clone());
         app.set_terminal_id(config.terminal.id.as_str().into());
         // Demo terminals show their simulated card tray; so do their pictures.
+        #[cfg(feature = "demo")]
         if config.devices.card_reader.reader == "sim" {
-            let labels: Vec<ui::DemoCard> = demo_residents()
+            let labels: Vec<ui::DemoCard> = crate::card::sim::demo_residents()
                 .iter()
                 .map(|holder| ui::DemoCard {
-                    label: mask_name(&holder.name).into(),
+                    label: crate::core::identity::mask_name(&holder.name).into(),
                 })
                 .collect();
             app.set_demo_mode(true);
@@ -350,13 +350,16 @@ impl Renderer {
     }
 }
 
-/// The first demo resident, masked as the screen shows a holder.
-fn sample_holder() -> crate::core::identity::HolderSummary {
-    let residents = demo_residents();
-    residents
-        .first()
-        .map(|holder| holder.summary())
-        .unwrap_or_else(|| unreachable!("the demo residents are compiled in"))
+/// A card holder as the screen shows one (masked): the first demo resident.
+pub fn sample_holder() -> HolderSummary {
+    HolderSummary {
+        masked_name: "张*芳".into(),
+        masked_id: "500103********1220".into(),
+        generation: CardGeneration::Third,
+        gender: Gender::Female,
+        region_code: "500103".into(),
+        expiry_date: None,
+    }
 }
 
 /// Today, as the pictures show it: fixed, so pictures of the same build are identical.

@@ -248,7 +248,8 @@ impl Records {
                         .map(|p| {
                             vec![
                                 Cell::text(p.month.to_string()),
-                                Cell::yuan(p.amount_fen as i64),
+                                // The column's heading carries the unit.
+                                Cell::text(yuan(p.amount_fen as i64)),
                             ]
                         })
                         .collect(),
@@ -277,7 +278,7 @@ impl Records {
                         vec![
                             Cell::text(item.date.clone()),
                             Cell::text(item.place.clone()),
-                            Cell::yuan(item.amount_fen as i64),
+                            Cell::text(yuan(item.amount_fen as i64)),
                         ]
                     })
                     .collect(),

@@ -20,10 +20,7 @@ use crate::core::identity::{CardDate, CardGeneration, Gender, Holder, IdNumber, 
 pub const CARD_SLOT_PORT: u16 = 35963;
 /// vpcd's TCP port for slot 1, the PSAM.
 pub const PSAM_SLOT_PORT: u16 = 35964;
-/// The reader pcscd shows for slot 0 (what the config value `"sim"` stands for).
-pub const SIM_CARD_READER: &str = "Virtual PCD 00 00";
-/// The reader pcscd shows for slot 1.
-pub const SIM_PSAM_READER: &str = "Virtual PCD 00 01";
+pub use crate::card::pcsc::{SIM_CARD_READER, SIM_PSAM_READER};
 /// How long a swapped card stays out of the slot (longer than pcscd's 400 ms presence poll).
 pub const CARD_SWAP_PAUSE: std::time::Duration = std::time::Duration::from_millis(600);
 /// Every demo card's PIN.
