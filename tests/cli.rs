@@ -101,5 +101,6 @@ fn screenshot_writes_a_png_and_rejects_an_unknown_page() {
         .output()
         .expect("run");
     assert!(!output.status.success());
-    assert!(String::from_utf8_lossy(&output.stderr).contains("valid pages: attract, attract-offline, home"));
+    assert!(String::from_utf8_lossy(&output.stderr)
+        .contains("valid pages: attract, attract-offline, home"));
 }

@@ -198,6 +198,7 @@ column-date = Date
 column-place = Hospital or pharmacy
 contribution-paid = Paid
 contribution-unpaid = Not paid
+contribution-due = Due this month
 query-year = Year
 query-year-of = { $year }
 query-older-year = ‹ Year before

@@ -198,6 +198,7 @@ column-date = 日期
 column-place = 医院或药店
 contribution-paid = 已缴
 contribution-unpaid = 未缴
+contribution-due = 本月待缴
 query-year = 年度
 query-year-of = { $year } 年
 query-older-year = ‹ 上一年

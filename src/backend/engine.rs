@@ -131,9 +131,16 @@ pub enum Breaker {
     Open {
         until: Instant,
     },
-    /// One trial call is in flight.
-    HalfOpen,
+    /// One trial call is in flight. Its caller may abandon it (a resident's session ended and
+    /// its query was cancelled), so after `until` another trial may go instead.
+    HalfOpen {
+        until: Instant,
+    },
 }
+
+/// How long a trial call may hold a half-open breaker before another may try: longer than
+/// any route's timeout with its retries.
+const TRIAL_WINDOW: Duration = Duration::from_secs(30);
 
 impl Breaker {
     pub fn new() -> Breaker {
@@ -144,11 +151,13 @@ impl Breaker {
     pub fn allow(&mut self, now: Instant) -> bool {
         match *self {
             Breaker::Closed { .. } => true,
-            Breaker::Open { until } if now >= until => {
-                *self = Breaker::HalfOpen;
+            Breaker::Open { until } | Breaker::HalfOpen { until } if now >= until => {
+                *self = Breaker::HalfOpen {
+                    until: now + TRIAL_WINDOW,
+                };
                 true
             }
-            Breaker::Open { .. } | Breaker::HalfOpen => false,
+            Breaker::Open { .. } | Breaker::HalfOpen { .. } => false,
         }
     }
 
@@ -175,8 +184,8 @@ impl Breaker {
         match *self {
             Breaker::Closed { .. } => 0,
             Breaker::Open { until } => until.saturating_duration_since(now).as_millis() as u64,
-            // A trial is in flight; its answer decides soon.
-            Breaker::HalfOpen => 1,
+            // A trial is in flight; its answer decides soon, or it was abandoned.
+            Breaker::HalfOpen { until } => until.saturating_duration_since(now).as_millis() as u64,
         }
     }
 }
@@ -1190,5 +1199,23 @@ mod tests {
         assert!(b.allow(t0 + Duration::from_millis(2_001)));
         b.on_success();
         assert!(b.allow(t0 + Duration::from_millis(2_002)));
+    }
+
+    #[test]
+    fn an_abandoned_trial_does_not_hold_the_breaker_half_open_forever() {
+        let policy = BreakerPolicy {
+            failure_threshold: 1,
+            open_ms: 1_000,
+        };
+        let t0 = Instant::now();
+        let mut b = Breaker::new();
+        b.on_failure(t0, &policy);
+        let trial = t0 + Duration::from_millis(1_000);
+        assert!(b.allow(trial));
+        // The trial's caller was cancelled: neither success nor failure is ever reported.
+        assert!(!b.allow(trial + Duration::from_secs(1)));
+        assert!(b.wait_ms(trial + Duration::from_secs(1)) > 0);
+        assert_eq!(b.wait_ms(trial + TRIAL_WINDOW), 0);
+        assert!(b.allow(trial + TRIAL_WINDOW), "a new trial may go");
     }
 }

@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use crate::backend::api::{self, CardState, ErrorCode, Operation, Reply};
 use crate::backend::engine::{Availability, Engine, Outcome};
@@ -37,7 +39,7 @@ pub struct BackendAdapter {
     runtime: tokio::runtime::Handle,
     events: EventSink,
     /// Requests in flight, by ticket, so an ended flow's can be abandoned.
-    tasks: RefCell<Vec<(Ticket, tokio::task::AbortHandle)>>,
+    tasks: RefCell<Vec<InFlight>>,
     _demo_backend: Option<DemoBackend>,
 }
 
@@ -131,9 +133,7 @@ impl BackendAdapter {
     /// as [`Event::Answered`] with the same ticket. The request's business operation is named
     /// by the ticket, so a retry of the same step never runs it twice.
     pub fn fetch(&self, ticket: Ticket, request: Request, holder: Holder) {
-        self.tasks
-            .borrow_mut()
-            .retain(|(_, task)| !task.is_finished());
+        self.tasks.borrow_mut().retain(|task| !task.finished());
         if !self.ready.load(std::sync::atomic::Ordering::SeqCst) {
             self.events.send(Event::Answered {
                 ticket,
@@ -143,25 +143,50 @@ impl BackendAdapter {
         }
         let engine = self.engine.clone();
         let events = self.events.clone();
+        let cancelled = Arc::new(AtomicBool::new(false));
+        let stop = cancelled.clone();
         let task = self.runtime.spawn(async move {
             let Request::Records(kind) = request;
-            let result = records(&engine, kind, &holder, &ticket.reference()).await;
-            events.send(Event::Answered { ticket, result });
+            let result = records(&engine, kind, &holder, &ticket.reference(), &stop).await;
+            // The holder's data goes with this task; an abandoned request's answer, too.
+            drop(holder);
+            if !stop.load(Ordering::SeqCst) {
+                events.send(Event::Answered { ticket, result });
+            }
         });
-        self.tasks.borrow_mut().push((ticket, task.abort_handle()));
+        self.tasks.borrow_mut().push(InFlight {
+            ticket,
+            cancelled,
+            task,
+        });
     }
 
     /// Abandons the requests of a flow that ended (`Some`) or of the whole session (`None`):
     /// a query nobody waits for need not hold the holder's data any longer. Mutations are
     /// not cancelled here: the journal owns their outcome.
     pub fn cancel(&self, flow: Option<FlowId>) {
-        self.tasks.borrow_mut().retain(|(ticket, task)| {
-            let belongs = flow.is_none_or(|flow| ticket.flow_id() == flow);
+        self.tasks.borrow_mut().retain(|task| {
+            let belongs = flow.is_none_or(|flow| task.ticket.flow_id() == flow);
             if belongs {
-                task.abort();
+                task.cancelled.store(true, Ordering::SeqCst);
             }
             !belongs
         });
+    }
+}
+
+/// A request in flight. Cancelling it is cooperative: it stops before its next exchange
+/// with the back end and sends nothing, but an exchange already on the wire completes, so
+/// the journal and the route's breaker always learn how it ended.
+struct InFlight {
+    ticket: Ticket,
+    cancelled: Arc<AtomicBool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl InFlight {
+    fn finished(&self) -> bool {
+        self.task.is_finished()
     }
 }
 
@@ -286,7 +311,11 @@ async fn records(
     kind: QueryKind,
     holder: &Holder,
     reference: &str,
+    cancelled: &AtomicBool,
 ) -> Result<Answer, BackendProblem> {
+    if cancelled.load(Ordering::SeqCst) {
+        return Err(BackendProblem::RouteUnavailable);
+    }
     let identify = Operation::IdentifyHolder {
         id_number: holder.id_number.as_str().to_string(),
         card_number: Some(holder.card_number.clone()),
@@ -320,6 +349,9 @@ async fn records(
         QueryKind::PensionPayments => Operation::QueryPensionPayments { person_id },
         QueryKind::MedicalAccount => Operation::QueryMedicalAccount { person_id },
     };
+    if cancelled.load(Ordering::SeqCst) {
+        return Err(BackendProblem::RouteUnavailable);
+    }
     let (reply, key) = applied(
         engine
             .execute(&format!("{reference}/records"), operation)

@@ -296,9 +296,15 @@ fn contributions_layout(months: &[ContributionMonth], year: i32, today: Date) ->
         // Several records for one month (two insurances) add up.
         let records: Vec<&ContributionMonth> = months.iter().filter(|m| m.month == at).collect();
         if records.is_empty() {
+            // This month's contribution is usually collected at its end: not "unpaid" yet.
+            let this_month = year == today.year && month == today.month;
             rows.push(vec![
                 Cell::text(at.to_string()),
-                Cell::key("contribution-unpaid"),
+                Cell::key(if this_month {
+                    "contribution-due"
+                } else {
+                    "contribution-unpaid"
+                }),
                 Cell::default(),
                 Cell::default(),
                 Cell::default(),
@@ -404,6 +410,7 @@ pub const KEYS: &[&str] = &[
     "column-place",
     "contribution-paid",
     "contribution-unpaid",
+    "contribution-due",
     "unit-yuan",
     "card-state-active",
     "card-state-not-activated",
@@ -475,10 +482,17 @@ mod tests {
         let layout = records.layout(2027, today());
         assert_eq!(layout.rows.len(), 3, "January to March");
         assert_eq!(layout.rows[0][0].text, "2027-03");
+        assert_eq!(layout.rows[0][1].key, "contribution-paid");
         assert_eq!(layout.rows[1][1].key, "contribution-unpaid");
         assert_eq!(layout.rows[2][3].text, "400.00");
         assert_eq!(layout.summary[0].value.text, "3", "months paid in all");
         assert_eq!(layout.summary[1].value.text, "2", "months paid this year");
         assert_eq!(records.layout(2026, today()).rows.len(), 12);
+        let unpaid_now = Records::Contributions(vec![month(2027, 1)]).layout(2027, today());
+        assert_eq!(
+            unpaid_now.rows[0][1].key, "contribution-due",
+            "this month is not over"
+        );
+        assert_eq!(unpaid_now.rows[1][1].key, "contribution-unpaid");
     }
 }
