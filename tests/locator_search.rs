@@ -3,11 +3,14 @@
 use std::sync::LazyLock;
 
 use proptest::prelude::*;
+use renshe_kiosk::config::Config;
 use renshe_kiosk::locator::catalogue::{
     generate, LocalTime, SplitMix64, Tier, DEFAULT_SEED, SERVICE_ITEMS,
 };
 use renshe_kiosk::locator::text::{classify, pinyin_keys, PreparedText};
-use renshe_kiosk::locator::{distance_m, Area, GeoPoint, Hit, Locator, MatchClass, Query};
+use renshe_kiosk::locator::{
+    distance_m, walk_minutes, Area, GeoPoint, Hit, Locator, MatchClass, Query,
+};
 
 static LOCATOR: LazyLock<Locator> = LazyLock::new(|| Locator::new(generate(DEFAULT_SEED, 1)));
 
@@ -363,6 +366,36 @@ fn part_of_the_name_finds_it_and_exact_matches_rank_first() {
             .all(|w| w[0].distance_m <= w[1].distance_m),
         "then by distance"
     );
+}
+
+#[test]
+fn the_demo_terminal_finds_the_points_named_after_its_street_round_the_corner() {
+    // Where the demo terminal stands, from its configuration (at 解放碑, in 渝中区).
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("kiosk-config/demo.toml");
+    let config = Config::load(&path).expect("the demo configuration loads");
+    let here = GeoPoint {
+        lat: config.location.latitude,
+        lon: config.location.longitude,
+    };
+    let nearest = LOCATOR
+        .points()
+        .iter()
+        .filter(|p| p.name.contains("解放碑"))
+        .map(|p| distance_m(here.lat, here.lon, p.lat, p.lon))
+        .min_by(f64::total_cmp)
+        .expect("points named after 解放碑");
+    assert!(walk_minutes(nearest) <= 15, "{nearest:.0} m away");
+    // And as the finder asks: 解放碑's desks and communities first, all within a short walk.
+    let hits = LOCATOR.search(&Query {
+        near: Some(here),
+        text: "解放碑".into(),
+        limit: 5,
+        ..Query::default()
+    });
+    assert_eq!(hits.len(), 5);
+    for hit in &hits {
+        assert!(hit.walk_minutes.is_some_and(|m| m <= 15), "{hit:?}");
+    }
 }
 
 #[test]
