@@ -3,11 +3,14 @@
 use std::sync::LazyLock;
 
 use proptest::prelude::*;
+use renshe_kiosk::config::Config;
 use renshe_kiosk::locator::catalogue::{
     generate, LocalTime, SplitMix64, Tier, DEFAULT_SEED, SERVICE_ITEMS,
 };
 use renshe_kiosk::locator::text::{classify, pinyin_keys, PreparedText};
-use renshe_kiosk::locator::{distance_m, Area, GeoPoint, Hit, Locator, MatchClass, Query};
+use renshe_kiosk::locator::{
+    distance_m, walk_minutes, Area, GeoPoint, Hit, Locator, MatchClass, Query,
+};
 
 static LOCATOR: LazyLock<Locator> = LazyLock::new(|| Locator::new(generate(DEFAULT_SEED, 1)));
 
@@ -88,7 +91,7 @@ fn random_query(seed: u64) -> Query {
         let start = rng.below(text.len() - len + 1);
         text[start..start + len].iter().collect()
     };
-    let text = match rng.below(8) {
+    let text = match rng.below(11) {
         0 | 1 => String::new(),
         2 => {
             let chars: Vec<char> = some_point(&mut rng).name.chars().collect();
@@ -131,6 +134,31 @@ fn random_query(seed: u64) -> Query {
             let at = rng.below(letters.len());
             letters.remove(at);
             letters.into_iter().collect()
+        }
+        7 | 8 => {
+            // Two adjacent letters swapped, in full pinyin (6-12 letters) or initials (3-5).
+            let keys = pinyin_keys(&some_point(&mut rng).name);
+            let (source, len) = if rng.chance(0.5) {
+                (keys.full, 6 + rng.below(7))
+            } else {
+                (keys.initials, 3 + rng.below(3))
+            };
+            let chars: Vec<char> = source.chars().collect();
+            let mut letters: Vec<char> = cut(&chars, &mut rng, len).chars().collect();
+            if letters.len() >= 2 {
+                let at = rng.below(letters.len() - 1);
+                letters.swap(at, at + 1);
+            }
+            letters.into_iter().collect()
+        }
+        9 => {
+            // Typing in progress: the full pinyin from a syllable's start, cut short.
+            let name = &some_point(&mut rng).name;
+            let chars: Vec<char> = name.chars().collect();
+            let from = rng.below(chars.len());
+            let rest: String = chars[from..].iter().collect();
+            let letters = pinyin_keys(&rest).full;
+            letters[..(3 + rng.below(8)).min(letters.len())].to_string()
         }
         _ => (0..2 + rng.below(4))
             .map(|_| char::from(b'a' + rng.below(26) as u8))
@@ -243,13 +271,59 @@ fn typos_in_chinese_and_in_pinyin_still_find_it() {
         (STREET.into(), Some(MatchClass::Homophone))
     );
     assert_eq!(
-        first_name(&town_query("jiefangbie")),
+        first_name(&town_query("jiefangbai")),
         (STREET.into(), Some(MatchClass::Typo))
     );
     assert_eq!(
         first_name(&town_query("jefangbei")),
         (STREET.into(), Some(MatchClass::Typo))
     );
+}
+
+#[test]
+fn swapped_letters_find_it_below_the_exact_matches() {
+    for typed in ["jeifangbei", "jiefangbie", "jbf"] {
+        assert_eq!(
+            first_name(&town_query(typed)),
+            (STREET.into(), Some(MatchClass::Swapped)),
+            "{typed}"
+        );
+    }
+    // Near the terminal, with no tier filter: whatever holds "jbf" exactly comes first.
+    let hits = LOCATOR.search(&Query {
+        tiers: Vec::new(),
+        limit: 200,
+        ..town_query("fjb")
+    });
+    assert!(hits.iter().any(|h| h.class == Some(MatchClass::Swapped)));
+    assert!(hits.windows(2).all(|w| w[0].score >= w[1].score));
+}
+
+#[test]
+fn an_unfinished_last_syllable_finds_it_and_whole_syllables_rank_first() {
+    for typed in ["jiefangb", "jiefangbe", "jiefang be"] {
+        assert_eq!(
+            first_name(&town_query(typed)),
+            (STREET.into(), Some(MatchClass::PinyinPrefix)),
+            "{typed}"
+        );
+    }
+    // "xian": 县 (xian) and 仙 (xian) are whole syllables, 香 (xiang) is not.
+    let hits = LOCATOR.search(&Query {
+        near: Some(jiefangbei()),
+        text: "xian".into(),
+        limit: LOCATOR.len(),
+        ..Query::default()
+    });
+    let classes: Vec<_> = hits.iter().map(|h| h.class).collect();
+    let first_prefix = classes
+        .iter()
+        .position(|c| *c == Some(MatchClass::PinyinPrefix))
+        .expect("some 香 among the results");
+    assert!(first_prefix > 0, "whole syllables come first");
+    assert!(classes[first_prefix..]
+        .iter()
+        .all(|c| *c <= Some(MatchClass::PinyinPrefix)));
 }
 
 #[test]
@@ -292,6 +366,36 @@ fn part_of_the_name_finds_it_and_exact_matches_rank_first() {
             .all(|w| w[0].distance_m <= w[1].distance_m),
         "then by distance"
     );
+}
+
+#[test]
+fn the_demo_terminal_finds_the_points_named_after_its_street_round_the_corner() {
+    // Where the demo terminal stands, from its configuration (at 解放碑, in 渝中区).
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("kiosk-config/demo.toml");
+    let config = Config::load(&path).expect("the demo configuration loads");
+    let here = GeoPoint {
+        lat: config.location.latitude,
+        lon: config.location.longitude,
+    };
+    let nearest = LOCATOR
+        .points()
+        .iter()
+        .filter(|p| p.name.contains("解放碑"))
+        .map(|p| distance_m(here.lat, here.lon, p.lat, p.lon))
+        .min_by(f64::total_cmp)
+        .expect("points named after 解放碑");
+    assert!(walk_minutes(nearest) <= 15, "{nearest:.0} m away");
+    // And as the finder asks: 解放碑's desks and communities first, all within a short walk.
+    let hits = LOCATOR.search(&Query {
+        near: Some(here),
+        text: "解放碑".into(),
+        limit: 5,
+        ..Query::default()
+    });
+    assert_eq!(hits.len(), 5);
+    for hit in &hits {
+        assert!(hit.walk_minutes.is_some_and(|m| m <= 15), "{hit:?}");
+    }
 }
 
 #[test]

@@ -551,51 +551,84 @@ const ROADS: &[&str] = &[
     "金山大道",
     "兴隆街",
 ];
-/// Real street names of the urban core, so demo searches for well-known places work.
-const KNOWN_STREETS: &[(&str, &[&str])] = &[
+/// A real street: its name and the latitude and longitude of its centre.
+type KnownStreet = (&'static str, f64, f64);
+
+/// Real streets (街道) of the urban core with the approximate WGS-84 centre of each (to within
+/// a few hundred metres), so demo searches for well-known places work and their points lie
+/// where a resident expects them: a terminal at 解放碑 finds 解放碑's desks round the corner.
+const KNOWN_STREETS: &[(&str, &[KnownStreet])] = &[
     (
         "渝中区",
         &[
-            "解放碑",
-            "朝天门",
-            "七星岗",
-            "大溪沟",
-            "上清寺",
-            "化龙桥",
-            "两路口",
-            "菜园坝",
-            "南纪门",
-            "石油路",
-            "大坪",
+            ("解放碑", 29.5575, 106.5775),
+            ("朝天门", 29.5630, 106.5840),
+            ("七星岗", 29.5555, 106.5600),
+            ("大溪沟", 29.5640, 106.5450),
+            ("上清寺", 29.5620, 106.5370),
+            ("化龙桥", 29.5560, 106.5150),
+            ("两路口", 29.5520, 106.5480),
+            ("菜园坝", 29.5470, 106.5440),
+            ("南纪门", 29.5505, 106.5700),
+            ("石油路", 29.5400, 106.5220),
+            ("大坪", 29.5420, 106.5140),
         ],
     ),
     (
         "沙坪坝区",
         &[
-            "磁器口",
-            "小龙坎",
-            "天星桥",
-            "渝碚路",
-            "井口",
-            "詹家溪",
-            "沙坪坝",
+            ("磁器口", 29.5800, 106.4500),
+            ("小龙坎", 29.5560, 106.4650),
+            ("天星桥", 29.5460, 106.4560),
+            ("渝碚路", 29.5600, 106.4530),
+            ("井口", 29.6350, 106.4500),
+            ("詹家溪", 29.5700, 106.4620),
+            ("沙坪坝", 29.5560, 106.4580),
         ],
     ),
     (
         "江北区",
-        &["观音桥", "华新街", "五里店", "石马河", "大石坝", "寸滩"],
+        &[
+            ("观音桥", 29.5760, 106.5340),
+            ("华新街", 29.5680, 106.5430),
+            ("五里店", 29.5870, 106.5650),
+            ("石马河", 29.5930, 106.5120),
+            ("大石坝", 29.5880, 106.5220),
+            ("寸滩", 29.6020, 106.6020),
+        ],
     ),
     (
         "南岸区",
-        &["南坪", "弹子石", "铜元局", "海棠溪", "龙门浩", "南山"],
+        &[
+            ("南坪", 29.5300, 106.5600),
+            ("弹子石", 29.5660, 106.5920),
+            ("铜元局", 29.5370, 106.5500),
+            ("海棠溪", 29.5400, 106.5700),
+            ("龙门浩", 29.5530, 106.5860),
+            ("南山", 29.5420, 106.6150),
+        ],
     ),
     (
         "九龙坡区",
-        &["杨家坪", "谢家湾", "石坪桥", "黄桷坪", "石桥铺", "二郎"],
+        &[
+            ("杨家坪", 29.5040, 106.5120),
+            ("谢家湾", 29.5160, 106.5130),
+            ("石坪桥", 29.5160, 106.4950),
+            ("黄桷坪", 29.4890, 106.5200),
+            ("石桥铺", 29.5320, 106.4930),
+            ("二郎", 29.5130, 106.4470),
+        ],
     ),
     (
         "渝北区",
-        &["龙溪", "两路", "回兴", "双凤桥", "仙桃", "人和"],
+        &[
+            ("龙溪", 29.5960, 106.5450),
+            ("两路", 29.7200, 106.6300),
+            ("回兴", 29.6930, 106.6250),
+            ("双凤桥", 29.7300, 106.6480),
+            ("仙桃", 29.6980, 106.5600),
+            ("人和", 29.6400, 106.5300),
+        ],
     ),
 ];
 const BANKS: &[&str] = &[
@@ -774,10 +807,12 @@ fn generate_region(
             continue;
         }
         if let Some((_, streets)) = KNOWN_STREETS.iter().find(|(d, _)| *d == seat.name) {
-            for street in *streets {
+            for &(street, lat, lon) in *streets {
                 used.insert((index, street.to_string()));
-                let (lat, lon) = seat_position(index);
-                let (lat, lon) = scatter(rng, lat, lon, 3.5);
+                // Around the street's own centre, not anywhere near the district seat: the
+                // street's desks and partners are scattered around this point. (The same two
+                // draws as before, so every other point of the catalogue stays where it was.)
+                let (lat, lon) = scatter(rng, lat, lon, 0.3);
                 towns.push(TownPlan {
                     district: index,
                     name: street.to_string(),
@@ -1089,6 +1124,64 @@ mod tests {
         assert!(points.iter().any(|p| p.hours.always_open));
         let districts: std::collections::HashSet<_> = points.iter().map(|p| &p.district).collect();
         assert_eq!(districts.len(), 38);
+    }
+
+    /// Whether a generated point is named after street `street` of `district`, by the
+    /// generator's name patterns: the street's desk, its communities, bank, post office and
+    /// clinic.
+    fn named_after(point: &ServicePoint, district: &str, street: &str) -> bool {
+        let short = district.trim_end_matches(['区', '县']);
+        point.district == district
+            && (point.name == format!("{district}{street}街道人社服务站")
+                || point.name.starts_with(&format!("{street}街道"))
+                || point.name.contains(&format!("{short}{street}支行"))
+                || point.name.contains(&format!("{district}{street}邮政所"))
+                || point
+                    .name
+                    .contains(&format!("{district}{street}社区卫生服务中心")))
+    }
+
+    #[test]
+    fn every_point_named_after_a_street_lies_near_the_streets_centre() {
+        let points = generate(DEFAULT_SEED, 1);
+        let distance = |a: &ServicePoint, lat: f64, lon: f64| {
+            crate::locator::distance_m(a.lat, a.lon, lat, lon)
+        };
+        // The real streets: around their real centres.
+        for (district, streets) in KNOWN_STREETS {
+            for &(street, lat, lon) in *streets {
+                let named: Vec<_> = points
+                    .iter()
+                    .filter(|p| named_after(p, district, street))
+                    .collect();
+                assert!(named.len() > 2, "{street}: {}", named.len());
+                for point in named {
+                    let d = distance(point, lat, lon);
+                    assert!(d <= 2_000.0, "{} is {d:.0} m from {street}", point.name);
+                }
+            }
+        }
+        // Every street, generated ones too: around its own desk (the desk is within 300 m
+        // of the centre, communities 1.5 km, partners 1 km).
+        let mut streets = 0;
+        for desk in points.iter().filter(|p| p.tier == Tier::Town) {
+            let Some(street) = desk
+                .name
+                .strip_prefix(desk.district.as_str())
+                .and_then(|rest| rest.strip_suffix("街道人社服务站"))
+            else {
+                continue;
+            };
+            streets += 1;
+            for point in points
+                .iter()
+                .filter(|p| named_after(p, &desk.district, street))
+            {
+                let d = distance(point, desk.lat, desk.lon);
+                assert!(d <= 2_000.0, "{} is {d:.0} m from its desk", point.name);
+            }
+        }
+        assert!(streets > 300, "{streets} streets");
     }
 
     #[test]

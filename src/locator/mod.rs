@@ -102,6 +102,9 @@ pub struct Locator {
     char_postings: HashMap<char, Vec<u32>>,
     /// Points whose full pinyin contains a trigram (alphabet a-z0-9).
     full_trigrams: Vec<Vec<u32>>,
+    /// Points whose full pinyin has a trigram ending where a syllable ends: tells whole-syllable
+    /// matches from unfinished ones ("jiefang" from "jiefangb") without classifying each.
+    end_trigrams: Vec<Vec<u32>>,
     /// Points whose initials contain a bigram.
     initial_bigrams: Vec<Vec<u32>>,
     /// Point indexes sorted by name, for exact-name lookups.
@@ -141,6 +144,7 @@ impl Locator {
         let mut keys = Vec::with_capacity(points.len());
         let mut char_postings: HashMap<char, Vec<u32>> = HashMap::new();
         let mut full_trigrams = vec![Vec::new(); ALPHABET.pow(3)];
+        let mut end_trigrams = vec![Vec::new(); ALPHABET.pow(3)];
         let mut initial_bigrams = vec![Vec::new(); ALPHABET.pow(2)];
         let mut scratch: Vec<usize> = Vec::new();
         let mut scratch_chars: Vec<char> = Vec::new();
@@ -178,6 +182,19 @@ impl Locator {
                     grams[gram].push(index);
                 }
             }
+            scratch.clear();
+            let full = point_keys.full.as_bytes();
+            scratch.extend(
+                point_keys
+                    .syllable_ends()
+                    .filter_map(|end| full.get(end.checked_sub(3)?..end))
+                    .filter_map(gram_id),
+            );
+            scratch.sort_unstable();
+            scratch.dedup();
+            for &gram in &scratch {
+                end_trigrams[gram].push(index);
+            }
             keys.push(point_keys);
         }
         let grid = Grid::new(facts.iter().map(|f| (f.lat, f.lon)));
@@ -197,6 +214,7 @@ impl Locator {
             grid,
             char_postings,
             full_trigrams,
+            end_trigrams,
             initial_bigrams,
         }
     }
@@ -357,20 +375,40 @@ impl Locator {
         // walk outwards from the resident instead and stop once nothing unvisited can outrank
         // the results (unvisited points reach at most the best class of a long path).
         let mut dense_best: Option<MatchClass> = None;
-        for (best, lists) in self.exact_paths(prepared) {
+        let read = |lists: Vec<&[u32]>| {
             let rarest = lists.iter().map(|list| list.len()).min().unwrap_or(0);
-            let candidates = match query.near {
+            match query.near {
                 None => Some(intersect(lists)),
                 Some(_) if rarest <= INTERSECT_LIMIT => intersect_at_most(lists, DENSE_CANDIDATES),
                 Some(_) => None,
-            };
-            match candidates {
+            }
+        };
+        for path in self.exact_paths(prepared) {
+            let rarest = path.lists.iter().map(|list| list.len()).min().unwrap_or(0);
+            if let (Some((better, extra)), Some(_)) = (path.better, query.near) {
+                // Only a path too dense to read needs its stricter part: that may be sparse
+                // ("rensh" ends no syllable anywhere), and then the bound stays at the
+                // path's own class. A short list means the path is read whole anyway.
+                if rarest > DENSE_CANDIDATES {
+                    let mut strict = path.lists.clone();
+                    strict.push(extra);
+                    let Some(candidates) = read(strict) else {
+                        // Its points are among the path's, which is then too dense as well.
+                        dense_best = dense_best.max(Some(better));
+                        continue;
+                    };
+                    for candidate in candidates {
+                        consider(candidate as usize, &mut seen, &mut hits);
+                    }
+                }
+            }
+            match read(path.lists) {
                 Some(candidates) => {
                     for candidate in candidates {
                         consider(candidate as usize, &mut seen, &mut hits);
                     }
                 }
-                None => dense_best = dense_best.max(Some(best)),
+                None => dense_best = dense_best.max(Some(path.class)),
             }
         }
         if let (Some(near), Some(mut best_rest)) = (query.near, dense_best) {
@@ -461,7 +499,7 @@ impl Locator {
             let exact: Vec<Vec<u32>> = self
                 .exact_paths(prepared)
                 .into_iter()
-                .map(|(_, lists)| intersect(lists))
+                .map(|path| intersect(path.lists))
                 .collect();
             for index in union(exact) {
                 consider(index as usize, seen, hits);
@@ -503,33 +541,75 @@ impl Locator {
         self.char_postings.get(&c).map_or(&[][..], Vec::as_slice)
     }
 
-    /// The candidate paths for every class except [`MatchClass::Typo`]: the best class a
-    /// path can give, and the posting lists whose intersection holds its candidates. Together
-    /// they are complete: a point of such a class is in the intersection of that class's path.
-    fn exact_paths(&self, prepared: &PreparedText) -> Vec<(MatchClass, Vec<&[u32]>)> {
+    /// The candidate paths for every class except [`MatchClass::Typo`]. Together they are
+    /// complete: every point of such a class is in the intersection of its class's path, so
+    /// the points a walk leaves unread reach at most the best class of a path it did not read.
+    fn exact_paths(&self, prepared: &PreparedText) -> Vec<Path<'_>> {
         let mut paths = Vec::new();
         match prepared {
             PreparedText::Chinese { chars, pinyin } => {
                 // The name classes need every query character in the name.
                 let lists = chars.iter().map(|c| self.char_list(*c)).collect();
-                paths.push((MatchClass::NameExact, lists));
+                paths.push(Path::new(MatchClass::NameExact, lists));
                 if chars.len() >= 2 && pinyin.len() >= text::MIN_FULL_PINYIN_LEN {
                     let lists = self.gram_lists(&self.full_trigrams, pinyin.as_bytes(), 3);
-                    paths.push((MatchClass::Homophone, lists));
+                    paths.push(Path::new(MatchClass::Homophone, lists));
                 }
             }
             PreparedText::Latin(letters) => {
+                let bytes = letters.as_bytes();
                 if letters.len() >= text::MIN_FULL_PINYIN_LEN {
-                    let lists = self.gram_lists(&self.full_trigrams, letters.as_bytes(), 3);
-                    paths.push((MatchClass::FullPinyin, lists));
+                    let lists = self.gram_lists(&self.full_trigrams, bytes, 3);
+                    // A whole-syllable match also ends with a trigram that ends a syllable.
+                    let last = gram_id(&bytes[bytes.len() - 3..]);
+                    let ending = last.map_or(&[][..], |id| &self.end_trigrams[id][..]);
+                    paths.push(Path {
+                        class: MatchClass::PinyinPrefix,
+                        lists,
+                        better: Some((MatchClass::FullPinyin, ending)),
+                    });
                 }
                 if letters.len() >= text::MIN_INITIALS_LEN {
-                    let lists = self.gram_lists(&self.initial_bigrams, letters.as_bytes(), 2);
-                    paths.push((MatchClass::Initials, lists));
+                    let lists = self.gram_lists(&self.initial_bigrams, bytes, 2);
+                    paths.push(Path::new(MatchClass::Initials, lists));
                 }
+                self.swap_paths(bytes, &mut paths);
             }
         }
         paths
+    }
+
+    /// Paths for [`MatchClass::Swapped`]: one per swap variant of the query, whose grams the
+    /// name must hold (full pinyin from 6 letters on, initials from 3). A variant one of whose
+    /// new grams no name has is left out before anything is allocated for it.
+    fn swap_paths<'a>(&'a self, bytes: &[u8], paths: &mut Vec<Path<'a>>) {
+        let kinds = [
+            (text::MIN_LATIN_TYPO_LEN, &self.full_trigrams, 3),
+            (text::MIN_INITIALS_SWAP_LEN, &self.initial_bigrams, 2),
+        ];
+        let mut variant = bytes.to_vec();
+        for (min_len, postings, n) in kinds {
+            if bytes.len() < min_len {
+                continue;
+            }
+            for i in 0..bytes.len() - 1 {
+                if bytes[i] == bytes[i + 1] {
+                    continue;
+                }
+                variant.swap(i, i + 1);
+                // The grams that overlap the swapped pair start at i + 2 - n ..= i + 1.
+                let first = (i + 2).saturating_sub(n);
+                let last = (i + 1).min(bytes.len() - n);
+                let possible = (first..=last).all(|at| {
+                    gram_id(&variant[at..at + n]).is_some_and(|id| !postings[id].is_empty())
+                });
+                if possible {
+                    let lists = self.gram_lists(postings, &variant, n);
+                    paths.push(Path::new(MatchClass::Swapped, lists));
+                }
+                variant.swap(i, i + 1);
+            }
+        }
     }
 
     fn gram_lists<'a>(&self, postings: &'a [Vec<u32>], letters: &[u8], n: usize) -> Vec<&'a [u32]> {
@@ -590,6 +670,26 @@ impl Locator {
             found.push(intersect_at_most(lists, cap)?);
         }
         Some(union(found))
+    }
+}
+
+/// One way to find the candidates of a class: every point of `class` is in the intersection
+/// of `lists`.
+struct Path<'a> {
+    class: MatchClass,
+    lists: Vec<&'a [u32]>,
+    /// A better class whose points are all also in this extra list. Read only when `lists`
+    /// are too dense: their intersection holds the better class's points too.
+    better: Option<(MatchClass, &'a [u32])>,
+}
+
+impl<'a> Path<'a> {
+    fn new(class: MatchClass, lists: Vec<&'a [u32]>) -> Path<'a> {
+        Path {
+            class,
+            lists,
+            better: None,
+        }
     }
 }
 
