@@ -157,6 +157,11 @@ impl Renderer {
             .clone()
     }
 
+    /// How many service points the pictures' catalogue holds.
+    pub fn catalogue_len(&self) -> usize {
+        self.finder().borrow().len()
+    }
+
     /// A controller on this window with a hand-set clock and today's date fixed, as the
     /// screenshots and screen tests drive it.
     pub fn controller(&self, now: Rc<Cell<Millis>>) -> Rc<Controller> {

@@ -58,8 +58,13 @@ impl Finder {
         self.last_search = None;
     }
 
-    pub fn has_locator(&self) -> bool {
-        self.locator.is_some()
+    /// How many points the catalogue holds (0 before it has arrived).
+    pub fn len(&self) -> usize {
+        self.locator.as_ref().map_or(0, |locator| locator.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// The locator's query for what the resident typed and chose.

@@ -1022,7 +1022,7 @@ mod tests {
         assert_eq!(view.rows[0][0].text, "2026-04");
         session.handle(Event::ElderlyModeToggled, at(5));
         let view = query_view(&session);
-        assert_eq!((view.page, view.pages), (2, 3), "elderly pages are shorter");
+        assert_eq!((view.page, view.pages), (2, 4), "elderly pages are shorter");
         let commands = session.handle(Event::Flow(FlowInput::Query(QueryInput::Print)), at(6));
         let [Command::Print {
             ticket: print_ticket,

@@ -112,7 +112,7 @@ pub enum QueryInput {
 /// How many table rows fit on one page: fewer in elderly mode, whose rows are taller.
 pub fn rows_per_page(elderly: bool) -> usize {
     if elderly {
-        5
+        3
     } else {
         8
     }
