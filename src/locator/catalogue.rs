@@ -147,12 +147,10 @@ impl OpeningHours {
 
     /// A short human summary, e.g. "周一至周五 09:00-12:00, 14:00-17:30" is left to the UI;
     /// this gives a language-neutral "Mon-Fri 09:00-12:00 14:00-17:30" style line per day group.
-    pub fn summary(&self) -> String {
-        if self.always_open {
-            return "24h".to_string();
-        }
-        const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
-        let mut lines: Vec<(Vec<u8>, String)> = Vec::new();
+    /// The week as runs of consecutive days that keep the same hours: (first day, last day,
+    /// "09:00-12:00 14:00-17:30"), days 0 = Monday … 6 = Sunday. Days closed are left out.
+    pub fn day_groups(&self) -> Vec<(u8, u8, String)> {
+        let mut groups: Vec<(u8, u8, String)> = Vec::new();
         for day in 0..7u8 {
             let spans: Vec<String> = self
                 .weekly
@@ -164,22 +162,28 @@ impl OpeningHours {
                 continue;
             }
             let spans = spans.join(" ");
-            match lines.last_mut() {
-                Some((days, last)) if *last == spans && days.last() == Some(&(day - 1)) => {
-                    days.push(day)
-                }
-                _ => lines.push((vec![day], spans)),
+            match groups.last_mut() {
+                Some((_, last, text)) if *text == spans && *last + 1 == day => *last = day,
+                _ => groups.push((day, day, spans)),
             }
         }
-        lines
+        groups
+    }
+
+    /// The hours in short English, for logs and the technicians' `locate`.
+    pub fn summary(&self) -> String {
+        if self.always_open {
+            return "24h".to_string();
+        }
+        const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+        self.day_groups()
             .iter()
-            .map(|(days, spans)| {
-                let first = DAYS[usize::from(days[0])];
-                let last = DAYS[usize::from(days[days.len() - 1])];
-                if days.len() == 1 {
-                    format!("{first} {spans}")
+            .map(|(first, last, spans)| {
+                let name = |day: &u8| DAYS[usize::from(*day).min(6)];
+                if first == last {
+                    format!("{} {spans}", name(first))
                 } else {
-                    format!("{first}-{last} {spans}")
+                    format!("{}-{} {spans}", name(first), name(last))
                 }
             })
             .collect::<Vec<_>>()
@@ -1200,6 +1204,17 @@ mod tests {
             minute: 600
         }));
         assert_eq!(hours.summary(), "Mon-Fri 09:00-12:00");
+        assert_eq!(hours.day_groups(), vec![(0, 4, "09:00-12:00".to_string())]);
+        let mut split = OpeningHours::office(0..=4, &[(540, 720)]);
+        split.weekly.retain(|interval| interval.weekday != 2);
+        assert_eq!(
+            split.day_groups(),
+            vec![
+                (0, 1, "09:00-12:00".to_string()),
+                (3, 4, "09:00-12:00".to_string())
+            ],
+            "a closed day splits the run"
+        );
     }
 
     #[test]

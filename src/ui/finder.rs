@@ -243,24 +243,7 @@ pub fn hours_text(translator: &Translator, language: Language, point: &ServicePo
     if point.hours.always_open {
         return tr("hours-24h");
     }
-    let mut groups: Vec<(u8, u8, String)> = Vec::new();
-    for day in 0..7u8 {
-        let spans: Vec<String> = point
-            .hours
-            .weekly
-            .iter()
-            .filter(|interval| interval.weekday == day)
-            .map(|interval| format!("{}-{}", hhmm(interval.open), hhmm(interval.close)))
-            .collect();
-        if spans.is_empty() {
-            continue;
-        }
-        let spans = spans.join(" ");
-        match groups.last_mut() {
-            Some((_, last, text)) if *text == spans && *last + 1 == day => *last = day,
-            _ => groups.push((day, day, spans)),
-        }
-    }
+    let groups = point.hours.day_groups();
     groups
         .iter()
         .map(|(first, last, spans)| {
@@ -278,10 +261,6 @@ pub fn hours_text(translator: &Translator, language: Language, point: &ServicePo
         })
         .collect::<Vec<_>>()
         .join(&tr("list-separator"))
-}
-
-fn hhmm(minutes: u16) -> String {
-    format!("{:02}:{:02}", minutes / 60, minutes % 60)
 }
 
 fn tier_key(point: &ServicePoint) -> &'static str {

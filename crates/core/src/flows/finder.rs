@@ -3,7 +3,7 @@
 //! locator's index is the terminal's data, not the session's); this flow holds only what
 //! the resident did, which goes with the session.
 
-use super::{FlowContext, PrintState};
+use super::{FlowContext, PrintJob, PrintState};
 use crate::failure::PrintProblem;
 use crate::ticket::Ticket;
 use crate::{Command, Document};
@@ -52,8 +52,7 @@ pub struct FinderFlow {
     keyboard: bool,
     /// The open point, by its index in the terminal's catalogue.
     point: Option<u32>,
-    print: Option<PrintState>,
-    print_ticket: Option<Ticket>,
+    print: PrintJob,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,8 +89,7 @@ impl FinderFlow {
             selected: [false; Filter::ALL.len()],
             keyboard: false,
             point: None,
-            print: None,
-            print_ticket: None,
+            print: PrintJob::default(),
         }
     }
 
@@ -111,16 +109,14 @@ impl FinderFlow {
             FinderInput::PointTapped(index) => {
                 if self.point.is_none() {
                     self.point = Some(index);
-                    self.print = None;
-                    self.print_ticket = None;
+                    self.print = PrintJob::default();
                 }
             }
             FinderInput::Print => {
                 if let Some(index) = self.point {
-                    if self.print != Some(PrintState::Printing) {
+                    if !self.print.is_printing() {
                         let ticket = ctx.tickets.issue();
-                        self.print = Some(PrintState::Printing);
-                        self.print_ticket = Some(ticket);
+                        self.print.start(ticket);
                         return vec![Command::Print {
                             ticket,
                             document: Document::ServicePointSlip(index),
@@ -150,8 +146,7 @@ impl FinderFlow {
     /// "Back" from a point returns to the results; from the results it leaves the finder.
     pub fn back(&mut self) -> bool {
         if self.point.take().is_some() {
-            self.print = None;
-            self.print_ticket = None;
+            self.print = PrintJob::default();
             true
         } else {
             false
@@ -159,13 +154,7 @@ impl FinderFlow {
     }
 
     pub fn printed(&mut self, ticket: Ticket, result: Result<(), PrintProblem>) {
-        if self.print_ticket != Some(ticket) || self.print != Some(PrintState::Printing) {
-            return;
-        }
-        self.print = Some(match result {
-            Ok(()) => PrintState::Printed,
-            Err(problem) => PrintState::Failed(problem),
-        });
+        self.print.printed(ticket, result);
     }
 
     pub fn view(&self) -> FinderView {
@@ -174,7 +163,7 @@ impl FinderFlow {
             filters: Filter::ALL.into_iter().zip(self.selected).collect(),
             keyboard: self.keyboard,
             point: self.point,
-            print: self.print,
+            print: self.print.state(),
         }
     }
 }

@@ -33,6 +33,41 @@ pub enum PrintState {
     Failed(PrintProblem),
 }
 
+/// A flow's document on its way to the printer: where it is, and the ticket its result must
+/// bring back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PrintJob {
+    state: Option<PrintState>,
+    ticket: Option<Ticket>,
+}
+
+impl PrintJob {
+    pub fn state(&self) -> Option<PrintState> {
+        self.state
+    }
+
+    /// Printing now (a second tap must not print twice).
+    pub fn is_printing(&self) -> bool {
+        self.state == Some(PrintState::Printing)
+    }
+
+    pub fn start(&mut self, ticket: Ticket) {
+        self.state = Some(PrintState::Printing);
+        self.ticket = Some(ticket);
+    }
+
+    /// The printer's result, taken only for the job that is printing.
+    pub fn printed(&mut self, ticket: Ticket, result: Result<(), PrintProblem>) {
+        if self.ticket != Some(ticket) || !self.is_printing() {
+            return;
+        }
+        self.state = Some(match result {
+            Ok(()) => PrintState::Printed,
+            Err(problem) => PrintState::Failed(problem),
+        });
+    }
+}
+
 /// The active flow. Enum dispatch keeps flows `Clone + PartialEq + Debug`, so the whole
 /// session can be compared and driven by property tests.
 #[derive(Debug, Clone, PartialEq, Eq)]

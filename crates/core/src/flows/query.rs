@@ -1,7 +1,7 @@
 //! A query of the card holder's records: waits for the card, asks the back end, shows the
 //! answer a year and a page at a time, prints it.
 
-use super::{FlowContext, PrintState};
+use super::{FlowContext, PrintJob, PrintState};
 use crate::failure::{BackendProblem, NextStep, PrintProblem};
 use crate::records::{Cell, Layout, Records, SummaryLine};
 use crate::ticket::Ticket;
@@ -59,8 +59,7 @@ pub struct QueryFlow {
     year: Option<i32>,
     /// The page of the table shown, from 0.
     page: usize,
-    print: Option<PrintState>,
-    print_ticket: Option<Ticket>,
+    print: PrintJob,
 }
 
 /// Where the query page is, as drawn.
@@ -125,8 +124,7 @@ impl QueryFlow {
             step: Step::NeedsCard,
             year: None,
             page: 0,
-            print: None,
-            print_ticket: None,
+            print: PrintJob::default(),
         };
         let commands = flow.fetch_if_identified(ctx);
         (flow, commands)
@@ -142,8 +140,7 @@ impl QueryFlow {
         };
         let ticket = ctx.tickets.issue();
         self.step = Step::Loading { ticket };
-        self.print = None;
-        self.print_ticket = None;
+        self.print = PrintJob::default();
         vec![Command::Fetch {
             ticket,
             request: Request::Records(kind),
@@ -179,13 +176,7 @@ impl QueryFlow {
     }
 
     pub fn printed(&mut self, ticket: Ticket, result: Result<(), PrintProblem>) {
-        if self.print_ticket != Some(ticket) || self.print != Some(PrintState::Printing) {
-            return;
-        }
-        self.print = Some(match result {
-            Ok(()) => PrintState::Printed,
-            Err(problem) => PrintState::Failed(problem),
-        });
+        self.print.printed(ticket, result);
     }
 
     pub fn input(&mut self, input: QueryInput, ctx: &mut FlowContext) -> Vec<Command> {
@@ -221,21 +212,22 @@ impl QueryFlow {
                     self.year = Some(*year);
                     self.page = 0;
                     // A receipt is of one year: another year may be printed again.
-                    self.print = None;
-                    self.print_ticket = None;
+                    self.print = PrintJob::default();
                 }
             }
             QueryInput::Print => {
                 let Step::Answered(answer) = &self.step else {
                     return Vec::new();
                 };
-                if matches!(self.print, Some(PrintState::Printing | PrintState::Printed)) {
+                if matches!(
+                    self.print.state(),
+                    Some(PrintState::Printing | PrintState::Printed)
+                ) {
                     return Vec::new();
                 }
                 let layout = self.layout(answer, ctx.today);
                 let ticket = ctx.tickets.issue();
-                self.print = Some(PrintState::Printing);
-                self.print_ticket = Some(ticket);
+                self.print.start(ticket);
                 return vec![Command::Print {
                     ticket,
                     document: Document::Records {
@@ -278,7 +270,7 @@ impl QueryFlow {
             rows: Vec::new(),
             page: 1,
             pages: 1,
-            print: self.print,
+            print: self.print.state(),
         };
         match &self.step {
             Step::NeedsCard => {}
