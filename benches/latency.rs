@@ -22,7 +22,7 @@
 //! answer with the ticket of the query the session sent.
 //!
 //! The frame before the flows (commit 203761b, where this bench was first written) measured,
-//! in its quietest run on this class of machine (`/work/latency-old.txt` when it was taken):
+//! in its quietest run on this class of machine (the README's table has both, run alternately):
 //! page change home → query 3.38 / 5.78 ms (p50 / p99), back → home 6.59 / 11.06, keypad
 //! press 8.21 / 14.24, query answer 6.41 / 10.86; a full redraw of the home page 5.47 / 8.97.
 //! Machines drift 20–50 % between runs: compare each interaction's ratio to its redraw
