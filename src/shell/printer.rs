@@ -20,7 +20,11 @@ use crate::printer::sim::VirtualPrinter;
 #[cfg(feature = "demo")]
 type Virtual = Arc<VirtualPrinter>;
 #[cfg(not(feature = "demo"))]
-type Virtual = std::convert::Infallible;
+type Virtual = Arc<NoVirtualPrinter>;
+
+/// A terminal's build has no virtual printer: no value of this exists.
+#[cfg(not(feature = "demo"))]
+enum NoVirtualPrinter {}
 use crate::printer::{JobOutcome, Profiles, ReceiptPrinter, Refusal};
 
 /// Shows a saved demo receipt; called from the printing thread.
@@ -146,12 +150,12 @@ fn virtual_path(sim: &Virtual) -> String {
 
 #[cfg(not(feature = "demo"))]
 fn virtual_path(sim: &Virtual) -> String {
-    match *sim {}
+    match **sim {}
 }
 
 #[cfg(not(feature = "demo"))]
 fn save_demo_receipts(sim: &Virtual, _dir: &std::path::Path) -> Vec<PathBuf> {
-    match *sim {}
+    match **sim {}
 }
 
 /// Demo mode: each cut receipt as a PNG in `<data>/receipts/`; returns the files written.
