@@ -9,6 +9,7 @@ pub mod districts;
 pub mod failure;
 pub mod flows;
 pub mod identity;
+pub mod pinpad;
 pub mod receipt;
 pub mod records;
 pub mod services;
