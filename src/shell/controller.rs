@@ -26,6 +26,9 @@ pub struct Controller {
     clock: Clock,
     effects: RefCell<Vec<Effects>>,
     drawers: RefCell<Vec<Drawer>>,
+    /// The view last drawn: an event that changes nothing (most ticks) redraws nothing, so
+    /// page models are not rebuilt twice a second.
+    drawn: RefCell<Option<View>>,
 }
 
 impl Controller {
@@ -40,6 +43,7 @@ impl Controller {
             clock,
             effects: RefCell::new(Vec::new()),
             drawers: RefCell::new(Vec::new()),
+            drawn: RefCell::new(None),
         });
         ui::wire_callbacks(app, controller.sender());
         let weak = Rc::downgrade(&controller);
@@ -55,7 +59,7 @@ impl Controller {
                 controller.dispatch(Event::ServiceTapped(ServiceId::ServicePointFinder));
             }
         });
-        controller.redraw(&controller.view());
+        controller.refresh();
         controller
     }
 
@@ -78,7 +82,9 @@ impl Controller {
             let commands = session.handle(event, now);
             (commands, session.view())
         };
-        self.redraw(&view);
+        if self.drawn.borrow().as_ref() != Some(&view) {
+            self.redraw(&view);
+        }
         if commands.is_empty() {
             return;
         }
@@ -118,11 +124,16 @@ impl Controller {
         self.session.borrow().view()
     }
 
+    /// The resident's language, without building a whole view.
+    pub fn language(&self) -> Language {
+        self.session.borrow().language()
+    }
+
     /// The header's language button cycles through the offered languages.
     fn next_language(&self) -> Language {
         let session = self.session.borrow();
         let offered = &session.settings().offered_languages;
-        let current = session.view().language;
+        let current = session.language();
         let position = offered.iter().position(|l| *l == current).unwrap_or(0);
         offered
             .get((position + 1) % offered.len().max(1))
@@ -131,6 +142,7 @@ impl Controller {
     }
 
     fn redraw(&self, view: &View) {
+        *self.drawn.borrow_mut() = Some(view.clone());
         if let Some(app) = self.window.upgrade() {
             ui::apply_view(&app, view);
             if let Ok(mut drawers) = self.drawers.try_borrow_mut() {

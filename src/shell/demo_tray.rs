@@ -2,8 +2,6 @@
 //! PSAM in slot 1, put in and taken out from buttons under the screen. A terminal's build
 //! (without the `demo` feature) has the same API with no tray behind it.
 
-use crate::config::CardReader;
-
 #[cfg(not(feature = "demo"))]
 pub use none::DemoTray;
 #[cfg(feature = "demo")]
@@ -84,9 +82,4 @@ mod none {
             match *self {}
         }
     }
-}
-
-/// Whether this build can simulate the card reader configured as `config`.
-pub fn can_simulate(config: &CardReader) -> bool {
-    config.reader != "sim" || cfg!(feature = "demo")
 }

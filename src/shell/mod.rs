@@ -183,7 +183,7 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
             ticker.dispatch(Event::Today(now));
         }
         if let Some(app) = weak.upgrade() {
-            let language = ticker.view().language;
+            let language = ticker.language();
             let text = ui::clock_text(language, chrono::Local::now().naive_local());
             if app.get_clock() != text.as_str() {
                 app.set_clock(text.into());

@@ -305,6 +305,10 @@ impl Session {
         &self.settings
     }
 
+    pub fn language(&self) -> Language {
+        self.resident.language
+    }
+
     /// Which session this is (0 for the first since start).
     pub fn number(&self) -> u32 {
         self.number
