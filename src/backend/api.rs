@@ -488,6 +488,12 @@ pub struct MedicalSpending {
 pub struct CardStatusReply {
     pub card_number: String,
     pub card_state: CardState,
+    /// A code the back end issued with this result, for the receipt: anyone can check it at
+    /// `verify_url` (the receipt's QR code). Absent from back ends that issue none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify_url: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -250,6 +250,9 @@ struct Durable {
     answers: HashMap<String, Stored>,
     voided: HashSet<String>,
     ledger: Vec<LedgerEntry>,
+    /// Receipts' verification codes and the operation each confirms.
+    #[serde(default)]
+    codes: HashMap<String, String>,
 }
 
 struct SimState {
@@ -258,6 +261,8 @@ struct SimState {
     rng: StdRng,
     state_file: Option<PathBuf>,
     catalogue: Arc<dyn CatalogueProvider>,
+    /// Where receipts' verification codes can be checked (this sim's own `/verify`).
+    verify_base: String,
 }
 
 /// How to start the sim.
@@ -278,6 +283,7 @@ pub struct KnownPerson {
     pub name: String,
     pub id_number: String,
     pub card_number: String,
+    pub card_state: CardState,
 }
 
 impl Default for SimOptions {
@@ -463,8 +469,7 @@ fn with_known_people(mut residents: Vec<Resident>, people: &[KnownPerson]) -> Ve
         resident.name = person.name.clone();
         resident.id_number = person.id_number.clone();
         resident.card_number = person.card_number.clone();
-        // The card in the demo tray is the one they carry: it works.
-        resident.card_state = CardState::Active;
+        resident.card_state = person.card_state;
     }
     residents
 }
@@ -484,6 +489,7 @@ pub async fn start(options: SimOptions) -> Result<SimHandle, SimError> {
             answers: HashMap::new(),
             voided: HashSet::new(),
             ledger: Vec::new(),
+            codes: HashMap::new(),
         },
     };
     let state = Arc::new(Mutex::new(SimState {
@@ -492,6 +498,7 @@ pub async fn start(options: SimOptions) -> Result<SimHandle, SimError> {
         rng: StdRng::seed_from_u64(options.seed ^ 0x5eed),
         state_file: options.state_file.clone(),
         catalogue: options.catalogue.clone(),
+        verify_base: String::new(),
     }));
     let tls = match &options.tls {
         Some(t) => Some(tokio_rustls::TlsAcceptor::from(Arc::new(server_config(t)?))),
@@ -503,6 +510,7 @@ pub async fn start(options: SimOptions) -> Result<SimHandle, SimError> {
         Some(_) => format!("https://localhost:{}", addr.port()),
         None => format!("http://{addr}"),
     };
+    lock(&state).verify_base = format!("{url}/verify/");
     let router = router(state.clone());
     let (stop, mut stopped) = watch::channel(false);
     let task = tokio::spawn(async move {
@@ -548,6 +556,7 @@ fn router(state: Arc<Mutex<SimState>>) -> Router {
         .route("/v1/transactions/{key}/void", post(tx_void))
         .route(api::JOURNAL_BATCH_PATH, post(operation))
         .route("/admin/ledger", get(admin_ledger))
+        .route("/verify/{code}", get(verify_code))
         .route(
             "/admin/faults",
             get(admin_get_faults).post(admin_set_faults),
@@ -904,10 +913,16 @@ impl SimState {
                         }
                     };
                     r.card_state = next;
-                    serde_json::to_value(api::CardStatusReply {
-                        card_number: r.card_number.clone(),
+                    let card_number = r.card_number.clone();
+                    let code = verification_code(op, self.durable.ledger.len());
+                    let reply = api::CardStatusReply {
+                        card_number,
                         card_state: next,
-                    })
+                        verification_code: Some(code.clone()),
+                        verify_url: Some(format!("{}{code}", self.verify_base)),
+                    };
+                    self.durable.codes.insert(code, op.name().to_string());
+                    serde_json::to_value(reply)
                 }
                 Operation::SubmitCertification {
                     person_id, year, ..
@@ -1174,6 +1189,38 @@ async fn tx_void(
         serde_json::to_string(&status).unwrap_or_default(),
         false,
     )
+}
+
+/// A receipt's verification code: what it confirms, without whose it is.
+async fn verify_code(
+    State(state): State<Arc<Mutex<SimState>>>,
+    UrlPath(code): UrlPath<String>,
+) -> Response {
+    match lock(&state).durable.codes.get(&code) {
+        Some(op) => Json(serde_json::json!({"code": code, "valid": true, "operation": op}))
+            .into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            Json(serde_json::json!({"code": code, "valid": false})),
+        )
+            .into_response(),
+    }
+}
+
+/// Eight characters from the operation and its place in the ledger, grouped for reading
+/// aloud (`K7Q2-9XMA`); no 0/O or 1/I to confuse.
+fn verification_code(op: &Operation, ledger_len: usize) -> String {
+    const ALPHABET: &[u8] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+    let mut hash = Sha256::new();
+    hash.update(op.body().as_bytes());
+    hash.update(ledger_len.to_be_bytes());
+    let digest = hash.finalize();
+    let chars: String = digest
+        .iter()
+        .take(8)
+        .map(|byte| char::from(ALPHABET[usize::from(*byte) % ALPHABET.len()]))
+        .collect();
+    format!("{}-{}", &chars[..4], &chars[4..])
 }
 
 async fn admin_ledger(State(state): State<Arc<Mutex<SimState>>>) -> Json<Vec<LedgerEntry>> {

@@ -17,8 +17,8 @@ use crate::config::Config;
 use crate::core::identity::{mask_card_number, mask_name, Holder};
 use crate::core::records::{self, Records, YearMonth};
 use crate::core::{
-    Answer, BackendProblem, BilingualMessage, DeviceHealth, DeviceKind, Event, FlowId, QueryKind,
-    Rejection, Request, Ticket,
+    Answer, BackendProblem, BilingualMessage, CardAction, CardReply, Confirmation, DeviceHealth,
+    DeviceKind, Event, FlowId, PersonFound, QueryKind, Rejection, Request, Ticket,
 };
 use crate::locator::catalogue::ServicePoint;
 use crate::shell::events::EventSink;
@@ -40,6 +40,10 @@ pub struct BackendAdapter {
     events: EventSink,
     /// Requests in flight, by ticket, so an ended flow's can be abandoned.
     tasks: RefCell<Vec<InFlight>>,
+    /// Names this run of the kiosk in every business reference: tickets start again from
+    /// zero after a restart, and the journal must not take a new resident's `s0/f1/t0` for
+    /// the last run's (it would answer with that resident's journaled result).
+    run: String,
     _demo_backend: Option<DemoBackend>,
 }
 
@@ -91,6 +95,7 @@ impl BackendAdapter {
             runtime: runtime.handle().clone(),
             events,
             tasks: RefCell::default(),
+            run: uuid::Uuid::new_v4().simple().to_string(),
             _demo_backend: demo_backend,
         })
     }
@@ -129,29 +134,40 @@ impl BackendAdapter {
         });
     }
 
-    /// Asks the back end for `ticket`'s request on behalf of `holder`; the answer comes back
-    /// as [`Event::Answered`] with the same ticket. The request's business operation is named
-    /// by the ticket, so a retry of the same step never runs it twice.
-    pub fn fetch(&self, ticket: Ticket, request: Request, holder: Holder) {
+    /// Asks the back end for `ticket`'s request on behalf of `who`; the answer comes back
+    /// as [`Event::Answered`] (records) or [`Event::CardServiceAnswered`] with the same
+    /// ticket. The request's business operation is named by the ticket, so a retry of the
+    /// same step never runs it twice.
+    pub fn fetch(&self, ticket: Ticket, request: Request, who: Claimant) {
         self.tasks.borrow_mut().retain(|task| !task.finished());
         if !self.ready.load(std::sync::atomic::Ordering::SeqCst) {
-            self.events.send(Event::Answered {
-                ticket,
-                result: Err(BackendProblem::RouteUnavailable),
-            });
+            self.events.send(unavailable(ticket, &request));
             return;
         }
         let engine = self.engine.clone();
         let events = self.events.clone();
         let cancelled = Arc::new(AtomicBool::new(false));
         let stop = cancelled.clone();
+        let reference = format!("{}/{}", self.run, ticket.reference());
         let task = self.runtime.spawn(async move {
-            let Request::Records(kind) = request;
-            let result = records(&engine, kind, &holder, &ticket.reference(), &stop).await;
-            // The holder's data goes with this task; an abandoned request's answer, too.
-            drop(holder);
+            let event = match request {
+                Request::Records(kind) => Event::Answered {
+                    ticket,
+                    result: records(&engine, kind, &who, &reference, &stop).await,
+                },
+                Request::LookUp(_) => Event::CardServiceAnswered {
+                    ticket,
+                    result: card_service(&engine, None, &who, &reference, &stop).await,
+                },
+                Request::Card { action, .. } => Event::CardServiceAnswered {
+                    ticket,
+                    result: card_service(&engine, Some(action), &who, &reference, &stop).await,
+                },
+            };
+            // The person's data goes with this task; an abandoned request's answer, too.
+            drop(who);
             if !stop.load(Ordering::SeqCst) {
-                events.send(Event::Answered { ticket, result });
+                events.send(event);
             }
         });
         self.tasks.borrow_mut().push(InFlight {
@@ -213,6 +229,11 @@ fn start_demo_backend(
         .map(|holder| KnownPerson {
             name: holder.name.clone(),
             id_number: holder.id_number.as_str().to_string(),
+            card_state: if holder.card_number == crate::card::sim::NOT_ACTIVATED_CARD {
+                CardState::NotActivated
+            } else {
+                CardState::Active
+            },
             card_number: holder.card_number.clone(),
         })
         .collect();
@@ -305,36 +326,171 @@ async fn background(
     }
 }
 
+/// Who a request is for, as the shell knows it: the card's holder, the ID card's bearer, or
+/// what the resident typed. Never logged; dropped with the request.
+pub struct Claimant {
+    pub id_number: String,
+    /// Known from the social security card; looked up otherwise.
+    pub card_number: Option<String>,
+    pub name: NameCheck,
+}
+
+/// How the name the back end has for the ID number must match.
+pub enum NameCheck {
+    /// The card itself identifies: no name to compare.
+    None,
+    /// The ID card's name, character for character.
+    Exact(String),
+    /// Typed in pinyin letters: compared with the pinyin of the back end's name.
+    Pinyin(String),
+}
+
+impl NameCheck {
+    fn matches(&self, name: &str) -> bool {
+        match self {
+            NameCheck::None => true,
+            NameCheck::Exact(expected) => expected.trim() == name.trim(),
+            NameCheck::Pinyin(letters) => {
+                // Toneless, without spaces: "zhangxiaofang" for 张晓芳.
+                let spelled = crate::locator::text::pinyin_keys(name).full;
+                !letters.is_empty() && spelled == *letters
+            }
+        }
+    }
+}
+
+impl From<&Holder> for Claimant {
+    fn from(holder: &Holder) -> Claimant {
+        Claimant {
+            id_number: holder.id_number.as_str().to_string(),
+            card_number: Some(holder.card_number.clone()),
+            name: NameCheck::None,
+        }
+    }
+}
+
+/// The answer to a request the back end could not be asked about.
+pub fn unavailable(ticket: Ticket, request: &Request) -> Event {
+    match request {
+        Request::Records(_) => Event::Answered {
+            ticket,
+            result: Err(BackendProblem::RouteUnavailable),
+        },
+        _ => Event::CardServiceAnswered {
+            ticket,
+            result: Err(BackendProblem::RouteUnavailable),
+        },
+    }
+}
+
+/// Identifies `who` at the back end; a name that does not match is "not found" (saying more
+/// would confirm the ID number to whoever typed it).
+async fn identify(
+    engine: &Engine,
+    who: &Claimant,
+    reference: &str,
+) -> Result<(api::Holder, String), BackendProblem> {
+    let identify = Operation::IdentifyHolder {
+        id_number: who.id_number.clone(),
+        card_number: who.card_number.clone(),
+    };
+    match applied(
+        engine
+            .execute(&format!("{reference}/identify"), identify)
+            .await,
+    )? {
+        (Reply::Holder(record), key) if who.name.matches(&record.name) => Ok((record, key)),
+        (Reply::Holder(_), _) => Err(BackendProblem::Rejected {
+            reason: Rejection::NotFound,
+            message: None,
+        }),
+        _ => Err(BackendProblem::RouteUnavailable),
+    }
+}
+
+/// A card service: who the person is and their card's state (`action` = `None`), or the
+/// card mutation, sent exactly once for the reference.
+async fn card_service(
+    engine: &Engine,
+    action: Option<CardAction>,
+    who: &Claimant,
+    reference: &str,
+    cancelled: &AtomicBool,
+) -> Result<CardReply, BackendProblem> {
+    if cancelled.load(Ordering::SeqCst) {
+        return Err(BackendProblem::RouteUnavailable);
+    }
+    let (record, _) = identify(engine, who, reference).await?;
+    let Some(action) = action else {
+        return Ok(CardReply::Found(PersonFound {
+            masked_name: mask_name(&record.name),
+            masked_card_number: mask_card_number(&record.card_number),
+            state: card_state(record.card_state),
+        }));
+    };
+    if cancelled.load(Ordering::SeqCst) {
+        return Err(BackendProblem::RouteUnavailable);
+    }
+    let masked_card_number = mask_card_number(&record.card_number);
+    let (person_id, card_number) = (record.person_id, record.card_number);
+    let (operation, name) = match action {
+        CardAction::Activate => (
+            Operation::ActivateCard {
+                person_id,
+                card_number,
+            },
+            "activate",
+        ),
+        CardAction::ReportLoss => (
+            Operation::ReportLoss {
+                person_id,
+                card_number,
+            },
+            "report-loss",
+        ),
+        CardAction::ReleaseLoss => (
+            Operation::ReleaseLoss {
+                person_id,
+                card_number,
+            },
+            "release-loss",
+        ),
+    };
+    match applied(
+        engine
+            .execute(&format!("{reference}/{name}"), operation)
+            .await,
+    )? {
+        (Reply::Card(reply), key) => Ok(CardReply::Done(Confirmation {
+            state: card_state(reply.card_state),
+            masked_card_number,
+            reference: short_reference(&key),
+            verification_code: reply.verification_code,
+            verify_url: reply.verify_url,
+        })),
+        _ => Err(BackendProblem::OutcomeUnknown),
+    }
+}
+
 /// Identify the holder, then ask for the records; the answer typed for the core.
 async fn records(
     engine: &Engine,
     kind: QueryKind,
-    holder: &Holder,
+    who: &Claimant,
     reference: &str,
     cancelled: &AtomicBool,
 ) -> Result<Answer, BackendProblem> {
     if cancelled.load(Ordering::SeqCst) {
         return Err(BackendProblem::RouteUnavailable);
     }
-    let identify = Operation::IdentifyHolder {
-        id_number: holder.id_number.as_str().to_string(),
-        card_number: Some(holder.card_number.clone()),
-    };
-    let (record, identify_key) = match applied(
-        engine
-            .execute(&format!("{reference}/identify"), identify)
-            .await,
-    )? {
-        (Reply::Holder(record), key) => (record, key),
-        _ => return Err(BackendProblem::RouteUnavailable),
-    };
+    let (record, identify_key) = identify(engine, who, reference).await?;
     let person_id = record.person_id.clone();
     let operation = match kind {
         QueryKind::CardStatus => {
             return Ok(Answer {
                 records: Records::CardStatus {
-                    masked_name: mask_name(&holder.name),
-                    masked_card_number: mask_card_number(&holder.card_number),
+                    masked_name: mask_name(&record.name),
+                    masked_card_number: mask_card_number(&record.card_number),
                     state: card_state(record.card_state),
                 },
                 reference: short_reference(&identify_key),

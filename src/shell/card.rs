@@ -7,13 +7,15 @@ use std::time::Duration;
 use crate::card::pcsc::{CardEvent, ReaderConfig, ReaderService, ServiceError};
 use crate::card::protocol::ProtocolError;
 use crate::config::CardReader;
-use crate::core::identity::Holder;
-use crate::core::{CardProblem, DeviceHealth, DeviceKind, Event};
+use crate::core::identity::{Holder, Pin};
+use crate::core::{CardProblem, DeviceHealth, DeviceKind, Event, PinProblem, Ticket};
 use crate::shell::demo_tray::DemoTray;
 use crate::shell::events::EventSink;
 
 /// How long one holder read may take before the resident is told the card is unreadable.
 const READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long VERIFY or CHANGE PIN may take.
+const PIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The reader service plus, in demo mode, the simulated tray. Events for the core arrive on
 /// `events`; the shell drains them on the UI thread.
@@ -109,6 +111,31 @@ impl CardReaderAdapter {
             self.holder.clone(),
             self.sender.clone(),
         );
+    }
+
+    /// VERIFY (`new` = `None`) or CHANGE PIN on the card, off the UI thread; the card's
+    /// answer comes back as [`Event::PinAnswered`]. The PINs are moved into the reader
+    /// service's request and zeroized when it is done with them.
+    pub fn pin(&self, ticket: Ticket, pin: Pin, new: Option<Pin>) {
+        let service = self.service.clone();
+        let sender = self.sender.clone();
+        std::thread::spawn(move || {
+            let result = match new {
+                None => service.verify_pin(pin, PIN_TIMEOUT),
+                Some(new) => service.change_pin(pin, new, PIN_TIMEOUT),
+            };
+            let result = result.map_err(|error| match error {
+                ServiceError::Protocol(ProtocolError::PinWrong { retries_left }) => {
+                    PinProblem::Wrong { retries_left }
+                }
+                ServiceError::Protocol(ProtocolError::PinBlocked) => PinProblem::Blocked,
+                error => {
+                    tracing::warn!(%error, "the card did not answer a PIN command");
+                    PinProblem::CardFailed
+                }
+            });
+            sender.send(Event::PinAnswered { ticket, result });
+        });
     }
 
     /// The identified holder, for a back-end call of the current session.

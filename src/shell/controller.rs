@@ -164,9 +164,22 @@ fn log(command: &Command) {
             tracing::debug!(session = flow.session, flow = flow.flow, "flow ended")
         }
         Command::Fetch { ticket, request } => {
-            tracing::info!(ticket = %ticket.reference(), ?request, "fetch")
+            // Which kind of request only: a typed identification carries the person.
+            let kind = match request {
+                crate::core::Request::Records(kind) => format!("{kind:?}"),
+                crate::core::Request::LookUp(_) => "look-up".into(),
+                crate::core::Request::Card { action, .. } => format!("{action:?}"),
+            };
+            tracing::info!(ticket = %ticket.reference(), %kind, "fetch")
         }
         Command::Print { ticket, .. } => tracing::info!(ticket = %ticket.reference(), "print"),
+        // Never the PIN: only that the card was asked.
+        Command::VerifyPin { ticket, .. } => {
+            tracing::info!(ticket = %ticket.reference(), "verify PIN")
+        }
+        Command::ChangePin { ticket, .. } => {
+            tracing::info!(ticket = %ticket.reference(), "change PIN")
+        }
         Command::ReportDevices { .. } => {}
     }
 }

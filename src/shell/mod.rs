@@ -20,7 +20,9 @@ use anyhow::Context;
 use slint::ComponentHandle;
 
 use crate::config::Config;
-use crate::core::{Command, Document, Event, Millis, SessionSettings, View};
+use crate::core::{
+    Command, Document, Event, Identification, Millis, Request, SessionSettings, View,
+};
 use crate::i18n::Translator;
 use crate::store::Store;
 use crate::ui::finder::Finder;
@@ -36,6 +38,8 @@ pub fn session_settings(config: &Config) -> SessionSettings {
         elderly_by_default: config.accessibility.elderly_mode_default,
         idle_timeout: config.idle_timeout(),
         idle_warning: config.idle_warning(),
+        // A new PIN-pad layout sequence every start, from the OS's randomness.
+        keypad_seed: rand::random(),
     }
 }
 
@@ -223,6 +227,23 @@ struct Effects {
 }
 
 impl Effects {
+    /// Who a request is for: the card's holder, the ID card's bearer, or what was typed.
+    fn claimant(&self, request: &Request) -> Option<backend::Claimant> {
+        let who = match request {
+            Request::Records(_) => &Identification::Card,
+            Request::LookUp(who) | Request::Card { who, .. } => who,
+        };
+        match who {
+            Identification::Card => self.card_reader.holder().map(|holder| (&holder).into()),
+            Identification::IdCard => None,
+            Identification::Typed { id_number, name } => Some(backend::Claimant {
+                id_number: id_number.as_str().to_owned(),
+                card_number: None,
+                name: backend::NameCheck::Pinyin(name.letters().to_owned()),
+            }),
+        }
+    }
+
     fn run(&mut self, command: &Command, view: &View) {
         match command {
             Command::WipeSessionData => {
@@ -235,16 +256,20 @@ impl Effects {
                 card_reader,
                 printer,
             } => self.backend.report_devices(*card_reader, *printer),
-            Command::Fetch { ticket, request } => match self.card_reader.holder() {
-                Some(holder) => self.backend.fetch(*ticket, *request, holder),
+            Command::VerifyPin { ticket, pin } => {
+                self.card_reader.pin(*ticket, pin.clone(), None)
+            }
+            Command::ChangePin { ticket, old, new } => {
+                self.card_reader
+                    .pin(*ticket, old.clone(), Some(new.clone()))
+            }
+            Command::Fetch { ticket, request } => match self.claimant(request) {
+                Some(who) => self.backend.fetch(*ticket, request.clone(), who),
                 None => {
-                    // The core thought a card was identified, the reader no longer has it:
-                    // read again, and let the page say the service could not be reached.
-                    self.card_reader.reread();
-                    self.events.send(Event::Answered {
-                        ticket: *ticket,
-                        result: Err(crate::core::BackendProblem::RouteUnavailable),
-                    });
+                    if matches!(request, Request::Records(_)) {
+                        self.card_reader.reread();
+                    }
+                    self.events.send(backend::unavailable(*ticket, request));
                 }
             },
             Command::Print { ticket, document } => {
@@ -257,6 +282,16 @@ impl Effects {
                         };
                         receipts::service_point_slip(&self.translator, &self.config, view, point)
                     }
+                    Document::CardService {
+                        service,
+                        confirmation,
+                    } => receipts::card_service_receipt(
+                        &self.translator,
+                        &self.config,
+                        view,
+                        *service,
+                        confirmation.as_ref(),
+                    ),
                     Document::Records {
                         service,
                         year,

@@ -4,7 +4,7 @@
 use crate::config::Config;
 use crate::core::receipt::{Receipt, ReceiptLabels, ReceiptLine, ReceiptReference};
 use crate::core::records::{Cell, Layout};
-use crate::core::{ServiceId, View};
+use crate::core::{Confirmation, ServiceId, View};
 use crate::i18n::Translator;
 
 /// The verification address printed as a QR code; the back end's verification page.
@@ -121,5 +121,58 @@ pub fn service_point_slip(
             line("finder-hours", &hours),
             line("finder-phone", &point.phone),
         ],
+    }
+}
+
+/// A card service's receipt: what was done, the card (masked), the 流水号 and the back end's
+/// verification code, whose address is the QR code. Never a digit of a PIN.
+pub fn card_service_receipt(
+    translator: &Translator,
+    config: &Config,
+    view: &View,
+    service: ServiceId,
+    confirmation: Option<&Confirmation>,
+) -> Receipt {
+    let tr = |key: &str| translator.tr(view.language, key);
+    let mut extra_lines = Vec::new();
+    if let Some(confirmation) = confirmation {
+        extra_lines.push(ReceiptLine {
+            label: tr("receipt-card-number"),
+            value: confirmation.masked_card_number.clone(),
+        });
+        extra_lines.push(ReceiptLine {
+            label: tr("receipt-card-state"),
+            value: tr(crate::core::records::card_state_key(confirmation.state)),
+        });
+        if let Some(code) = &confirmation.verification_code {
+            extra_lines.push(ReceiptLine {
+                label: tr("receipt-verification-code"),
+                value: code.clone(),
+            });
+        }
+    }
+    let (holder_masked, id_masked) = match (&view.holder, &view.id_card) {
+        (Some(holder), _) => (Some(holder.masked_name.clone()), Some(holder.masked_id.clone())),
+        (None, Some(id_card)) => (
+            Some(id_card.masked_name.clone()),
+            Some(id_card.masked_id.clone()),
+        ),
+        (None, None) => (None, None),
+    };
+    Receipt {
+        labels: labels(translator, view),
+        terminal_id: config.terminal.id.clone(),
+        location: config.location.address.clone(),
+        service: tr(&format!("service-{}", service.key())),
+        time: chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string(),
+        holder_masked,
+        id_masked,
+        result: Some(tr("receipt-result-ok")),
+        reference: confirmation.map(|confirmation| ReceiptReference {
+            journal_sequence: None,
+            backend_serial: confirmation.reference.clone(),
+        }),
+        verify_url: confirmation.and_then(|confirmation| confirmation.verify_url.clone()),
+        extra_lines,
     }
 }

@@ -327,6 +327,23 @@ fn key_rows(per_row: usize, digits_per_row: Option<usize>) -> ModelRc<KeyRow> {
     ModelRc::new(VecModel::from(rows))
 }
 
+/// Letters only, `per_row` a row: the name keyboard (names are typed in pinyin).
+pub fn letter_rows(per_row: usize) -> ModelRc<KeyRow> {
+    let letters: Vec<char> = ('a'..='z').collect();
+    let rows: Vec<KeyRow> = letters
+        .chunks(per_row)
+        .map(|chunk| KeyRow {
+            keys: ModelRc::new(VecModel::from(
+                chunk
+                    .iter()
+                    .map(|c| SharedString::from(c.to_string()))
+                    .collect::<Vec<_>>(),
+            )),
+        })
+        .collect();
+    ModelRc::new(VecModel::from(rows))
+}
+
 /// A QR code as a picture: black modules on white, with the quiet zone, 8 pixels a module.
 pub fn qr_image(text: &str) -> slint::Image {
     let Ok(code) = qrcode::QrCode::new(text.as_bytes()) else {

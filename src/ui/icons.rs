@@ -8,6 +8,8 @@ const POWER: &str = "M 24 6 L 24 22 M 15 12 A 14 14 0 1 0 33 12";
 const KEY: &str = "M 18 30 A 8 8 0 1 1 18.1 30 M 24 26 L 42 10 M 36 16 L 41 21 M 32 20 L 36 24";
 const LOCK: &str =
     "M 12 22 L 36 22 L 36 42 L 12 42 Z M 17 22 L 17 15 A 7 7 0 0 1 31 15 L 31 22 M 24 30 L 24 35";
+const UNLOCK: &str =
+    "M 12 22 L 36 22 L 36 42 L 12 42 Z M 17 22 L 17 15 A 7 7 0 0 1 31 12 M 24 30 L 24 35";
 const FACE_CHECK: &str =
     "M 24 8 A 10 10 0 1 1 23.9 8 M 8 42 A 16 12 0 0 1 32 32 M 30 38 L 35 43 L 44 32";
 const TWO_PEOPLE: &str = "M 16 10 A 7 7 0 1 1 15.9 10 M 4 40 A 12 10 0 0 1 28 40 M 33 14 A 6 6 0 1 1 32.9 14 M 30 26 A 11 9 0 0 1 44 36";
@@ -25,6 +27,7 @@ pub fn for_service(service: ServiceId) -> &'static str {
         ServiceId::CardActivation => POWER,
         ServiceId::PinChange => KEY,
         ServiceId::LossReport => LOCK,
+        ServiceId::LossRelease => UNLOCK,
         ServiceId::PensionCertification => FACE_CHECK,
         ServiceId::ProxyCertification => TWO_PEOPLE,
         ServiceId::EnrollmentQuery => SHIELD,

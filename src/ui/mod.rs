@@ -10,10 +10,15 @@ use slint::{ComponentHandle, Model, ModelRc, SharedString, VecModel};
 
 use crate::core::records::Cell;
 use crate::core::services::home_layout;
+use crate::core::entry::IdEntryState;
+use crate::core::flows::card::Work;
+use crate::core::identity::WeakPin;
+use crate::core::records::CardState;
 use crate::core::{
-    BackendProblem, Blocker, CardProblem, DeviceHealth, Event, FinderInput, FlowInput, FlowView,
-    Language, NextStep, Page, PrintProblem, PrintState, QueryInput, QueryStepView, QueryView,
-    Rejection, ServiceId, View,
+    BackendProblem, Blocker, CardProblem, CardServiceInput, CardServiceView, CardStep,
+    DeviceHealth, Event, FinderInput, FlowInput, FlowView, Language, NextStep, Page,
+    PinEntryView, PinInput, PinNotice, PinPrompt, PrintProblem, PrintState, QueryInput,
+    QueryStepView, QueryView, Rejection, ServiceId, View,
 };
 use crate::i18n::Translator;
 
@@ -76,6 +81,8 @@ pub fn wire_callbacks(app: &AppWindow, send: Rc<dyn Fn(Event)>) {
     let on = send.clone();
     query.on_find_counter(move || on(Event::ServiceTapped(ServiceId::ServicePointFinder)));
 
+    wire_card_services(app, &send);
+
     let finder = app.global::<FinderAdapter>();
     let finder_input = move |input: FinderInput| send(Event::Flow(FlowInput::Finder(input)));
     let on = finder_input.clone();
@@ -107,6 +114,57 @@ pub fn wire_callbacks(app: &AppWindow, send: Rc<dyn Fn(Event)>) {
     finder.on_print_tapped(move || finder_input(FinderInput::Print));
 }
 
+/// The PIN pad's and the card-service page's callbacks. The pad sends key *positions*; the
+/// digit under a position is known only to the core.
+fn wire_card_services(app: &AppWindow, send: &Rc<dyn Fn(Event)>) {
+    let card = |send: &Rc<dyn Fn(Event)>, input: CardServiceInput| {
+        let send = send.clone();
+        move || send(Event::Flow(FlowInput::Card(input)))
+    };
+    let pad = app.global::<PinPadAdapter>();
+    let on = send.clone();
+    pad.on_key(move |position| {
+        if let Ok(position) = usize::try_from(position) {
+            on(Event::Flow(FlowInput::Card(CardServiceInput::Pin(
+                PinInput::Key(position),
+            ))));
+        }
+    });
+    pad.on_delete(card(send, CardServiceInput::Pin(PinInput::Delete)));
+    pad.on_confirm(card(send, CardServiceInput::Pin(PinInput::Confirm)));
+    let adapter = app.global::<CardServiceAdapter>();
+    adapter.on_use_id_card(card(send, CardServiceInput::UseIdCard));
+    adapter.on_type_id_number(card(send, CardServiceInput::TypeIdNumber));
+    adapter.on_id_delete(card(send, CardServiceInput::IdDelete));
+    adapter.on_name_delete(card(send, CardServiceInput::NameDelete));
+    adapter.on_entry_confirm(card(send, CardServiceInput::EntryConfirm));
+    adapter.on_confirm(card(send, CardServiceInput::Confirm));
+    adapter.on_try_again(card(send, CardServiceInput::TryAgain));
+    adapter.on_print_tapped(card(send, CardServiceInput::Print));
+    let on = send.clone();
+    adapter.on_id_key(move |key| {
+        if let Some(key) = single_char(&key) {
+            on(Event::Flow(FlowInput::Card(CardServiceInput::IdKey(key))));
+        }
+    });
+    let on = send.clone();
+    adapter.on_name_key(move |key| {
+        if let Some(key) = single_char(&key) {
+            on(Event::Flow(FlowInput::Card(CardServiceInput::NameKey(key))));
+        }
+    });
+    let on = send.clone();
+    adapter.on_find_counter(move || on(Event::ServiceTapped(ServiceId::ServicePointFinder)));
+}
+
+fn single_char(text: &str) -> Option<char> {
+    let mut chars = text.chars();
+    match (chars.next(), chars.next()) {
+        (Some(c), None) => Some(c),
+        _ => None,
+    }
+}
+
 /// Draws `view`: sets only the properties that depend on it, so an unchanged view costs
 /// little to re-apply. The finder's results are drawn by [`finder::Finder`], which holds
 /// the catalogue.
@@ -128,6 +186,7 @@ pub fn apply_view(app: &AppWindow, view: &View) {
         (Page::Home, _) => (PageId::Home, ""),
         (Page::Help, _) => (PageId::Help, ""),
         (Page::Flow, Some(FlowView::Query(query))) => (PageId::Query, query.service.key()),
+        (Page::Flow, Some(FlowView::Card(card))) => (PageId::CardService, card.service.key()),
         (Page::Flow, Some(FlowView::Finder(finder))) if finder.point.is_some() => {
             (PageId::ServicePoint, "")
         }
@@ -150,12 +209,227 @@ pub fn apply_view(app: &AppWindow, view: &View) {
     app.set_card_notice(view.card_notice.map_or("", card_problem_key).into());
     app.set_take_card_reminder(view.take_card_reminder);
     app.set_offline_services(offline_services_text(app, view).into());
+    app.set_farewell(view.farewell.map_or("", farewell_key).into());
     match &view.flow {
         Some(FlowView::Query(query)) => apply_query(app, query),
         // Nothing of an ended query stays in the page's model.
         _ => clear_query(app),
     }
+    match &view.flow {
+        Some(FlowView::Card(card)) => apply_card_service(app, card, view.elderly),
+        _ => clear_card_service(app),
+    }
 }
+
+fn farewell_key(farewell: crate::core::session::Farewell) -> &'static str {
+    match farewell {
+        crate::core::session::Farewell::Interrupted => "farewell-interrupted",
+        crate::core::session::Farewell::BeingConfirmed => "farewell-being-confirmed",
+    }
+}
+
+/// The PIN pad's adapter from an entry's view: labels by position, a count, never a digit
+/// typed.
+fn apply_pad(app: &AppWindow, entry: &PinEntryView) {
+    let pad = app.global::<PinPadAdapter>();
+    pad.set_prompt_key(pin_prompt_key(entry.prompt).into());
+    let (notice, retries) = match entry.notice {
+        None => ("", 0),
+        Some(notice) => pin_notice_key(notice),
+    };
+    pad.set_notice_key(notice.into());
+    pad.set_retries_left(retries);
+    let labels: Vec<i32> = entry.pad.layout.labels().iter().map(|d| i32::from(*d)).collect();
+    let current: Vec<i32> = pad.get_labels().iter().collect();
+    if current != labels {
+        pad.set_labels(ModelRc::new(VecModel::from(labels)));
+    }
+    pad.set_entered(entry.pad.entered as i32);
+    pad.set_max(entry.pad.max as i32);
+    pad.set_can_confirm(entry.pad.can_confirm);
+}
+
+pub fn pin_prompt_key(prompt: PinPrompt) -> &'static str {
+    match prompt {
+        PinPrompt::Service => "pin-prompt-service",
+        PinPrompt::Issuing => "pin-prompt-issuing",
+        PinPrompt::Old => "pin-prompt-old",
+        PinPrompt::New => "pin-prompt-new",
+        PinPrompt::Repeat => "pin-prompt-repeat",
+    }
+}
+
+/// A notice's key and the tries left it names (0 when it names none).
+pub fn pin_notice_key(notice: PinNotice) -> (&'static str, i32) {
+    match notice {
+        PinNotice::Wrong { retries_left } => ("pin-wrong", i32::from(retries_left)),
+        PinNotice::CardFailed => ("pin-card-failed", 0),
+        PinNotice::Mismatch => ("pin-mismatch", 0),
+        PinNotice::Weak(WeakPin::NotSixDigits) => ("pin-weak-length", 0),
+        PinNotice::Weak(WeakPin::AllSame) => ("pin-weak-same", 0),
+        PinNotice::Weak(WeakPin::Sequence) => ("pin-weak-sequence", 0),
+        PinNotice::Weak(WeakPin::Unchanged) => ("pin-weak-unchanged", 0),
+    }
+}
+
+fn work_key(work: Work) -> &'static str {
+    match work {
+        Work::CheckingPin => "pin-checking",
+        Work::ChangingPin => "pin-changing",
+        Work::LookingUp => "card-service-looking-up",
+        Work::Sending => "card-service-sending",
+    }
+}
+
+/// What a card in `state` means for `service`, which cannot act on it.
+pub fn unsuitable_key(service: ServiceId, state: CardState) -> &'static str {
+    match (service, state) {
+        (_, CardState::Blocked) => "card-unsuitable-blocked",
+        (ServiceId::CardActivation, CardState::Active) => "card-unsuitable-already-active",
+        (ServiceId::CardActivation, CardState::TemporarilyLost) => "card-unsuitable-lost",
+        (ServiceId::LossReport, CardState::TemporarilyLost) => "card-unsuitable-already-lost",
+        (ServiceId::LossReport, CardState::NotActivated) => "card-unsuitable-not-activated",
+        (ServiceId::LossRelease, CardState::NotActivated | CardState::Active) => {
+            "card-unsuitable-not-lost"
+        }
+        _ => "card-unsuitable-other",
+    }
+}
+
+fn done_key(service: ServiceId) -> &'static str {
+    match service {
+        ServiceId::CardActivation => "card-service-done-card-activation",
+        ServiceId::LossReport => "card-service-done-loss-report",
+        ServiceId::LossRelease => "card-service-done-loss-release",
+        _ => "card-service-done-pin-change",
+    }
+}
+
+/// The card-service page's adapter from the core's view.
+fn apply_card_service(app: &AppWindow, view: &CardServiceView, elderly: bool) {
+    let adapter = app.global::<CardServiceAdapter>();
+    adapter.set_service_id(view.service.key().into());
+    let lang = app.global::<I18n>().get_lang();
+    let mut message = "";
+    let mut detail = String::new();
+    let mut offers: &[NextStep] = &[];
+    let (mut typed, mut typed_problem, mut typed_complete) = (String::new(), "", false);
+    let (mut name, mut card_number, mut reference, mut code) =
+        (String::new(), String::new(), String::new(), String::new());
+    let step = match &view.step {
+        CardStep::NeedsCard => CardServiceStep::NeedsCard,
+        CardStep::ChooseIdentification => CardServiceStep::ChooseIdentification,
+        CardStep::NeedsIdCard => CardServiceStep::NeedsIdCard,
+        CardStep::NeedsCardOrIdCard => CardServiceStep::NeedsCardOrIdCard,
+        CardStep::TypeIdNumber { masked, state } => {
+            typed = masked.clone();
+            typed_problem = match state {
+                IdEntryState::BadCharacter => "loss-report-id-bad-character",
+                IdEntryState::BadChecksum => "loss-report-id-bad-checksum",
+                IdEntryState::Incomplete | IdEntryState::Valid => "",
+            };
+            typed_complete = *state == IdEntryState::Valid;
+            CardServiceStep::TypeIdNumber
+        }
+        CardStep::TypeName { letters } => {
+            typed = letters.clone();
+            typed_complete = !letters.is_empty();
+            CardServiceStep::TypeName
+        }
+        CardStep::EnterPin(entry) => {
+            apply_pad(app, entry);
+            CardServiceStep::EnterPin
+        }
+        CardStep::Working(work) => {
+            message = work_key(*work);
+            CardServiceStep::Working
+        }
+        CardStep::Confirm(found) => {
+            name = found.masked_name.clone();
+            card_number = found.masked_card_number.clone();
+            CardServiceStep::Confirm
+        }
+        CardStep::Unsuitable(state) => {
+            message = unsuitable_key(view.service, *state);
+            offers = &[NextStep::FindCounter];
+            CardServiceStep::Unsuitable
+        }
+        CardStep::PinBlocked => {
+            message = "pin-blocked";
+            offers = &[NextStep::FindCounter];
+            CardServiceStep::PinBlocked
+        }
+        CardStep::PinChanged => {
+            message = done_key(view.service);
+            CardServiceStep::PinChanged
+        }
+        CardStep::Done(confirmation) => {
+            message = done_key(view.service);
+            card_number = confirmation.masked_card_number.clone();
+            reference = confirmation.reference.clone();
+            code = confirmation.verification_code.clone().unwrap_or_default();
+            CardServiceStep::Done
+        }
+        CardStep::Failed {
+            problem,
+            offers: next,
+        } => {
+            message = card_service_problem_key(problem);
+            detail = backend_detail(problem, lang.as_str());
+            offers = next;
+            CardServiceStep::Failed
+        }
+    };
+    adapter.set_step(step);
+    adapter.set_message_key(message.into());
+    adapter.set_problem_detail(detail.into());
+    adapter.set_typed(typed.into());
+    adapter.set_typed_problem_key(typed_problem.into());
+    adapter.set_typed_complete(typed_complete);
+    if adapter.get_letter_rows().row_count() == 0 || elderly != adapter.get_letters_elderly() {
+        adapter.set_letter_rows(finder::letter_rows(if elderly { 5 } else { 7 }));
+        adapter.set_letters_elderly(elderly);
+    }
+    adapter.set_masked_name(name.into());
+    adapter.set_masked_card_number(card_number.into());
+    adapter.set_reference(reference.into());
+    adapter.set_verification_code(code.into());
+    adapter.set_offer_try_again(offers.contains(&NextStep::TryAgain));
+    adapter.set_offer_find_counter(offers.contains(&NextStep::FindCounter));
+    adapter.set_print_step(print_step(view.print));
+    adapter.set_print_message_key(print_message(view.print).into());
+}
+
+/// Nothing of an ended card service (typed letters, whose card) stays in the page's model.
+fn clear_card_service(app: &AppWindow) {
+    let adapter = app.global::<CardServiceAdapter>();
+    if !adapter.get_typed().is_empty()
+        || !adapter.get_masked_name().is_empty()
+        || !adapter.get_masked_card_number().is_empty()
+    {
+        adapter.set_typed("".into());
+        adapter.set_masked_name("".into());
+        adapter.set_masked_card_number("".into());
+        adapter.set_reference("".into());
+        adapter.set_verification_code("".into());
+        adapter.set_problem_detail("".into());
+    }
+}
+
+/// A card service's failure: a mutation whose outcome is unknown is "being confirmed, do not
+/// repeat it", not "try later".
+pub fn card_service_problem_key(problem: &BackendProblem) -> &'static str {
+    match problem {
+        BackendProblem::OutcomeUnknown => "card-service-being-confirmed",
+        BackendProblem::Rejected {
+            reason: Rejection::NotFound,
+            ..
+        } => "card-service-not-found",
+        other => backend_problem_key(other),
+    }
+}
+
+/// Draws `view`: sets only
 
 /// The words of services that work offline, for the attract page; empty while the back end
 /// is reachable.
@@ -192,6 +466,12 @@ fn apply_query(app: &AppWindow, view: &QueryView) {
     let (step, problem_key, detail, offers): (QueryStep, &str, String, &[NextStep]) =
         match &view.step {
             QueryStepView::NeedsCard => (QueryStep::NeedsCard, "", String::new(), &[]),
+            QueryStepView::EnterPin(entry) => {
+                apply_pad(app, entry);
+                (QueryStep::EnterPin, "", String::new(), &[])
+            }
+            QueryStepView::CheckingPin => (QueryStep::CheckingPin, "", String::new(), &[]),
+            QueryStepView::PinBlocked => (QueryStep::PinBlocked, "", String::new(), &[]),
             QueryStepView::Loading => (QueryStep::Loading, "", String::new(), &[]),
             QueryStepView::Answered => (QueryStep::Answered, "", String::new(), &[]),
             QueryStepView::Failed { problem, offers } => (

@@ -15,6 +15,17 @@ pub enum CardProblem {
     ReaderUnavailable,
 }
 
+/// Why the card did not accept a PIN, or could not be asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PinProblem {
+    /// The card refused the PIN; it allows `retries_left` more tries before it blocks.
+    Wrong { retries_left: u8 },
+    /// No tries left: only a staffed counter can unblock the PIN.
+    Blocked,
+    /// The card did not answer (taken out, unreadable): nothing was checked.
+    CardFailed,
+}
+
 /// Why a receipt was not printed (completely).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PrintProblem {

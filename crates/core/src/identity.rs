@@ -187,6 +187,57 @@ impl Pin {
     }
 }
 
+impl PartialEq for Pin {
+    fn eq(&self, other: &Pin) -> bool {
+        self.matches(other)
+    }
+}
+
+impl Eq for Pin {}
+
+/// Why a new PIN is refused before it reaches the card: one anyone could guess.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WeakPin {
+    /// A new service PIN has exactly six digits.
+    NotSixDigits,
+    /// Every digit the same (111111).
+    AllSame,
+    /// A run up or down (123456, 987654).
+    Sequence,
+    /// The card's issuing PIN, or the old one.
+    Unchanged,
+}
+
+impl Pin {
+    /// Why `self` may not become a new service PIN replacing `old`, or `None` if it may.
+    pub fn weakness(&self, old: Option<&Pin>) -> Option<WeakPin> {
+        let digits: &[u8] = &self.0;
+        if digits.len() != Self::TYPICAL_DIGITS {
+            return Some(WeakPin::NotSixDigits);
+        }
+        if digits.windows(2).all(|pair| pair[0] == pair[1]) {
+            return Some(WeakPin::AllSame);
+        }
+        let step = |up: bool| {
+            digits.windows(2).all(|pair| {
+                let (a, b) = (i16::from(pair[0]), i16::from(pair[1]));
+                if up {
+                    b - a == 1
+                } else {
+                    a - b == 1
+                }
+            })
+        };
+        if step(true) || step(false) {
+            return Some(WeakPin::Sequence);
+        }
+        if old.is_some_and(|old| old.matches(self)) {
+            return Some(WeakPin::Unchanged);
+        }
+        None
+    }
+}
+
 impl Clone for Pin {
     fn clone(&self) -> Self {
         Pin(Zeroizing::new(self.0.to_vec()))
@@ -203,6 +254,13 @@ impl Zeroize for Pin {
     fn zeroize(&mut self) {
         self.0.zeroize();
     }
+}
+
+/// Who an ID card on the reader belongs to, as the screen may show it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct IdCardSummary {
+    pub masked_name: String,
+    pub masked_id: String,
 }
 
 /// Which generation of 社会保障卡 a card is, from EF05's spec version.

@@ -6,6 +6,7 @@
 //! import slint, pcsc, serialport, rusqlite, reqwest or tokio.
 
 pub mod districts;
+pub mod entry;
 pub mod failure;
 pub mod flows;
 pub mod identity;
@@ -17,8 +18,13 @@ pub mod session;
 pub mod ticket;
 
 pub use failure::{
-    BackendProblem, BilingualMessage, CardProblem, NextStep, PrintProblem, Rejection,
+    BackendProblem, BilingualMessage, CardProblem, NextStep, PinProblem, PrintProblem, Rejection,
 };
+pub use flows::card::{
+    CardAction, CardReply, CardServiceInput, CardServiceView, CardStep, Confirmation,
+    Identification, PersonFound,
+};
+pub use flows::pin::{PinEntryView, PinInput, PinNotice, PinPrompt};
 pub use flows::finder::{Filter, FinderInput, FinderView};
 pub use flows::query::{Answer, QueryInput, QueryKind, QueryStepView, QueryView, YearChoice};
 pub use flows::{FlowInput, FlowView, PrintState};
@@ -45,6 +51,25 @@ impl Default for Date {
             month: 1,
             day: 1,
         }
+    }
+}
+
+/// Seeds for the PIN pad's layouts: a SplitMix64 stream from one seed the shell injects (from
+/// the OS's randomness in the kiosk, fixed in tests), so every appearance gets a new layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeedStream(u64);
+
+impl SeedStream {
+    pub fn new(seed: u64) -> SeedStream {
+        SeedStream(seed)
+    }
+
+    pub fn next_seed(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
     }
 }
 

@@ -7,6 +7,7 @@ pub enum ServiceId {
     CardActivation,
     PinChange,
     LossReport,
+    LossRelease,
     PensionCertification,
     ProxyCertification,
     EnrollmentQuery,
@@ -27,11 +28,12 @@ pub enum ServiceGroup {
 }
 
 impl ServiceId {
-    pub const ALL: [ServiceId; 12] = [
+    pub const ALL: [ServiceId; 13] = [
         ServiceId::CardStatus,
         ServiceId::CardActivation,
         ServiceId::PinChange,
         ServiceId::LossReport,
+        ServiceId::LossRelease,
         ServiceId::PensionCertification,
         ServiceId::ProxyCertification,
         ServiceId::EnrollmentQuery,
@@ -49,6 +51,7 @@ impl ServiceId {
             ServiceId::CardActivation => "card-activation",
             ServiceId::PinChange => "pin-change",
             ServiceId::LossReport => "loss-report",
+            ServiceId::LossRelease => "loss-release",
             ServiceId::PensionCertification => "pension-certification",
             ServiceId::ProxyCertification => "proxy-certification",
             ServiceId::EnrollmentQuery => "enrollment-query",
@@ -71,7 +74,8 @@ impl ServiceId {
             ServiceId::CardStatus
             | ServiceId::CardActivation
             | ServiceId::PinChange
-            | ServiceId::LossReport => ServiceGroup::CardServices,
+            | ServiceId::LossReport
+            | ServiceId::LossRelease => ServiceGroup::CardServices,
             ServiceId::PensionCertification | ServiceId::ProxyCertification => {
                 ServiceGroup::Certification
             }
@@ -98,7 +102,15 @@ impl ServiceId {
 
     /// Services whose flow is built; the others open a page that says so honestly.
     pub fn is_built(self) -> bool {
-        self.is_query() || self == ServiceId::ServicePointFinder
+        self.is_query()
+            || matches!(
+                self,
+                ServiceId::ServicePointFinder
+                    | ServiceId::CardActivation
+                    | ServiceId::PinChange
+                    | ServiceId::LossReport
+                    | ServiceId::LossRelease
+            )
     }
 
     /// Rank by how often residents use the service on real terminals (certification and
@@ -117,6 +129,7 @@ impl ServiceId {
             ServiceId::LossReport => 9,
             ServiceId::PinChange => 10,
             ServiceId::EnrollmentQuery => 11,
+            ServiceId::LossRelease => 12,
         }
     }
 }

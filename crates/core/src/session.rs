@@ -7,14 +7,15 @@
 //! leaves with a [`Ticket`]; an answer that comes back with another session's or flow's
 //! ticket is dropped, so one resident's late answer can never be drawn for the next.
 
-use crate::failure::{BackendProblem, CardProblem, PrintProblem};
+use crate::failure::{BackendProblem, CardProblem, PinProblem, PrintProblem};
+use crate::flows::card::{CardAction, CardReply, Confirmation, Identification};
 use crate::flows::query::{Answer, QueryKind};
 use crate::flows::{Flow, FlowContext, FlowInput, FlowView, Needs};
-use crate::identity::HolderSummary;
+use crate::identity::{HolderSummary, IdCardSummary, Pin};
 use crate::records::Layout;
 use crate::services::ServiceId;
 use crate::ticket::{Ticket, TicketBook};
-use crate::{Date, Language, Millis};
+use crate::{Date, Language, Millis, SeedStream};
 
 /// What the screen shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +34,8 @@ pub enum DeviceKind {
     Printer,
     /// The back end, as the route availability shows it.
     Network,
+    /// The 二代身份证 reader (`NoDevice` where the terminal has none).
+    IdCardReader,
 }
 
 /// A device's health in the XFS4IoT vocabulary, reduced to what the header shows.
@@ -89,6 +92,20 @@ pub enum Event {
     CardUnreadable(CardProblem),
     /// The card left the reader.
     CardRemoved,
+    /// An ID card was read on the ID-card reader (masked; the shell holds the rest).
+    IdCardRead(IdCardSummary),
+    /// The ID card was taken off the reader.
+    IdCardTaken,
+    /// The card's answer to a [`Command::VerifyPin`] or [`Command::ChangePin`].
+    PinAnswered {
+        ticket: Ticket,
+        result: Result<(), PinProblem>,
+    },
+    /// The back end's answer to a card service's [`Command::Fetch`].
+    CardServiceAnswered {
+        ticket: Ticket,
+        result: Result<CardReply, BackendProblem>,
+    },
     /// A tap inside the active flow.
     Flow(FlowInput),
     /// The back end's answer to a [`Command::Fetch`], with the ticket it went out with.
@@ -106,10 +123,19 @@ pub enum Event {
 }
 
 /// A request to the back end.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
     /// The identified holder's records.
     Records(QueryKind),
+    /// Whom the back end has for this identification, and their card's state; answered with
+    /// [`Event::CardServiceAnswered`].
+    LookUp(Identification),
+    /// A change to the card's state, sent exactly once per ticket (a retry with the same
+    /// ticket is the same operation in the journal).
+    Card {
+        action: CardAction,
+        who: Identification,
+    },
 }
 
 /// Something to print.
@@ -124,6 +150,12 @@ pub enum Document {
     },
     /// A slip with a service point's address and navigation QR code.
     ServicePointSlip(u32),
+    /// A card service's receipt: what was done, its reference and verification code. Never
+    /// a digit of a PIN.
+    CardService {
+        service: ServiceId,
+        confirmation: Option<Confirmation>,
+    },
 }
 
 /// A flow within the kiosk's life: the part of a ticket that names who asked.
@@ -156,6 +188,10 @@ pub enum Command {
     RemindToTakeCard,
     /// Ask the back end, for the identified holder; answer with [`Event::Answered`].
     Fetch { ticket: Ticket, request: Request },
+    /// VERIFY `pin` on the card in the reader; answer with [`Event::PinAnswered`].
+    VerifyPin { ticket: Ticket, pin: Pin },
+    /// CHANGE PIN on the card; answer with [`Event::PinAnswered`].
+    ChangePin { ticket: Ticket, old: Pin, new: Pin },
     /// Print; answer with [`Event::Printed`].
     Print { ticket: Ticket, document: Document },
     /// The card reader's or printer's health changed: what the heartbeat reports.
@@ -175,7 +211,21 @@ pub struct SessionSettings {
     pub idle_timeout: Millis,
     /// How long the warning counts down before the session ends.
     pub idle_warning: Millis,
+    /// Seeds the PIN pad's layouts: random in the kiosk, fixed in tests.
+    pub keypad_seed: u64,
 }
+
+/// What the attract page says to a resident who just left in the middle of something.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Farewell {
+    /// The card was taken out before the service finished: nothing was done.
+    Interrupted,
+    /// A change had been sent: the terminal is confirming it; do not repeat it.
+    BeingConfirmed,
+}
+
+/// How long a farewell stays on the attract page.
+const FAREWELL_FOR: Millis = Millis::from_secs(20);
 
 /// Everything the screen needs to draw, as plain data.
 #[derive(Debug, Clone, PartialEq)]
@@ -201,6 +251,10 @@ pub struct View {
     /// The last card problem, until the next tap.
     pub card_notice: Option<CardProblem>,
     pub today: Date,
+    pub id_card_reader: DeviceHealth,
+    /// Who the ID card on the reader belongs to, masked.
+    pub id_card: Option<IdCardSummary>,
+    pub farewell: Option<Farewell>,
 }
 
 impl View {
@@ -255,6 +309,9 @@ struct Resident {
     idle_warning_seconds: Option<u32>,
     holder: Option<HolderSummary>,
     card_notice: Option<CardProblem>,
+    /// The card's PIN was verified in this session.
+    pin_verified: bool,
+    id_card: Option<IdCardSummary>,
 }
 
 /// What belongs to the terminal and survives sessions.
@@ -266,6 +323,10 @@ struct Terminal {
     card_present: bool,
     take_card_reminder: bool,
     today: Date,
+    id_card_reader: DeviceHealth,
+    /// Keeps advancing across sessions, so no two pads repeat a layout by design.
+    seeds: SeedStream,
+    farewell: Option<(Farewell, Millis)>,
 }
 
 /// The state machine.
@@ -284,6 +345,7 @@ pub struct Session {
 impl Session {
     pub fn new(settings: SessionSettings, now: Millis) -> Session {
         let resident = Resident::fresh(&settings, 0);
+        let seeds = SeedStream::new(settings.keypad_seed);
         Session {
             settings,
             number: 0,
@@ -296,6 +358,9 @@ impl Session {
                 card_present: false,
                 take_card_reminder: false,
                 today: Date::default(),
+                id_card_reader: DeviceHealth::Unknown,
+                seeds,
+                farewell: None,
             },
             last_activity: now,
         }
@@ -334,6 +399,9 @@ impl Session {
             take_card_reminder: self.terminal.take_card_reminder,
             card_notice: resident.card_notice,
             today: self.terminal.today,
+            id_card_reader: self.terminal.id_card_reader,
+            id_card: resident.id_card.clone(),
+            farewell: self.terminal.farewell.map(|(farewell, _)| farewell),
         }
     }
 
@@ -345,6 +413,7 @@ impl Session {
             || resident.flow.is_some()
             || resident.holder.is_some()
             || resident.card_notice.is_some()
+            || resident.id_card.is_some()
             || resident.all_services
             || resident.language != self.settings.default_language
             || resident.elderly != self.settings.elderly_by_default
@@ -366,11 +435,44 @@ impl Session {
                 return Vec::new();
             }
             Event::CardRemoved => return self.card_removed(now),
+            Event::IdCardRead(summary) => {
+                self.resident.id_card = Some(summary);
+                self.terminal.farewell = None;
+                self.last_activity = now;
+                match self.resident.page {
+                    Page::Flow => return self.with_flow(|flow, ctx| flow.id_card_read(ctx)),
+                    Page::Attract => self.go(Page::Home),
+                    _ => {}
+                }
+                return Vec::new();
+            }
+            Event::IdCardTaken => {
+                // The ID card identified whom it had to when it was read; taking it away
+                // changes nothing already looked up.
+                self.resident.id_card = None;
+                return Vec::new();
+            }
             Event::Answered { ticket, result } => {
                 if ticket.session == self.number {
-                    if let Some(flow) = &mut self.resident.flow {
-                        flow.answered(ticket, result, self.terminal.today);
-                    }
+                    self.with_flow(|flow, ctx| {
+                        flow.answered(ticket, result, ctx);
+                        Vec::new()
+                    });
+                }
+                return Vec::new();
+            }
+            Event::CardServiceAnswered { ticket, result } => {
+                if ticket.session == self.number {
+                    self.with_flow(|flow, ctx| {
+                        flow.card_service_answered(ticket, result, ctx);
+                        Vec::new()
+                    });
+                }
+                return Vec::new();
+            }
+            Event::PinAnswered { ticket, result } => {
+                if ticket.session == self.number {
+                    return self.with_flow(|flow, ctx| flow.pin_answered(ticket, result, ctx));
                 }
                 return Vec::new();
             }
@@ -395,6 +497,7 @@ impl Session {
         }
         self.last_activity = now;
         self.resident.card_notice = None;
+        self.terminal.farewell = None;
         match event {
             Event::Start => {
                 if self.resident.page == Page::Attract {
@@ -446,6 +549,10 @@ impl Session {
             | Event::CardIdentified(_)
             | Event::CardUnreadable(_)
             | Event::CardRemoved
+            | Event::IdCardRead(_)
+            | Event::IdCardTaken
+            | Event::PinAnswered { .. }
+            | Event::CardServiceAnswered { .. }
             | Event::Answered { .. }
             | Event::Printed { .. } => Vec::new(),
         }
@@ -456,10 +563,11 @@ impl Session {
             DeviceKind::CardReader => &mut self.terminal.card_reader,
             DeviceKind::Printer => &mut self.terminal.printer,
             DeviceKind::Network => &mut self.terminal.network,
+            DeviceKind::IdCardReader => &mut self.terminal.id_card_reader,
         };
         let changed = *slot != health;
         *slot = health;
-        if changed && kind != DeviceKind::Network {
+        if changed && matches!(kind, DeviceKind::CardReader | DeviceKind::Printer) {
             vec![Command::ReportDevices {
                 card_reader: self.terminal.card_reader,
                 printer: self.terminal.printer,
@@ -479,6 +587,8 @@ impl Session {
             tickets,
             elderly,
             holder,
+            pin_verified,
+            id_card,
             ..
         } = &mut self.resident;
         let Some(flow) = flow else {
@@ -489,6 +599,10 @@ impl Session {
             today: self.terminal.today,
             elderly: *elderly,
             tickets,
+            pin_verified,
+            seeds: &mut self.terminal.seeds,
+            id_card_reader: !self.terminal.id_card_reader.is_down(),
+            id_card: id_card.is_some(),
         };
         act(flow, &mut ctx)
     }
@@ -514,6 +628,10 @@ impl Session {
             today: self.terminal.today,
             elderly: self.resident.elderly,
             tickets: &mut self.resident.tickets,
+            pin_verified: &mut self.resident.pin_verified,
+            seeds: &mut self.terminal.seeds,
+            id_card_reader: !self.terminal.id_card_reader.is_down(),
+            id_card: self.resident.id_card.is_some(),
         };
         let (flow, started) = Flow::start(service, &mut ctx);
         self.resident.flow = Some(flow);
@@ -539,7 +657,11 @@ impl Session {
 
     fn back(&mut self) -> Vec<Command> {
         if self.resident.page == Page::Flow {
-            let consumed = self.resident.flow.as_mut().is_some_and(|flow| flow.back());
+            let mut consumed = false;
+            self.with_flow(|flow, ctx| {
+                consumed = flow.back(ctx);
+                Vec::new()
+            });
             if consumed {
                 return Vec::new();
             }
@@ -569,6 +691,7 @@ impl Session {
         }
         self.resident.holder = Some(holder);
         self.resident.idle_warning_seconds = None;
+        self.terminal.farewell = None;
         self.last_activity = now;
         if self.resident.page == Page::Attract {
             self.go(Page::Home);
@@ -598,6 +721,13 @@ impl Session {
     }
 
     fn tick(&mut self, now: Millis) -> Vec<Command> {
+        if self
+            .terminal
+            .farewell
+            .is_some_and(|(_, since)| now.saturating_sub(since) >= FAREWELL_FOR)
+        {
+            self.terminal.farewell = None;
+        }
         if !self.is_in_use() {
             self.last_activity = now;
             return Vec::new();
@@ -625,6 +755,13 @@ impl Session {
     /// Back to attract with nothing of the resident left: defaults restored, history and
     /// flow gone, and a new session number, so nothing sent for this one is taken back.
     fn end_session(&mut self, now: Millis) {
+        let farewell = match &self.resident.flow {
+            Some(flow) if flow.mutation_in_flight() => Some(Farewell::BeingConfirmed),
+            Some(Flow::Finder(_)) | None => None,
+            Some(_) if self.resident.page == Page::Flow => Some(Farewell::Interrupted),
+            Some(_) => None,
+        };
+        self.terminal.farewell = farewell.map(|farewell| (farewell, now));
         self.number = self.number.wrapping_add(1);
         self.resident = Resident::fresh(&self.settings, self.number);
         self.terminal.take_card_reminder = self.terminal.card_present;
@@ -645,6 +782,8 @@ impl Resident {
             idle_warning_seconds: None,
             holder: None,
             card_notice: None,
+            pin_verified: false,
+            id_card: None,
         }
     }
 }
@@ -652,7 +791,9 @@ impl Resident {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::flows::card::CardServiceInput;
     use crate::flows::finder::FinderInput;
+    use crate::flows::pin::PinInput;
     use crate::flows::query::{QueryInput, QueryStepView, YearChoice};
     use crate::flows::PrintState;
     use crate::identity::{CardGeneration, Gender};
@@ -666,6 +807,7 @@ mod tests {
             elderly_by_default: false,
             idle_timeout: Millis::from_secs(60),
             idle_warning: Millis::from_secs(30),
+            keypad_seed: 42,
         }
     }
 
@@ -683,6 +825,68 @@ mod tests {
         let mut session = Session::new(settings(), at(0));
         session.handle(Event::Today(TODAY), at(0));
         session
+    }
+
+    /// The pad the active flow shows, if any.
+    fn pad_of(session: &Session) -> Option<crate::flows::pin::PinEntryView> {
+        match session.view().flow {
+            Some(FlowView::Query(crate::flows::query::QueryView {
+                step: QueryStepView::EnterPin(entry),
+                ..
+            })) => Some(entry),
+            Some(FlowView::Card(crate::flows::card::CardServiceView {
+                step: crate::flows::card::CardStep::EnterPin(entry),
+                ..
+            })) => Some(entry),
+            _ => None,
+        }
+    }
+
+    /// Types `digits` on the pad shown and confirms; the commands of the confirm.
+    fn type_pin(session: &mut Session, digits: &str, now: Millis) -> Vec<Command> {
+        let Some(entry) = pad_of(session) else {
+            return Vec::new();
+        };
+        let labels = entry.pad.layout.labels();
+        for digit in digits.bytes() {
+            let position = labels
+                .iter()
+                .position(|label| *label == digit - b'0')
+                .expect("every digit is on the pad");
+            session.handle(
+                Event::Flow(FlowInput::Card(CardServiceInput::Pin(PinInput::Key(position)))),
+                now,
+            );
+        }
+        session.handle(
+            Event::Flow(FlowInput::Card(CardServiceInput::Pin(PinInput::Confirm))),
+            now,
+        )
+    }
+
+    /// The holder types the PIN and the card accepts it; the commands that follow.
+    fn prove_pin(session: &mut Session, now: Millis) -> Vec<Command> {
+        let commands = type_pin(session, "123456", now);
+        let Some(ticket) = commands.iter().find_map(|command| match command {
+            Command::VerifyPin { ticket, .. } => Some(*ticket),
+            _ => None,
+        }) else {
+            return Vec::new();
+        };
+        session.handle(
+            Event::PinAnswered {
+                ticket,
+                result: Ok(()),
+            },
+            now,
+        )
+    }
+
+    /// The card is read and its PIN proven: what a query asks next.
+    fn identify(session: &mut Session, name: &str, now: Millis) -> Vec<Command> {
+        let mut commands = session.handle(Event::CardIdentified(holder(name)), now);
+        commands.extend(prove_pin(session, now));
+        commands
     }
 
     fn holder(name: &str) -> HolderSummary {
@@ -964,7 +1168,7 @@ mod tests {
         let commands = session.handle(Event::ServiceTapped(ServiceId::ContributionQuery), at(1));
         assert!(fetched(&commands).is_none());
         assert_eq!(query_view(&session).step, QueryStepView::NeedsCard);
-        let commands = session.handle(Event::CardIdentified(holder("张*芳")), at(2));
+        let commands = identify(&mut session, "张*芳", at(2));
         let Some(ticket) = fetched(&commands) else {
             panic!("no request: {commands:?}")
         };
@@ -1066,8 +1270,8 @@ mod tests {
     fn a_failed_query_offers_to_try_again_under_a_new_ticket() {
         let mut session = session();
         session.handle(Event::CardIdentified(holder("张*芳")), at(0));
-        let first =
-            fetched(&session.handle(Event::ServiceTapped(ServiceId::MedicalAccountQuery), at(1)));
+        session.handle(Event::ServiceTapped(ServiceId::MedicalAccountQuery), at(1));
+        let first = fetched(&prove_pin(&mut session, at(1)));
         let Some(first) = first else {
             panic!("no request")
         };
@@ -1112,7 +1316,11 @@ mod tests {
             "the finder works offline"
         );
         assert!(view.back_end_down());
-        assert_eq!(view.offline_services(), vec![ServiceId::ServicePointFinder]);
+        assert_eq!(
+            view.offline_services(),
+            vec![ServiceId::PinChange, ServiceId::ServicePointFinder],
+            "the PIN lives on the card, the finder's catalogue on the terminal"
+        );
         assert!(session
             .handle(Event::ServiceTapped(ServiceId::ContributionQuery), at(1))
             .is_empty());
@@ -1133,7 +1341,8 @@ mod tests {
     fn a_late_answer_for_the_last_resident_is_never_shown_to_the_next() {
         let mut session = session();
         session.handle(Event::CardIdentified(holder("甲*")), at(0));
-        let commands = session.handle(Event::ServiceTapped(ServiceId::ContributionQuery), at(1));
+        session.handle(Event::ServiceTapped(ServiceId::ContributionQuery), at(1));
+        let commands = prove_pin(&mut session, at(1));
         let Some(ticket) = fetched(&commands) else {
             panic!("no request")
         };
@@ -1158,7 +1367,7 @@ mod tests {
             .is_empty());
         // The next person identifies and waits for their own answer: A's, arriving again
         // (a retry, a duplicate), is still not theirs.
-        let commands = session.handle(Event::CardIdentified(holder("乙*")), at(7));
+        let commands = identify(&mut session, "乙*", at(7));
         let Some(own) = fetched(&commands) else {
             panic!("no request for the next person")
         };
@@ -1282,6 +1491,8 @@ mod tests {
         PrintResult {
             print: usize,
         },
+        /// The resident types the PIN on the pad shown and the card accepts it.
+        ProvePin,
     }
 
     fn any_step() -> impl Strategy<Value = Step> {
@@ -1289,6 +1500,7 @@ mod tests {
             4 => any_event().prop_map(Step::Resident),
             // What makes requests and ends sessions, more often than at random.
             2 => Just(Step::Resident(Event::CardIdentified(holder("张*芳")))),
+            2 => Just(Step::ProvePin),
             2 => Just(Step::Resident(Event::CardRemoved)),
             2 => proptest::sample::select(vec![ServiceId::ContributionQuery, ServiceId::PensionPaymentQuery])
                 .prop_map(|service| Step::Resident(Event::ServiceTapped(service))),
@@ -1328,6 +1540,7 @@ mod tests {
                         let result = if fails { Err(BackendProblem::RouteUnavailable) } else { Ok(contributions(900_000 + asked_in)) };
                         session.handle(Event::Answered { ticket, result }, now)
                     }
+                    Step::ProvePin => prove_pin(&mut session, now),
                     Step::PrintResult { print } => {
                         if prints.is_empty() { continue; }
                         let ticket = prints[print % prints.len()];
@@ -1379,7 +1592,7 @@ mod tests {
                 let commands = match input {
                     0 => {
                         model.identified = true;
-                        session.handle(Event::CardIdentified(holder("张*芳")), at(1))
+                        identify(&mut session, "张*芳", at(1))
                     }
                     1 | 2 => {
                         let Some(ticket) = sent.last().copied() else { continue };

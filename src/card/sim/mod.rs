@@ -23,8 +23,10 @@ pub const PSAM_SLOT_PORT: u16 = 35964;
 pub use crate::card::pcsc::{SIM_CARD_READER, SIM_PSAM_READER};
 /// How long a swapped card stays out of the slot (longer than pcscd's 400 ms presence poll).
 pub const CARD_SWAP_PAUSE: std::time::Duration = std::time::Duration::from_millis(600);
-/// Every demo card's PIN.
+/// Every demo card's PIN (欧阳娜娜's new card still has it as its issuing PIN).
 pub const DEMO_PIN: &str = "123456";
+/// The demo card that is newly issued and not activated yet (欧阳娜娜's): for 社保功能启用.
+pub const NOT_ACTIVATED_CARD: &str = "C00024680";
 
 /// Something that answers APDUs like a card does.
 pub trait ApduResponder: Send {

@@ -6,12 +6,15 @@
 //! it sends requests), a variant in [`Flow`], [`FlowInput`] and [`FlowView`], and one line in
 //! [`Flow::start`]. See ARCHITECTURE.md, "How to add a flow".
 
+pub mod card;
 pub mod finder;
+pub mod pin;
 pub mod query;
 
-use crate::failure::{BackendProblem, PrintProblem};
+use crate::failure::{BackendProblem, PinProblem, PrintProblem};
 use crate::ticket::{Ticket, TicketBook};
-use crate::{Command, Date, ServiceId};
+use crate::{Command, Date, SeedStream, ServiceId};
+use card::{ActivationFlow, CardReply, CardServiceInput, CardServiceView, LossFlow, PinChangeFlow};
 use finder::{FinderFlow, FinderInput, FinderView};
 use query::{Answer, QueryFlow, QueryInput, QueryView};
 
@@ -23,6 +26,20 @@ pub struct FlowContext<'a> {
     pub today: Date,
     pub elderly: bool,
     pub tickets: &'a mut TicketBook,
+    /// The card's service PIN was verified in this session (it holds until the card leaves).
+    pub pin_verified: &'a mut bool,
+    /// Seeds for the PIN pad's layouts.
+    pub seeds: &'a mut SeedStream,
+    /// The terminal has a working ID-card reader (else the number is typed).
+    pub id_card_reader: bool,
+    /// An ID card was read on it in this session (the shell holds whose).
+    pub id_card: bool,
+}
+
+impl FlowContext<'_> {
+    pub fn next_seed(&mut self) -> u64 {
+        self.seeds.next_seed()
+    }
 }
 
 /// Where printing a flow's document is.
@@ -74,6 +91,9 @@ impl PrintJob {
 pub enum Flow {
     Query(QueryFlow),
     Finder(FinderFlow),
+    PinChange(PinChangeFlow),
+    Activation(ActivationFlow),
+    Loss(LossFlow),
     /// A service whose flow is not built yet: its page says so and points to help.
     Unavailable(ServiceId),
 }
@@ -83,12 +103,14 @@ pub enum Flow {
 pub enum FlowInput {
     Query(QueryInput),
     Finder(FinderInput),
+    Card(CardServiceInput),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FlowView {
     Query(QueryView),
     Finder(FinderView),
+    Card(CardServiceView),
     Unavailable(ServiceId),
 }
 
@@ -102,16 +124,32 @@ pub struct Needs {
 
 impl Needs {
     pub fn of(service: ServiceId) -> Needs {
-        if service.is_query() {
-            Needs {
+        match service {
+            service if service.is_query() => Needs {
                 card_reader: true,
                 printer: false,
                 back_end: true,
-            }
-        } else {
+            },
+            ServiceId::CardActivation => Needs {
+                card_reader: true,
+                printer: false,
+                back_end: true,
+            },
+            // The PIN lives on the card: changing it needs no back end.
+            ServiceId::PinChange => Needs {
+                card_reader: true,
+                printer: false,
+                back_end: false,
+            },
+            // Reported without the card (ID card or typed); released with either.
+            ServiceId::LossReport | ServiceId::LossRelease => Needs {
+                card_reader: false,
+                printer: false,
+                back_end: true,
+            },
             // The finder works offline from the terminal's copy of the catalogue; services
             // not built yet need nothing, their page only says so.
-            Needs::default()
+            _ => Needs::default(),
         }
     }
 }
@@ -125,6 +163,19 @@ impl Flow {
                 let (flow, commands) = QueryFlow::start(service, ctx);
                 (Flow::Query(flow), commands)
             }
+            ServiceId::PinChange => (Flow::PinChange(PinChangeFlow::start(ctx)), Vec::new()),
+            ServiceId::CardActivation => {
+                let (flow, commands) = ActivationFlow::start(ctx);
+                (Flow::Activation(flow), commands)
+            }
+            ServiceId::LossReport => {
+                let (flow, commands) = LossFlow::report(ctx);
+                (Flow::Loss(flow), commands)
+            }
+            ServiceId::LossRelease => {
+                let (flow, commands) = LossFlow::release(ctx);
+                (Flow::Loss(flow), commands)
+            }
             service => (Flow::Unavailable(service), Vec::new()),
         }
     }
@@ -133,6 +184,12 @@ impl Flow {
         match (self, input) {
             (Flow::Query(flow), FlowInput::Query(input)) => flow.input(input, ctx),
             (Flow::Finder(flow), FlowInput::Finder(input)) => flow.input(input, ctx),
+            (Flow::Query(flow), FlowInput::Card(CardServiceInput::Pin(tap))) => {
+                flow.pin_input(tap, ctx)
+            }
+            (Flow::PinChange(flow), FlowInput::Card(input)) => flow.input(input, ctx),
+            (Flow::Activation(flow), FlowInput::Card(input)) => flow.input(input, ctx),
+            (Flow::Loss(flow), FlowInput::Card(input)) => flow.input(input, ctx),
             // An input for another flow (a tap that raced a page change) means nothing here.
             _ => Vec::new(),
         }
@@ -141,7 +198,17 @@ impl Flow {
     pub fn card_identified(&mut self, ctx: &mut FlowContext) -> Vec<Command> {
         match self {
             Flow::Query(flow) => flow.card_identified(ctx),
+            Flow::PinChange(flow) => flow.card_identified(ctx),
+            Flow::Activation(flow) => flow.card_identified(ctx),
+            Flow::Loss(flow) => flow.card_identified(ctx),
             Flow::Finder(_) | Flow::Unavailable(_) => Vec::new(),
+        }
+    }
+
+    pub fn id_card_read(&mut self, ctx: &mut FlowContext) -> Vec<Command> {
+        match self {
+            Flow::Loss(flow) => flow.id_card_read(ctx),
+            _ => Vec::new(),
         }
     }
 
@@ -149,10 +216,39 @@ impl Flow {
         &mut self,
         ticket: Ticket,
         result: Result<Answer, BackendProblem>,
-        today: Date,
+        ctx: &mut FlowContext,
     ) {
         if let Flow::Query(flow) = self {
-            flow.answered(ticket, result, today);
+            flow.answered(ticket, result, ctx.today);
+        }
+    }
+
+    pub fn card_service_answered(
+        &mut self,
+        ticket: Ticket,
+        result: Result<CardReply, BackendProblem>,
+        ctx: &mut FlowContext,
+    ) {
+        match self {
+            Flow::Activation(flow) => flow.answered(ticket, result, ctx),
+            Flow::Loss(flow) => flow.answered(ticket, result),
+            _ => {}
+        }
+    }
+
+    /// The card's answer to a VERIFY or CHANGE PIN.
+    pub fn pin_answered(
+        &mut self,
+        ticket: Ticket,
+        result: Result<(), PinProblem>,
+        ctx: &mut FlowContext,
+    ) -> Vec<Command> {
+        match self {
+            Flow::Query(flow) => flow.pin_answered(ticket, result, ctx),
+            Flow::PinChange(flow) => flow.pin_answered(ticket, result, ctx),
+            Flow::Activation(flow) => flow.pin_answered(ticket, result, ctx),
+            Flow::Loss(flow) => flow.pin_answered(ticket, result, ctx),
+            Flow::Finder(_) | Flow::Unavailable(_) => Vec::new(),
         }
     }
 
@@ -160,15 +256,30 @@ impl Flow {
         match self {
             Flow::Query(flow) => flow.printed(ticket, result),
             Flow::Finder(flow) => flow.printed(ticket, result),
+            Flow::PinChange(flow) => flow.printed(ticket, result),
+            Flow::Activation(flow) => flow.printed(ticket, result),
+            Flow::Loss(flow) => flow.printed(ticket, result),
             Flow::Unavailable(_) => {}
         }
     }
 
     /// "Back" inside the flow; false when the flow has no earlier step and should be left.
-    pub fn back(&mut self) -> bool {
+    pub fn back(&mut self, ctx: &FlowContext) -> bool {
         match self {
             Flow::Finder(flow) => flow.back(),
-            Flow::Query(_) | Flow::Unavailable(_) => false,
+            Flow::Loss(flow) => flow.back(ctx),
+            _ => false,
+        }
+    }
+
+    /// A mutation was sent and its outcome is not known yet: a resident who leaves now is
+    /// told it is being confirmed and not to repeat it.
+    pub fn mutation_in_flight(&self) -> bool {
+        match self {
+            Flow::Activation(flow) => flow.in_flight(),
+            Flow::Loss(flow) => flow.in_flight(),
+            Flow::PinChange(flow) => flow.in_flight(),
+            _ => false,
         }
     }
 
@@ -176,6 +287,9 @@ impl Flow {
         match self {
             Flow::Query(flow) => FlowView::Query(flow.view(today, elderly)),
             Flow::Finder(flow) => FlowView::Finder(flow.view()),
+            Flow::PinChange(flow) => FlowView::Card(flow.view()),
+            Flow::Activation(flow) => FlowView::Card(flow.view()),
+            Flow::Loss(flow) => FlowView::Card(flow.view()),
             Flow::Unavailable(service) => FlowView::Unavailable(*service),
         }
     }

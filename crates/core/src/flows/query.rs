@@ -1,8 +1,9 @@
 //! A query of the card holder's records: waits for the card, asks the back end, shows the
 //! answer a year and a page at a time, prints it.
 
+use super::pin::{CheckOutcome, PinCheck, PinEntryView, PinInput, PinPrompt};
 use super::{FlowContext, PrintJob, PrintState};
-use crate::failure::{BackendProblem, NextStep, PrintProblem};
+use crate::failure::{BackendProblem, NextStep, PinProblem, PrintProblem};
 use crate::records::{Cell, Layout, Records, SummaryLine};
 use crate::ticket::Ticket;
 use crate::{Command, Date, Document, Request, ServiceId};
@@ -46,6 +47,8 @@ pub struct Answer {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Step {
     NeedsCard,
+    /// Records are released only to whoever knows the card's PIN.
+    Pin(PinCheck),
     Loading { ticket: Ticket },
     Answered(Box<Answer>),
     Failed(BackendProblem),
@@ -66,6 +69,9 @@ pub struct QueryFlow {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum QueryStepView {
     NeedsCard,
+    EnterPin(PinEntryView),
+    CheckingPin,
+    PinBlocked,
     Loading,
     Answered,
     Failed {
@@ -135,6 +141,14 @@ impl QueryFlow {
             self.step = Step::NeedsCard;
             return Vec::new();
         }
+        if !*ctx.pin_verified {
+            self.step = Step::Pin(PinCheck::start(PinPrompt::Service, ctx));
+            return Vec::new();
+        }
+        self.fetch(ctx)
+    }
+
+    fn fetch(&mut self, ctx: &mut FlowContext) -> Vec<Command> {
         let Some(kind) = QueryKind::for_service(self.service, ctx.today) else {
             return Vec::new();
         };
@@ -152,6 +166,28 @@ impl QueryFlow {
             self.fetch_if_identified(ctx)
         } else {
             Vec::new()
+        }
+    }
+
+    pub fn pin_input(&mut self, tap: PinInput, ctx: &mut FlowContext) -> Vec<Command> {
+        match &mut self.step {
+            Step::Pin(check) => check.input(tap, ctx),
+            _ => Vec::new(),
+        }
+    }
+
+    pub fn pin_answered(
+        &mut self,
+        ticket: Ticket,
+        result: Result<(), PinProblem>,
+        ctx: &mut FlowContext,
+    ) -> Vec<Command> {
+        let Step::Pin(check) = &mut self.step else {
+            return Vec::new();
+        };
+        match check.answered(ticket, result, ctx) {
+            CheckOutcome::Verified => self.fetch(ctx),
+            CheckOutcome::Pending | CheckOutcome::Blocked => Vec::new(),
         }
     }
 
@@ -274,6 +310,11 @@ impl QueryFlow {
         };
         match &self.step {
             Step::NeedsCard => {}
+            Step::Pin(PinCheck::Entering(entry)) => {
+                view.step = QueryStepView::EnterPin(entry.view())
+            }
+            Step::Pin(PinCheck::Checking { .. }) => view.step = QueryStepView::CheckingPin,
+            Step::Pin(PinCheck::Blocked) => view.step = QueryStepView::PinBlocked,
             Step::Loading { .. } => view.step = QueryStepView::Loading,
             Step::Failed(problem) => {
                 view.step = QueryStepView::Failed {
