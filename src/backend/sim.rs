@@ -1197,8 +1197,9 @@ async fn verify_code(
     UrlPath(code): UrlPath<String>,
 ) -> Response {
     match lock(&state).durable.codes.get(&code) {
-        Some(op) => Json(serde_json::json!({"code": code, "valid": true, "operation": op}))
-            .into_response(),
+        Some(op) => {
+            Json(serde_json::json!({"code": code, "valid": true, "operation": op})).into_response()
+        }
         None => (
             StatusCode::NOT_FOUND,
             Json(serde_json::json!({"code": code, "valid": false})),

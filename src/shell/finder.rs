@@ -10,7 +10,8 @@ use crate::locator::GeoPoint;
 use crate::shell::controller::Controller;
 use crate::shell::now_local;
 use crate::ui::finder::{Finder, Terminal};
-use crate::ui::AppWindow;
+use crate::ui::{AppWindow, CounterInfo};
+use slint::ComponentHandle;
 
 /// Where the terminal stands, from its configuration.
 pub fn terminal(config: &Config) -> Terminal {
@@ -33,8 +34,15 @@ pub fn attach(app: &AppWindow, controller: &Controller, finder: &Rc<RefCell<Find
             Some(FlowView::Finder(finder_view)) => Some(finder_view),
             _ => None,
         };
-        finder
-            .borrow_mut()
-            .apply(app, finder_view, view.language, now_local());
+        let mut finder = finder.borrow_mut();
+        finder.apply(app, finder_view, view.language, now_local());
+        // Once the catalogue is there, failure pages name the nearest staffed counter.
+        let counter = app.global::<CounterInfo>();
+        if counter.get_nearest_name().is_empty() {
+            if let Some(point) = finder.nearest_counter() {
+                counter.set_nearest_name(point.name.as_str().into());
+                counter.set_nearest_address(point.address.as_str().into());
+            }
+        }
     }));
 }

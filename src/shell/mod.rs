@@ -67,106 +67,21 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
     // Device threads and back-end tasks send core events here; a task on the UI thread's
     // event loop receives them (see `events`).
     let (events, incoming) = EventSink::channel();
-    // Every unknown outcome is resolved before anyone is served.
-    let backend = Rc::new(backend::BackendAdapter::start(
-        config,
-        store,
-        &runtime,
-        events.clone(),
-    )?);
-
     let translator = Rc::new(Translator::new()?);
     let app = AppWindow::new().context("cannot create the kiosk window")?;
-    ui::install_translator(&app, translator.clone());
-    app.set_terminal_id(config.terminal.id.as_str().into());
-    app.set_landscape(config.display.orientation == crate::config::Orientation::Landscape);
-    app.window().set_size(slint::PhysicalSize::new(
-        config.display.width,
-        config.display.height,
-    ));
-
-    // Demo mode shows each printed receipt as the virtual printer drew it.
-    let receipt_window = app.as_weak();
-    let demo_receipts: printer::DemoReceipts = std::sync::Arc::new(move |path| {
-        let _ = receipt_window.upgrade_in_event_loop(move |app| {
-            if let Ok(picture) = slint::Image::load_from_path(&path) {
-                app.set_demo_receipt(picture);
-                app.set_demo_receipt_visible(true);
-            }
-        });
-    });
-    let printer = printer::PrinterAdapter::start(config, events.clone(), demo_receipts)?;
-
     let started = Instant::now();
     let clock: Clock = Rc::new(move || Millis(started.elapsed().as_millis() as u64));
-    let controller = Controller::attach(&app, session_settings(config), clock);
-    controller.dispatch(Event::Today(today()));
-
-    let card_reader = Rc::new(card::CardReaderAdapter::start(
-        &config.devices.card_reader,
-        events.clone(),
-    ));
-    app.set_demo_mode(card_reader.is_demo());
-    let labels: Vec<ui::DemoCard> = card_reader
-        .demo_labels()
-        .into_iter()
-        .map(|label| ui::DemoCard {
-            label: label.into(),
-        })
-        .collect();
-    app.set_demo_cards(slint::ModelRc::new(slint::VecModel::from(labels)));
-    let tray = card_reader.clone();
-    let weak = app.as_weak();
-    app.on_demo_insert(move |index| {
-        if let Ok(index) = usize::try_from(index) {
-            tray.demo_insert(index);
-        }
-        if let Some(app) = weak.upgrade() {
-            app.set_demo_card_inserted(index);
-        }
-    });
-    let tray = card_reader.clone();
-    let weak = app.as_weak();
-    app.on_demo_take_out(move || {
-        tray.demo_take_out();
-        if let Some(app) = weak.upgrade() {
-            app.set_demo_card_inserted(-1);
-        }
-    });
-    let finder = Rc::new(RefCell::new(Finder::new(
-        finder::terminal(config),
-        translator.clone(),
-    )));
-    finder::attach(&app, &controller, &finder);
-    let (locator_ready, locator) = tokio::sync::oneshot::channel();
-    backend.load_service_points(config.database_path(), move |points| {
-        // Building the index (pinyin for every name) happens here, off the UI thread.
-        let _ = locator_ready.send(crate::locator::Locator::new(points));
-    });
-    {
-        let finder = finder.clone();
-        let controller = Rc::downgrade(&controller);
-        slint::spawn_local(async move {
-            if let Ok(locator) = locator.await {
-                finder.borrow_mut().set_locator(locator);
-                if let Some(controller) = controller.upgrade() {
-                    controller.refresh();
-                }
-            }
-        })
-        .context("cannot start the catalogue's hand-over")?;
-    }
-
-    let mut effects = Effects {
-        card_reader: card_reader.clone(),
-        backend: backend.clone(),
-        printer,
-        finder: finder.clone(),
+    let kiosk = Kiosk::assemble(
+        config,
+        &app,
+        store,
+        &runtime,
+        events,
         translator,
-        config: config.clone(),
-        events: events.clone(),
-    };
-    controller.add_effects(Box::new(move |command, view| effects.run(command, view)));
+        session_settings(config),
+        clock,
+    )?;
+    let controller = kiosk.controller.clone();
     events::deliver_on_ui_thread(incoming, {
         let controller = controller.clone();
         move |event| controller.dispatch(event)
@@ -202,6 +117,135 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
     app.run().context("the kiosk window failed")?;
     drop(timer);
     Ok(())
+}
+
+/// The kiosk's parts wired together on one window: the adapters, the session's controller
+/// and the effects that carry out its commands. [`run`] drives it with Slint's event loop;
+/// tests drive it with the testing backend, feeding the events from `EventSink` themselves.
+pub struct Kiosk {
+    pub controller: Rc<Controller>,
+    pub card_reader: Rc<card::CardReaderAdapter>,
+    pub backend: Rc<backend::BackendAdapter>,
+}
+
+impl Kiosk {
+    #[allow(clippy::too_many_arguments)]
+    pub fn assemble(
+        config: &Config,
+        app: &AppWindow,
+        store: Store,
+        runtime: &tokio::runtime::Runtime,
+        events: EventSink,
+        translator: Rc<Translator>,
+        settings: SessionSettings,
+        clock: Clock,
+    ) -> anyhow::Result<Kiosk> {
+        // Every unknown outcome is resolved before anyone is served.
+        let backend = Rc::new(backend::BackendAdapter::start(
+            config,
+            store,
+            &runtime,
+            events.clone(),
+        )?);
+
+        ui::install_translator(&app, translator.clone());
+        app.set_terminal_id(config.terminal.id.as_str().into());
+        app.set_landscape(config.display.orientation == crate::config::Orientation::Landscape);
+        app.window().set_size(slint::PhysicalSize::new(
+            config.display.width,
+            config.display.height,
+        ));
+
+        // Demo mode shows each printed receipt as the virtual printer drew it.
+        let receipt_window = app.as_weak();
+        let demo_receipts: printer::DemoReceipts = std::sync::Arc::new(move |path| {
+            let _ = receipt_window.upgrade_in_event_loop(move |app| {
+                if let Ok(picture) = slint::Image::load_from_path(&path) {
+                    app.set_demo_receipt(picture);
+                    app.set_demo_receipt_visible(true);
+                }
+            });
+        });
+        let printer = printer::PrinterAdapter::start(config, events.clone(), demo_receipts)?;
+
+        let controller = Controller::attach(app, settings, clock);
+        controller.dispatch(Event::Today(today()));
+
+        let card_reader = Rc::new(card::CardReaderAdapter::start(
+            &config.devices.card_reader,
+            events.clone(),
+        ));
+        app.set_demo_mode(card_reader.is_demo());
+        let labels: Vec<ui::DemoCard> = card_reader
+            .demo_labels()
+            .into_iter()
+            .map(|label| ui::DemoCard {
+                label: label.into(),
+            })
+            .collect();
+        app.set_demo_cards(slint::ModelRc::new(slint::VecModel::from(labels)));
+        let tray = card_reader.clone();
+        let weak = app.as_weak();
+        app.on_demo_insert(move |index| {
+            if let Ok(index) = usize::try_from(index) {
+                tray.demo_insert(index);
+            }
+            if let Some(app) = weak.upgrade() {
+                app.set_demo_card_inserted(index);
+            }
+        });
+        let tray = card_reader.clone();
+        let weak = app.as_weak();
+        app.on_demo_take_out(move || {
+            tray.demo_take_out();
+            if let Some(app) = weak.upgrade() {
+                app.set_demo_card_inserted(-1);
+            }
+        });
+        let finder = Rc::new(RefCell::new(Finder::new(
+            finder::terminal(config),
+            translator.clone(),
+        )));
+        finder::attach(&app, &controller, &finder);
+        let (locator_ready, locator) = tokio::sync::oneshot::channel();
+        backend.load_service_points(config.database_path(), move |points| {
+            // Building the index (pinyin for every name) happens here, off the UI thread.
+            let _ = locator_ready.send(crate::locator::Locator::new(points));
+        });
+        {
+            let finder = finder.clone();
+            let controller = Rc::downgrade(&controller);
+            let handed_over = slint::spawn_local(async move {
+                if let Ok(locator) = locator.await {
+                    finder.borrow_mut().set_locator(locator);
+                    if let Some(controller) = controller.upgrade() {
+                        controller.refresh();
+                    }
+                }
+            });
+            // Only a platform without an event loop (the screen tests') refuses: there the
+            // finder stays empty, which no such test looks at.
+            if let Err(error) = handed_over {
+                tracing::warn!(%error, "the finder's catalogue cannot be handed over");
+            }
+        }
+
+        let mut effects = Effects {
+            card_reader: card_reader.clone(),
+            backend: backend.clone(),
+            printer,
+            finder: finder.clone(),
+            translator,
+            config: config.clone(),
+            events: events.clone(),
+        };
+        controller.add_effects(Box::new(move |command, view| effects.run(command, view)));
+        Ok(Kiosk {
+            controller,
+            card_reader,
+            backend,
+        })
+    }
 }
 
 /// Today's local date, for the core (which never assumes a year).
@@ -256,9 +300,7 @@ impl Effects {
                 card_reader,
                 printer,
             } => self.backend.report_devices(*card_reader, *printer),
-            Command::VerifyPin { ticket, pin } => {
-                self.card_reader.pin(*ticket, pin.clone(), None)
-            }
+            Command::VerifyPin { ticket, pin } => self.card_reader.pin(*ticket, pin.clone(), None),
             Command::ChangePin { ticket, old, new } => {
                 self.card_reader
                     .pin(*ticket, old.clone(), Some(new.clone()))

@@ -152,7 +152,10 @@ pub fn card_service_receipt(
         }
     }
     let (holder_masked, id_masked) = match (&view.holder, &view.id_card) {
-        (Some(holder), _) => (Some(holder.masked_name.clone()), Some(holder.masked_id.clone())),
+        (Some(holder), _) => (
+            Some(holder.masked_name.clone()),
+            Some(holder.masked_id.clone()),
+        ),
         (None, Some(id_card)) => (
             Some(id_card.masked_name.clone()),
             Some(id_card.masked_id.clone()),

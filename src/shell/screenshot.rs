@@ -19,8 +19,9 @@ use crate::core::records::{
     MedicalSpending, PensionPayment, Records, YearMonth,
 };
 use crate::core::{
-    Answer, BackendProblem, CardProblem, Command, Date, DeviceHealth, DeviceKind, Event,
-    FinderInput, FlowInput, FlowView, Language, Millis, PrintProblem, QueryInput, Rejection,
+    Answer, BackendProblem, CardProblem, CardReply, CardServiceInput, CardServiceView, CardStep,
+    Command, Confirmation, Date, DeviceHealth, DeviceKind, Event, FinderInput, FlowInput, FlowView,
+    Language, Millis, PersonFound, PinInput, PinProblem, PrintProblem, QueryInput, Rejection,
     ServiceId, SessionSettings,
 };
 use crate::i18n::Translator;
@@ -60,13 +61,46 @@ pub fn page_names() -> Vec<String> {
         "finder-results",
         "service-point",
         "service-point-printed",
+        "attract-farewell",
     ]
     .into_iter()
     .map(String::from)
     .collect();
+    names.extend(CARD_SERVICE_PAGES.iter().map(|s| s.to_string()));
     names.extend(ServiceId::ALL.iter().map(|s| s.key().to_string()));
     names
 }
+
+/// The card services' pages: every step a resident can meet.
+const CARD_SERVICE_PAGES: [&str; 27] = [
+    "query-pin",
+    "query-pin-wrong",
+    "query-pin-blocked",
+    "pin-change-old",
+    "pin-change-weak",
+    "pin-change-repeat",
+    "pin-change-changing",
+    "pin-change-wrong",
+    "pin-change-done",
+    "activation-issuing",
+    "activation-new",
+    "activation-sending",
+    "activation-done",
+    "activation-already-active",
+    "activation-being-confirmed",
+    "loss-report-choose",
+    "loss-report-id-card",
+    "loss-report-id",
+    "loss-report-id-bad",
+    "loss-report-name",
+    "loss-report-confirm",
+    "loss-report-done",
+    "loss-report-not-found",
+    "loss-release-choose",
+    "loss-release-pin",
+    "loss-release-confirm",
+    "loss-release-not-lost",
+];
 
 #[derive(Debug, Clone)]
 pub struct Shot {
@@ -133,7 +167,11 @@ impl Renderer {
         }
         Ok(Renderer {
             app,
-            settings: session_settings(config),
+            // A fixed pad layout sequence: pictures of the same build are identical.
+            settings: SessionSettings {
+                keypad_seed: 0x2026_1201,
+                ..session_settings(config)
+            },
             terminal: crate::shell::finder::terminal(config),
             finder: std::cell::OnceCell::new(),
             translator,
@@ -196,7 +234,11 @@ impl Renderer {
         let tickets = Rc::new(RefCell::new(Vec::new()));
         let recorder = tickets.clone();
         controller.add_effects(Box::new(move |command, _| {
-            if let Command::Fetch { ticket, .. } | Command::Print { ticket, .. } = command {
+            if let Command::Fetch { ticket, .. }
+            | Command::Print { ticket, .. }
+            | Command::VerifyPin { ticket, .. }
+            | Command::ChangePin { ticket, .. } = command
+            {
                 recorder.borrow_mut().push(*ticket);
             }
         }));
@@ -247,6 +289,14 @@ impl Renderer {
                 now.set(Millis::from_secs(3600));
                 send(Event::Tick);
             }
+            page if CARD_SERVICE_PAGES.contains(&page) => {
+                card_service_page(page, &controller, &send, &last_ticket)
+            }
+            "attract-farewell" => {
+                send(Event::CardIdentified(sample_holder()));
+                send(Event::ServiceTapped(ServiceId::CardActivation));
+                send(Event::CardRemoved);
+            }
             "query-needs-card" => {
                 send(Event::Start);
                 send(Event::ServiceTapped(ServiceId::MedicalAccountQuery));
@@ -261,6 +311,13 @@ impl Renderer {
                 };
                 send(Event::CardIdentified(sample_holder()));
                 send(Event::ServiceTapped(service));
+                enter_pin(&controller, &send, "123456");
+                if let Some(ticket) = last_ticket() {
+                    send(Event::PinAnswered {
+                        ticket,
+                        result: Ok(()),
+                    });
+                }
                 let asked = last_ticket();
                 let answer = |result| {
                     if let Some(ticket) = asked {
@@ -352,6 +409,180 @@ impl Renderer {
             .take_snapshot()
             .context("cannot render the window")?;
         Ok(pixels)
+    }
+}
+
+/// Types `digits` on the PIN pad the window shows (by the positions of the core's layout)
+/// and confirms.
+pub fn enter_pin(controller: &Controller, send: &dyn Fn(Event), digits: &str) {
+    let pad = match controller.view().flow {
+        Some(FlowView::Query(crate::core::QueryView {
+            step: crate::core::QueryStepView::EnterPin(entry),
+            ..
+        }))
+        | Some(FlowView::Card(CardServiceView {
+            step: CardStep::EnterPin(entry),
+            ..
+        })) => entry.pad,
+        _ => return,
+    };
+    let labels = pad.layout.labels();
+    for digit in digits.bytes() {
+        if let Some(position) = labels.iter().position(|label| *label + b'0' == digit) {
+            send(Event::Flow(FlowInput::Card(CardServiceInput::Pin(
+                PinInput::Key(position),
+            ))));
+        }
+    }
+    send(Event::Flow(FlowInput::Card(CardServiceInput::Pin(
+        PinInput::Confirm,
+    ))));
+}
+
+/// Drives a card service to the step `page` names, answering as the card and the back end.
+fn card_service_page(
+    page: &str,
+    controller: &Controller,
+    send: &dyn Fn(Event),
+    last_ticket: &dyn Fn() -> Option<crate::core::Ticket>,
+) {
+    let card = |input| send(Event::Flow(FlowInput::Card(input)));
+    let pin_answer = |result| {
+        if let Some(ticket) = last_ticket() {
+            send(Event::PinAnswered { ticket, result });
+        }
+    };
+    let answer = |result| {
+        if let Some(ticket) = last_ticket() {
+            send(Event::CardServiceAnswered { ticket, result });
+        }
+    };
+    let found = |state| {
+        Ok(CardReply::Found(PersonFound {
+            masked_name: "张*芳".into(),
+            masked_card_number: "******345".into(),
+            state,
+        }))
+    };
+    let done = |state| {
+        Ok(CardReply::Done(Confirmation {
+            state,
+            masked_card_number: "******345".into(),
+            reference: "3F2A9C1E".into(),
+            verification_code: Some("K7Q2-9XMA".into()),
+            verify_url: Some("http://127.0.0.1:18333/verify/K7Q2-9XMA".into()),
+        }))
+    };
+    let service = if page.starts_with("query-") {
+        ServiceId::ContributionQuery
+    } else if page.starts_with("pin-change") {
+        ServiceId::PinChange
+    } else if page.starts_with("activation") {
+        ServiceId::CardActivation
+    } else if page.starts_with("loss-report") {
+        ServiceId::LossReport
+    } else {
+        ServiceId::LossRelease
+    };
+    send(Event::Start);
+    if page != "loss-release-choose" && !page.starts_with("loss-report") {
+        send(Event::CardIdentified(sample_holder()));
+    }
+    send(Event::ServiceTapped(service));
+    match page {
+        "query-pin-wrong" | "pin-change-wrong" => {
+            if page == "pin-change-wrong" {
+                enter_pin(controller, send, "123456");
+                enter_pin(controller, send, "802211");
+            }
+            enter_pin(controller, send, "802211");
+            pin_answer(Err(PinProblem::Wrong { retries_left: 2 }));
+        }
+        "query-pin-blocked" => {
+            enter_pin(controller, send, "802211");
+            pin_answer(Err(PinProblem::Blocked));
+        }
+        "pin-change-weak" => {
+            enter_pin(controller, send, "123456");
+            enter_pin(controller, send, "111111");
+        }
+        "pin-change-repeat" | "pin-change-changing" | "pin-change-done" => {
+            enter_pin(controller, send, "123456");
+            enter_pin(controller, send, "802211");
+            if page != "pin-change-repeat" {
+                enter_pin(controller, send, "802211");
+            }
+            if page == "pin-change-done" {
+                pin_answer(Ok(()));
+            }
+        }
+        "activation-already-active" => answer(found(CardState::Active)),
+        page if page.starts_with("activation") => {
+            answer(found(CardState::NotActivated));
+            if page != "activation-issuing" {
+                enter_pin(controller, send, "123456");
+                pin_answer(Ok(()));
+            }
+            if page != "activation-issuing" && page != "activation-new" {
+                enter_pin(controller, send, "802211");
+                enter_pin(controller, send, "802211");
+                pin_answer(Ok(()));
+            }
+            match page {
+                "activation-done" => answer(done(CardState::Active)),
+                "activation-being-confirmed" => answer(Err(BackendProblem::OutcomeUnknown)),
+                _ => {}
+            }
+        }
+        "loss-report-id-card" => card(CardServiceInput::UseIdCard),
+        page if page.starts_with("loss-report") && page != "loss-report-choose" => {
+            card(CardServiceInput::TypeIdNumber);
+            let typed = if page == "loss-report-id-bad" {
+                "500103199003071221"
+            } else if page == "loss-report-id" {
+                "50010319900"
+            } else {
+                "500103199003071220"
+            };
+            for key in typed.chars() {
+                card(CardServiceInput::IdKey(key));
+            }
+            if !matches!(page, "loss-report-id" | "loss-report-id-bad") {
+                card(CardServiceInput::EntryConfirm);
+                for key in "zhangxiaofang".chars() {
+                    card(CardServiceInput::NameKey(key));
+                }
+            }
+            if !matches!(
+                page,
+                "loss-report-id" | "loss-report-id-bad" | "loss-report-name"
+            ) {
+                card(CardServiceInput::EntryConfirm);
+                if page == "loss-report-not-found" {
+                    answer(Err(BackendProblem::Rejected {
+                        reason: Rejection::NotFound,
+                        message: None,
+                    }));
+                } else {
+                    answer(found(CardState::Active));
+                }
+            }
+            if page == "loss-report-done" {
+                card(CardServiceInput::Confirm);
+                answer(done(CardState::TemporarilyLost));
+            }
+        }
+        "loss-release-pin" => {}
+        "loss-release-confirm" | "loss-release-not-lost" => {
+            enter_pin(controller, send, "123456");
+            pin_answer(Ok(()));
+            answer(found(if page == "loss-release-confirm" {
+                CardState::TemporarilyLost
+            } else {
+                CardState::Active
+            }));
+        }
+        _ => {}
     }
 }
 

@@ -100,6 +100,24 @@ impl Finder {
         }
     }
 
+    /// The nearest staffed 人社 office (city, district or town level: partners and village
+    /// points cannot unblock a PIN or replace a card), for every failure page's help line.
+    pub fn nearest_counter(&self) -> Option<&ServicePoint> {
+        let locator = self.locator.as_ref()?;
+        let query = Query {
+            near: Some(self.terminal.location),
+            tiers: vec![
+                crate::locator::catalogue::Tier::City,
+                crate::locator::catalogue::Tier::District,
+                crate::locator::catalogue::Tier::Town,
+            ],
+            limit: 1,
+            ..Query::default()
+        };
+        let hit = locator.search(&query).into_iter().next()?;
+        locator.point(hit.index)
+    }
+
     pub fn point(&self, index: usize) -> Option<&ServicePoint> {
         self.locator
             .as_ref()

@@ -8,17 +8,17 @@ use std::rc::Rc;
 
 use slint::{ComponentHandle, Model, ModelRc, SharedString, VecModel};
 
-use crate::core::records::Cell;
-use crate::core::services::home_layout;
 use crate::core::entry::IdEntryState;
 use crate::core::flows::card::Work;
 use crate::core::identity::WeakPin;
 use crate::core::records::CardState;
+use crate::core::records::Cell;
+use crate::core::services::home_layout;
 use crate::core::{
     BackendProblem, Blocker, CardProblem, CardServiceInput, CardServiceView, CardStep,
-    DeviceHealth, Event, FinderInput, FlowInput, FlowView, Language, NextStep, Page,
-    PinEntryView, PinInput, PinNotice, PinPrompt, PrintProblem, PrintState, QueryInput,
-    QueryStepView, QueryView, Rejection, ServiceId, View,
+    DeviceHealth, Event, FinderInput, FlowInput, FlowView, Language, NextStep, Page, PinEntryView,
+    PinInput, PinNotice, PinPrompt, PrintProblem, PrintState, QueryInput, QueryStepView, QueryView,
+    Rejection, ServiceId, View,
 };
 use crate::i18n::Translator;
 
@@ -239,7 +239,13 @@ fn apply_pad(app: &AppWindow, entry: &PinEntryView) {
     };
     pad.set_notice_key(notice.into());
     pad.set_retries_left(retries);
-    let labels: Vec<i32> = entry.pad.layout.labels().iter().map(|d| i32::from(*d)).collect();
+    let labels: Vec<i32> = entry
+        .pad
+        .layout
+        .labels()
+        .iter()
+        .map(|d| i32::from(*d))
+        .collect();
     let current: Vec<i32> = pad.get_labels().iter().collect();
     if current != labels {
         pad.set_labels(ModelRc::new(VecModel::from(labels)));

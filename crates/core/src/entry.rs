@@ -59,11 +59,7 @@ impl IdNumberEntry {
     }
 
     pub fn state(&self) -> IdEntryState {
-        let x_early = self
-            .typed
-            .iter()
-            .take(Self::LENGTH - 1)
-            .any(|c| *c == b'X');
+        let x_early = self.typed.iter().take(Self::LENGTH - 1).any(|c| *c == b'X');
         if x_early {
             return IdEntryState::BadCharacter;
         }

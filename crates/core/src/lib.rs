@@ -24,8 +24,8 @@ pub use flows::card::{
     CardAction, CardReply, CardServiceInput, CardServiceView, CardStep, Confirmation,
     Identification, PersonFound,
 };
-pub use flows::pin::{PinEntryView, PinInput, PinNotice, PinPrompt};
 pub use flows::finder::{Filter, FinderInput, FinderView};
+pub use flows::pin::{PinEntryView, PinInput, PinNotice, PinPrompt};
 pub use flows::query::{Answer, QueryInput, QueryKind, QueryStepView, QueryView, YearChoice};
 pub use flows::{FlowInput, FlowView, PrintState};
 pub use services::{ServiceGroup, ServiceId};

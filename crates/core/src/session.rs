@@ -854,7 +854,9 @@ mod tests {
                 .position(|label| *label == digit - b'0')
                 .expect("every digit is on the pad");
             session.handle(
-                Event::Flow(FlowInput::Card(CardServiceInput::Pin(PinInput::Key(position)))),
+                Event::Flow(FlowInput::Card(CardServiceInput::Pin(PinInput::Key(
+                    position,
+                )))),
                 now,
             );
         }

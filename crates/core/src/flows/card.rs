@@ -2,7 +2,9 @@
 //! release (解挂). They share one page shape — identify, PIN, confirm, send, receipt — so they
 //! share the view and the tail that sends a mutation exactly once and prints its receipt.
 
-use super::pin::{CheckOutcome, NewPin, PinCheck, PinEntry, PinEntryView, PinInput, PinNotice, PinPrompt};
+use super::pin::{
+    CheckOutcome, NewPin, PinCheck, PinEntry, PinEntryView, PinInput, PinNotice, PinPrompt,
+};
 use super::{FlowContext, PrintJob, PrintState};
 use crate::entry::{IdEntryState, IdNumberEntry, TypedName};
 use crate::failure::{BackendProblem, NextStep, PinProblem, PrintProblem};
@@ -28,7 +30,10 @@ pub enum Identification {
     /// The 二代身份证 on the ID-card reader.
     IdCard,
     /// Typed on the keypads: the back end's name for the number must match.
-    Typed { id_number: IdNumber, name: TypedName },
+    Typed {
+        id_number: IdNumber,
+        name: TypedName,
+    },
 }
 
 /// Whom the back end found, masked, and the state of their card.
@@ -95,8 +100,13 @@ pub enum CardStep {
     NeedsIdCard,
     /// Loss release: the card (with its PIN) or the ID card.
     NeedsCardOrIdCard,
-    TypeIdNumber { masked: String, state: IdEntryState },
-    TypeName { letters: String },
+    TypeIdNumber {
+        masked: String,
+        state: IdEntryState,
+    },
+    TypeName {
+        letters: String,
+    },
     EnterPin(PinEntryView),
     Working(Work),
     /// Whose card, before the mutation is sent.
@@ -124,15 +134,22 @@ pub struct CardServiceView {
 /// (a retry reuses the ticket, so the journal sends it once), the receipt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Tail {
-    LookingUp { ticket: Ticket },
+    LookingUp {
+        ticket: Ticket,
+    },
     Confirm(PersonFound),
-    Sending { ticket: Ticket },
+    Sending {
+        ticket: Ticket,
+    },
     Done(Confirmation),
     Unsuitable(CardState),
     /// The lookup failed: trying again looks up again.
     LookUpFailed(BackendProblem),
     /// The mutation failed: trying again resends under the same ticket.
-    SendFailed { ticket: Ticket, problem: BackendProblem },
+    SendFailed {
+        ticket: Ticket,
+        problem: BackendProblem,
+    },
 }
 
 impl Tail {
@@ -411,9 +428,17 @@ enum ActivationStep {
     /// The back end says what state the card is in first.
     Tail(Tail),
     Issuing(PinEntry),
-    CheckingIssuing { ticket: Ticket, issuing: Pin },
-    New { issuing: Pin, new: NewPin },
-    ChangingPin { ticket: Ticket },
+    CheckingIssuing {
+        ticket: Ticket,
+        issuing: Pin,
+    },
+    New {
+        issuing: Pin,
+        new: NewPin,
+    },
+    ChangingPin {
+        ticket: Ticket,
+    },
     PinBlocked,
 }
 
@@ -488,7 +513,12 @@ impl ActivationFlow {
         Vec::new()
     }
 
-    pub fn answered(&mut self, ticket: Ticket, result: Result<CardReply, BackendProblem>, ctx: &mut FlowContext) {
+    pub fn answered(
+        &mut self,
+        ticket: Ticket,
+        result: Result<CardReply, BackendProblem>,
+        ctx: &mut FlowContext,
+    ) {
         let ActivationStep::Tail(tail) = &mut self.step else {
             return;
         };
@@ -506,7 +536,10 @@ impl ActivationFlow {
         ctx: &mut FlowContext,
     ) -> Vec<Command> {
         match &self.step {
-            ActivationStep::CheckingIssuing { ticket: waiting, issuing } if *waiting == ticket => {
+            ActivationStep::CheckingIssuing {
+                ticket: waiting,
+                issuing,
+            } if *waiting == ticket => {
                 let issuing = issuing.clone();
                 self.step = match result {
                     Ok(()) => ActivationStep::New {
@@ -514,9 +547,13 @@ impl ActivationFlow {
                         new: NewPin::start(ctx),
                     },
                     Err(PinProblem::Blocked) => ActivationStep::PinBlocked,
-                    Err(PinProblem::Wrong { retries_left }) => ActivationStep::Issuing(
-                        PinEntry::new(PinPrompt::Issuing, Some(PinNotice::Wrong { retries_left }), ctx),
-                    ),
+                    Err(PinProblem::Wrong { retries_left }) => {
+                        ActivationStep::Issuing(PinEntry::new(
+                            PinPrompt::Issuing,
+                            Some(PinNotice::Wrong { retries_left }),
+                            ctx,
+                        ))
+                    }
                     Err(PinProblem::CardFailed) => ActivationStep::Issuing(PinEntry::new(
                         PinPrompt::Issuing,
                         Some(PinNotice::CardFailed),
@@ -588,10 +625,16 @@ enum LossStep {
     Choose,
     NeedsIdCard,
     TypeId(IdNumberEntry),
-    TypeName { id_number: IdNumber, name: TypedName },
+    TypeName {
+        id_number: IdNumber,
+        name: TypedName,
+    },
     /// Release by card: the PIN first.
     Pin(PinCheck),
-    Tail { who: Identification, tail: Tail },
+    Tail {
+        who: Identification,
+        tail: Tail,
+    },
 }
 
 /// 临时挂失 without the card (by ID card, or the number and name typed), and 解挂 with the
@@ -640,7 +683,10 @@ impl LossFlow {
 
     /// Release only: a card in the reader identifies, after its PIN.
     pub fn card_identified(&mut self, ctx: &mut FlowContext) -> Vec<Command> {
-        if self.action != CardAction::ReleaseLoss || !matches!(self.step, LossStep::Choose) || !ctx.identified {
+        if self.action != CardAction::ReleaseLoss
+            || !matches!(self.step, LossStep::Choose)
+            || !ctx.identified
+        {
             return Vec::new();
         }
         if *ctx.pin_verified {
@@ -675,7 +721,9 @@ impl LossFlow {
                 self.step = LossStep::NeedsIdCard;
                 return self.id_card_read(ctx);
             }
-            (LossStep::Choose, CardServiceInput::TypeIdNumber) if self.action == CardAction::ReportLoss => {
+            (LossStep::Choose, CardServiceInput::TypeIdNumber)
+                if self.action == CardAction::ReportLoss =>
+            {
                 self.step = LossStep::TypeId(IdNumberEntry::new());
             }
             (LossStep::TypeId(entry), CardServiceInput::IdKey(key)) => entry.press(key),
@@ -700,12 +748,20 @@ impl LossFlow {
                 }
             }
             (LossStep::Pin(check), CardServiceInput::Pin(tap)) => return check.input(tap, ctx),
-            (LossStep::Tail { tail: Tail::Done(confirmation), .. }, CardServiceInput::Print) => {
+            (
+                LossStep::Tail {
+                    tail: Tail::Done(confirmation),
+                    ..
+                },
+                CardServiceInput::Print,
+            ) => {
                 let confirmation = confirmation.clone();
                 let service = self.service();
                 return print_receipt(&mut self.print, service, Some(&confirmation), ctx);
             }
-            (LossStep::Tail { who, tail }, input) => return tail.input(input, self.action, who, ctx),
+            (LossStep::Tail { who, tail }, input) => {
+                return tail.input(input, self.action, who, ctx)
+            }
             _ => {}
         }
         Vec::new()

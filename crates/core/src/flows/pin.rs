@@ -103,7 +103,9 @@ impl PinEntry {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PinCheck {
     Entering(PinEntry),
-    Checking { ticket: Ticket },
+    Checking {
+        ticket: Ticket,
+    },
     /// Six wrong PINs: the card refuses until a counter unblocks it.
     Blocked,
 }
@@ -202,7 +204,8 @@ impl NewPin {
         match self.first.take() {
             None => {
                 if let Some(weakness) = pin.weakness(Some(old)) {
-                    self.entry = PinEntry::new(PinPrompt::New, Some(PinNotice::Weak(weakness)), ctx);
+                    self.entry =
+                        PinEntry::new(PinPrompt::New, Some(PinNotice::Weak(weakness)), ctx);
                     return None;
                 }
                 self.first = Some(pin);
@@ -370,7 +373,10 @@ mod tests {
             Pin::new("802211").expect("pin").weakness(Some(&old)),
             Some(WeakPin::Unchanged)
         );
-        assert_eq!(Pin::new("8022").expect("pin").weakness(None), Some(WeakPin::NotSixDigits));
+        assert_eq!(
+            Pin::new("8022").expect("pin").weakness(None),
+            Some(WeakPin::NotSixDigits)
+        );
         assert_eq!(Pin::new("135790").expect("pin").weakness(None), None);
     }
 }

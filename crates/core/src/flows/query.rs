@@ -49,7 +49,9 @@ enum Step {
     NeedsCard,
     /// Records are released only to whoever knows the card's PIN.
     Pin(PinCheck),
-    Loading { ticket: Ticket },
+    Loading {
+        ticket: Ticket,
+    },
     Answered(Box<Answer>),
     Failed(BackendProblem),
 }
