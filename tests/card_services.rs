@@ -22,8 +22,7 @@ use renshe_kiosk::shell::events::EventSink;
 use renshe_kiosk::shell::{session_settings, Kiosk};
 use renshe_kiosk::store::Store;
 use renshe_kiosk::ui::{
-    AppWindow, CardServiceAdapter, CardServiceStep, PageId, PinPadAdapter, QueryAdapter,
-    QueryStep,
+    AppWindow, CardServiceAdapter, CardServiceStep, PageId, PinPadAdapter, QueryAdapter, QueryStep,
 };
 use slint::ComponentHandle;
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -83,9 +82,32 @@ struct Rig {
     app: AppWindow,
     kiosk: Kiosk,
     incoming: UnboundedReceiver<Event>,
+    /// What the window showed when it was last laid out.
+    laid_out: String,
 }
 
 impl Rig {
+    /// Lays the page out when what it shows may have changed: conditional elements appear
+    /// then. A software render of the whole window is the slow part of this test, so not
+    /// for every digit typed.
+    fn lay_out(&mut self) {
+        let shown = format!(
+            "{:?} {:?} {:?} {} {} {}",
+            self.app.get_page(),
+            self.app.global::<CardServiceAdapter>().get_step(),
+            self.app.global::<QueryAdapter>().get_step(),
+            self.app.global::<PinPadAdapter>().get_prompt_key(),
+            self.app.global::<PinPadAdapter>().get_notice_key(),
+            self.app
+                .global::<CardServiceAdapter>()
+                .get_typed_problem_key(),
+        );
+        if shown != self.laid_out {
+            self.app.window().take_snapshot().expect("render");
+            self.laid_out = shown;
+        }
+    }
+
     /// Feeds the adapters' events to the session until `done` holds.
     fn until(&mut self, what: &str, done: impl Fn(&AppWindow) -> bool) {
         let deadline = Instant::now() + WAIT;
@@ -95,10 +117,8 @@ impl Rig {
                 self.kiosk.controller.dispatch(event);
                 changed = true;
             }
-            // Lay the page out (conditional elements appear) only when something happened:
-            // a software render of the whole window is the slow part of this test.
             if changed {
-                self.app.window().take_snapshot().expect("render");
+                self.lay_out();
                 changed = false;
             }
             if done(&self.app) {
@@ -118,7 +138,7 @@ impl Rig {
 
     /// Taps what carries `label` (a button's words, a key's digit).
     fn tap(&mut self, label: &str) {
-        self.app.window().take_snapshot().expect("render");
+        self.lay_out();
         ElementHandle::find_by_accessible_label(&self.app, label)
             .next()
             .unwrap_or_else(|| {
@@ -141,7 +161,11 @@ impl Rig {
             digits.len() as i32,
             "a dot per digit"
         );
-        assert_eq!(before, self.pad_layout(), "the pad keeps its layout while typing");
+        assert_eq!(
+            before,
+            self.pad_layout(),
+            "the pad keeps its layout while typing"
+        );
         self.tap("确认");
     }
 
@@ -156,7 +180,9 @@ impl Rig {
 
     fn insert(&mut self, index: usize) {
         self.kiosk.card_reader.demo_insert(index);
-        self.until("the card to be read", |app| !app.get_holder_name().is_empty());
+        self.until("the card to be read", |app| {
+            !app.get_holder_name().is_empty()
+        });
     }
 
     fn take_out(&mut self) {
@@ -197,8 +223,7 @@ fn card_services_through_pcscd_and_the_demo_back_end() {
     let store = Store::open(&config.database_path()).expect("store");
     let (events, incoming) = EventSink::channel();
     let app = AppWindow::new().expect("window");
-    app.window()
-        .set_size(slint::PhysicalSize::new(1080, 1920));
+    app.window().set_size(slint::PhysicalSize::new(1080, 1920));
     app.show().expect("show");
     let started = Instant::now();
     let kiosk = Kiosk::assemble(
@@ -216,6 +241,7 @@ fn card_services_through_pcscd_and_the_demo_back_end() {
         app,
         kiosk,
         incoming,
+        laid_out: String::new(),
     };
     rig.until("the back end to be ready", |app| {
         app.get_network_state() == "online"
@@ -225,7 +251,10 @@ fn card_services_through_pcscd_and_the_demo_back_end() {
     rig.insert(0);
     assert_eq!(rig.app.get_page(), PageId::Home);
     rig.tap("缴费记录");
-    assert_eq!(rig.app.global::<QueryAdapter>().get_step(), QueryStep::EnterPin);
+    assert_eq!(
+        rig.app.global::<QueryAdapter>().get_step(),
+        QueryStep::EnterPin
+    );
     let first_layout = rig.pad_layout();
     rig.type_pin("654321");
     rig.until("the wrong PIN's tries left", |app| {
@@ -326,7 +355,9 @@ fn card_services_through_pcscd_and_the_demo_back_end() {
         rig.tap(&key.to_string());
     }
     assert_eq!(
-        rig.app.global::<CardServiceAdapter>().get_typed_problem_key(),
+        rig.app
+            .global::<CardServiceAdapter>()
+            .get_typed_problem_key(),
         "loss-report-id-bad-checksum"
     );
     rig.tap("退格");
@@ -361,7 +392,9 @@ fn card_services_through_pcscd_and_the_demo_back_end() {
         app.global::<CardServiceAdapter>().get_step() == CardServiceStep::Confirm
     });
     assert_eq!(
-        rig.app.global::<CardServiceAdapter>().get_masked_card_number(),
+        rig.app
+            .global::<CardServiceAdapter>()
+            .get_masked_card_number(),
         "******345"
     );
     rig.tap("确认办理");

@@ -92,7 +92,7 @@ fn an_ended_flows_request_never_answers_and_the_next_one_does() {
     backend.fetch(
         ticket(1),
         Request::Records(QueryKind::Enrollment),
-        holder.clone(),
+        (&holder).into(),
     );
     // The resident went home before the answer: the flow ends, its request is abandoned.
     backend.cancel(Some(ticket(1).flow_id()));
@@ -106,13 +106,13 @@ fn an_ended_flows_request_never_answers_and_the_next_one_does() {
     backend.fetch(
         ticket(2),
         Request::Records(QueryKind::Enrollment),
-        holder.clone(),
+        (&holder).into(),
     );
     let next = answers(&mut incoming, Duration::from_secs(10), Some(ticket(2)));
     assert_eq!(next, vec![(ticket(2), true)]);
 
     // A whole session's end abandons every request in flight.
-    backend.fetch(ticket(3), Request::Records(QueryKind::Enrollment), holder);
+    backend.fetch(ticket(3), Request::Records(QueryKind::Enrollment), (&holder).into());
     backend.cancel(None);
     let after_wipe = answers(&mut incoming, Duration::from_millis(2_500), None);
     assert!(after_wipe.is_empty(), "{after_wipe:?}");

@@ -144,11 +144,11 @@ impl Kiosk {
         let backend = Rc::new(backend::BackendAdapter::start(
             config,
             store,
-            &runtime,
+            runtime,
             events.clone(),
         )?);
 
-        ui::install_translator(&app, translator.clone());
+        ui::install_translator(app, translator.clone());
         app.set_terminal_id(config.terminal.id.as_str().into());
         app.set_landscape(config.display.orientation == crate::config::Orientation::Landscape);
         app.window().set_size(slint::PhysicalSize::new(
@@ -206,7 +206,7 @@ impl Kiosk {
             finder::terminal(config),
             translator.clone(),
         )));
-        finder::attach(&app, &controller, &finder);
+        finder::attach(app, &controller, &finder);
         let (locator_ready, locator) = tokio::sync::oneshot::channel();
         backend.load_service_points(config.database_path(), move |points| {
             // Building the index (pinyin for every name) happens here, off the UI thread.

@@ -435,8 +435,6 @@ pub fn card_service_problem_key(problem: &BackendProblem) -> &'static str {
     }
 }
 
-/// Draws `view`: sets only
-
 /// The words of services that work offline, for the attract page; empty while the back end
 /// is reachable.
 fn offline_services_text(app: &AppWindow, view: &View) -> String {

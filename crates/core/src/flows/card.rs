@@ -738,14 +738,14 @@ impl LossFlow {
             }
             (LossStep::TypeName { name, .. }, CardServiceInput::NameKey(key)) => name.press(key),
             (LossStep::TypeName { name, .. }, CardServiceInput::NameDelete) => name.delete(),
-            (LossStep::TypeName { id_number, name }, CardServiceInput::EntryConfirm) => {
-                if !name.is_empty() {
-                    let who = Identification::Typed {
-                        id_number: id_number.clone(),
-                        name: name.clone(),
-                    };
-                    return self.look_up(who, ctx);
-                }
+            (LossStep::TypeName { id_number, name }, CardServiceInput::EntryConfirm)
+                if !name.is_empty() =>
+            {
+                let who = Identification::Typed {
+                    id_number: id_number.clone(),
+                    name: name.clone(),
+                };
+                return self.look_up(who, ctx);
             }
             (LossStep::Pin(check), CardServiceInput::Pin(tap)) => return check.input(tap, ctx),
             (
