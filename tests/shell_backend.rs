@@ -112,7 +112,11 @@ fn an_ended_flows_request_never_answers_and_the_next_one_does() {
     assert_eq!(next, vec![(ticket(2), true)]);
 
     // A whole session's end abandons every request in flight.
-    backend.fetch(ticket(3), Request::Records(QueryKind::Enrollment), (&holder).into());
+    backend.fetch(
+        ticket(3),
+        Request::Records(QueryKind::Enrollment),
+        (&holder).into(),
+    );
     backend.cancel(None);
     let after_wipe = answers(&mut incoming, Duration::from_millis(2_500), None);
     assert!(after_wipe.is_empty(), "{after_wipe:?}");

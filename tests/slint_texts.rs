@@ -43,7 +43,7 @@ fn no_slint_file_shows_a_literal_string() {
         r#"^\s*import .* from "[^"]*";"#,
         r#"I18n\.tr\("[^"]*""#,
         r#"I18n\.tr-arg\("[^"]*", I18n\.lang, "[a-z]+""#,
-        r#"I18n\.tr-arg\([a-z.-]+, I18n\.lang, "[a-z]+""#,
+        r#"I18n\.tr-arg\([A-Za-z.-]+, I18n\.lang, "[a-z]+""#,
         r#"commands: "[^"]*""#,
         r#"device: "[a-z-]+""#,
         r#"default-font-family: "[^"]*""#,

@@ -294,3 +294,4 @@ farewell-being-confirmed = The last transaction was sent and is being confirmed.
 receipt-card-number = Card number
 receipt-card-state = Card state
 receipt-verification-code = Verification code
+pin-prompt-on-reader = Type your service PIN on the card reader's own keypad, then press its OK key

@@ -294,3 +294,4 @@ farewell-being-confirmed = 上一笔业务已提交，正在确认结果，请�
 receipt-card-number = 社保卡号
 receipt-card-state = 卡状态
 receipt-verification-code = 验证码
+pin-prompt-on-reader = 请在读卡器的密码键盘上输入服务密码，然后按“确认”键

@@ -8,6 +8,7 @@
 //! - [`cli`]: `renshe-kiosk card read` and `renshe-kiosk card sim`.
 
 pub mod cli;
+pub mod part10;
 pub mod pcsc;
 pub mod protocol;
 pub mod sam;

@@ -21,6 +21,9 @@ use std::time::{Duration, Instant};
 
 use pcsc::{Context, Protocols, ReaderState, Scope, ShareMode, State};
 
+use crate::card::part10::{
+    parse_features, verify_pin_structure, Features, CM_IOCTL_GET_FEATURE_REQUEST,
+};
 use crate::card::protocol::{CardSession, IssuerData, ProtocolError, Transmit, TransportError};
 use crate::card::sam::{PcscPsam, Sam};
 use crate::core::identity::{Holder, Pin};
@@ -210,6 +213,9 @@ fn matching_reader(context: &Context, pattern: &str) -> Result<Option<CString>, 
     }
 }
 
+/// How long a reader's keypad waits for the PIN.
+pub const SECURE_PIN_TIMEOUT_S: u8 = 30;
+
 /// A connected card, as a [`Transmit`]. Counts the APDUs it carried.
 pub struct PcscTransport {
     card: pcsc::Card,
@@ -224,6 +230,41 @@ impl PcscTransport {
 
     pub fn apdus(&self) -> usize {
         self.apdus
+    }
+
+    /// The reader's Part 10 features; a reader that does not answer the request has none
+    /// (vpcd, most readers without a keypad).
+    pub fn features(&self) -> Features {
+        let mut buffer = [0u8; 256];
+        match self
+            .card
+            .control(u64::from(CM_IOCTL_GET_FEATURE_REQUEST), &[], &mut buffer)
+        {
+            Ok(answer) => parse_features(answer).unwrap_or_else(|error| {
+                tracing::warn!(reader = %self.reader, %error, "reader's feature list unreadable");
+                Features::default()
+            }),
+            Err(_) => Features::default(),
+        }
+    }
+
+    /// FEATURE_VERIFY_PIN_DIRECT: the reader asks for the PIN on its keypad and sends VERIFY
+    /// itself; the card's response comes back.
+    fn verify_pin_direct(&mut self, timeout_s: u8) -> Result<Vec<u8>, TransportError> {
+        let code = self
+            .features()
+            .verify_pin_direct
+            .ok_or_else(|| TransportError::Other("the reader has no PIN pad".into()))?;
+        self.apdus += 1;
+        let mut buffer = [0u8; 64];
+        match self.card.control(
+            u64::from(code),
+            &verify_pin_structure(timeout_s),
+            &mut buffer,
+        ) {
+            Ok(response) => Ok(response.to_vec()),
+            Err(error) => Err(self.failure_after_transmit(error)),
+        }
     }
 
     /// pcscd reports a pulled card as a generic failure first; wait (bounded) for its presence poll.
@@ -342,6 +383,8 @@ pub struct ReadReport {
     /// APDUs sent to the user card for this read (the SAM's are not counted).
     pub apdus: usize,
     pub elapsed: Duration,
+    /// The reader has a keypad for secure PIN entry (PC/SC Part 10 VERIFY_PIN_DIRECT).
+    pub secure_pin_entry: bool,
 }
 
 type Reply<T> = mpsc::Sender<Result<T, ServiceError>>;
@@ -349,6 +392,7 @@ type Reply<T> = mpsc::Sender<Result<T, ServiceError>>;
 enum Request {
     ReadHolder(Reply<ReadReport>),
     VerifyPin(Pin, Reply<()>),
+    VerifyPinOnReader(Reply<()>),
     ChangePin(Pin, Pin, Reply<()>),
 }
 
@@ -470,6 +514,12 @@ impl ReaderService {
         self.ask(|reply| Request::VerifyPin(pin, reply), timeout)
     }
 
+    /// VERIFY with the PIN entered on the reader's keypad (only where the read said
+    /// `secure_pin_entry`); waits up to `timeout` for the resident.
+    pub fn verify_pin_on_reader(&self, timeout: Duration) -> Result<(), ServiceError> {
+        self.ask(Request::VerifyPinOnReader, timeout)
+    }
+
     pub fn change_pin(&self, old: Pin, new: Pin, timeout: Duration) -> Result<(), ServiceError> {
         self.ask(|reply| Request::ChangePin(old, new, reply), timeout)
     }
@@ -524,18 +574,33 @@ impl Worker {
                 Request::ReadHolder(reply) => {
                     let started = Instant::now();
                     let result = self
-                        .with_session(|session, sam| session.read_holder(sam))
-                        .map(|(holder, reader, apdus)| ReadReport {
+                        .with_session(|session, sam| {
+                            let holder = session.read_holder(sam)?;
+                            let features = session.transport_mut().features();
+                            Ok((holder, features.verify_pin_direct.is_some()))
+                        })
+                        .map(|((holder, secure_pin_entry), reader, apdus)| ReadReport {
                             holder,
                             reader,
                             apdus,
                             elapsed: started.elapsed(),
+                            secure_pin_entry,
                         });
                     let _ = reply.send(result);
                 }
                 Request::VerifyPin(pin, reply) => {
                     let result = self
                         .with_session(|session, _| session.verify_pin(&pin))
+                        .map(drop);
+                    let _ = reply.send(result);
+                }
+                Request::VerifyPinOnReader(reply) => {
+                    let result = self
+                        .with_session(|session, _| {
+                            session.verify_pin_on_reader(|transport| {
+                                transport.verify_pin_direct(SECURE_PIN_TIMEOUT_S)
+                            })
+                        })
                         .map(drop);
                     let _ = reply.send(result);
                 }

@@ -855,6 +855,17 @@ impl<T: Transmit> CardSession<T> {
         pin_outcome(response, Step::VerifyPin)
     }
 
+    /// VERIFY with the PIN typed on the reader's own keypad: `entry` carries the command to
+    /// the card (PC/SC Part 10) and returns its response; the host never sees the PIN.
+    pub fn verify_pin_on_reader(
+        &mut self,
+        entry: impl FnOnce(&mut T) -> Result<Vec<u8>, TransportError>,
+    ) -> Result<(), ProtocolError> {
+        self.select_application()?;
+        let raw = entry(self.transport_mut()).map_err(ProtocolError::Transport)?;
+        pin_outcome(ResponseApdu::parse(&raw)?, Step::VerifyPin)
+    }
+
     /// CHANGE PIN from `old` to `new`.
     pub fn change_pin(&mut self, old: &Pin, new: &Pin) -> Result<(), ProtocolError> {
         self.select_application()?;

@@ -113,6 +113,19 @@ impl CardReaderAdapter {
         );
     }
 
+    /// VERIFY with the PIN typed on the reader's own keypad; [`Event::PinAnswered`] comes
+    /// back when the resident has typed it (or the keypad timed out).
+    pub fn pin_on_reader(&self, ticket: Ticket) {
+        let service = self.service.clone();
+        let sender = self.sender.clone();
+        std::thread::spawn(move || {
+            let timeout =
+                Duration::from_secs(u64::from(crate::card::pcsc::SECURE_PIN_TIMEOUT_S) + 5);
+            let result = service.verify_pin_on_reader(timeout).map_err(pin_problem);
+            sender.send(Event::PinAnswered { ticket, result });
+        });
+    }
+
     /// VERIFY (`new` = `None`) or CHANGE PIN on the card, off the UI thread; the card's
     /// answer comes back as [`Event::PinAnswered`]. The PINs are moved into the reader
     /// service's request and zeroized when it is done with them.
@@ -124,17 +137,10 @@ impl CardReaderAdapter {
                 None => service.verify_pin(pin, PIN_TIMEOUT),
                 Some(new) => service.change_pin(pin, new, PIN_TIMEOUT),
             };
-            let result = result.map_err(|error| match error {
-                ServiceError::Protocol(ProtocolError::PinWrong { retries_left }) => {
-                    PinProblem::Wrong { retries_left }
-                }
-                ServiceError::Protocol(ProtocolError::PinBlocked) => PinProblem::Blocked,
-                error => {
-                    tracing::warn!(%error, "the card did not answer a PIN command");
-                    PinProblem::CardFailed
-                }
+            sender.send(Event::PinAnswered {
+                ticket,
+                result: result.map_err(pin_problem),
             });
-            sender.send(Event::PinAnswered { ticket, result });
         });
     }
 
@@ -146,6 +152,20 @@ impl CardReaderAdapter {
     /// The session ended: nothing of the resident stays in memory.
     pub fn forget_holder(&self) {
         forget(&self.holder);
+    }
+}
+
+/// The card's refusal as the core's; anything else means the card could not be asked.
+fn pin_problem(error: ServiceError) -> PinProblem {
+    match error {
+        ServiceError::Protocol(ProtocolError::PinWrong { retries_left }) => {
+            PinProblem::Wrong { retries_left }
+        }
+        ServiceError::Protocol(ProtocolError::PinBlocked) => PinProblem::Blocked,
+        error => {
+            tracing::warn!(%error, "the card did not answer a PIN command");
+            PinProblem::CardFailed
+        }
     }
 }
 
@@ -161,7 +181,15 @@ fn read_in_background(
     sender: EventSink,
 ) {
     std::thread::spawn(move || {
-        let event = read_event(service.read_holder(READ_TIMEOUT), &holder);
+        let secure = std::sync::atomic::AtomicBool::new(false);
+        let event = read_event(service.read_holder(READ_TIMEOUT), &holder, &secure);
+        let identified = matches!(event, Event::CardIdentified(_));
+        if identified {
+            // Before the holder: a flow that asks for the PIN at once knows where to ask.
+            sender.send(Event::SecurePinEntry(
+                secure.load(std::sync::atomic::Ordering::SeqCst),
+            ));
+        }
         sender.send(event);
     });
 }
@@ -171,6 +199,7 @@ fn read_in_background(
 fn read_event(
     result: Result<crate::card::pcsc::ReadReport, ServiceError>,
     slot: &Mutex<Option<Holder>>,
+    secure_pin_entry: &std::sync::atomic::AtomicBool,
 ) -> Event {
     match result {
         Ok(report) => {
@@ -180,6 +209,7 @@ fn read_event(
                 "card read"
             );
             let summary = report.holder.summary();
+            secure_pin_entry.store(report.secure_pin_entry, std::sync::atomic::Ordering::SeqCst);
             if let Ok(mut slot) = slot.lock() {
                 *slot = Some(report.holder);
             }

@@ -177,6 +177,9 @@ fn log(command: &Command) {
         Command::VerifyPin { ticket, .. } => {
             tracing::info!(ticket = %ticket.reference(), "verify PIN")
         }
+        Command::VerifyPinOnReader { ticket } => {
+            tracing::info!(ticket = %ticket.reference(), "verify PIN on the reader's keypad")
+        }
         Command::ChangePin { ticket, .. } => {
             tracing::info!(ticket = %ticket.reference(), "change PIN")
         }

@@ -301,6 +301,7 @@ impl Effects {
                 printer,
             } => self.backend.report_devices(*card_reader, *printer),
             Command::VerifyPin { ticket, pin } => self.card_reader.pin(*ticket, pin.clone(), None),
+            Command::VerifyPinOnReader { ticket } => self.card_reader.pin_on_reader(*ticket),
             Command::ChangePin { ticket, old, new } => {
                 self.card_reader
                     .pin(*ticket, old.clone(), Some(new.clone()))

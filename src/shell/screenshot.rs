@@ -72,8 +72,9 @@ pub fn page_names() -> Vec<String> {
 }
 
 /// The card services' pages: every step a resident can meet.
-const CARD_SERVICE_PAGES: [&str; 27] = [
+const CARD_SERVICE_PAGES: [&str; 28] = [
     "query-pin",
+    "query-pin-on-reader",
     "query-pin-wrong",
     "query-pin-blocked",
     "pin-change-old",
@@ -485,6 +486,9 @@ fn card_service_page(
         ServiceId::LossRelease
     };
     send(Event::Start);
+    if page == "query-pin-on-reader" {
+        send(Event::SecurePinEntry(true));
+    }
     if page != "loss-release-choose" && !page.starts_with("loss-report") {
         send(Event::CardIdentified(sample_holder()));
     }

@@ -253,6 +253,18 @@ fn apply_pad(app: &AppWindow, entry: &PinEntryView) {
     pad.set_entered(entry.pad.entered as i32);
     pad.set_max(entry.pad.max as i32);
     pad.set_can_confirm(entry.pad.can_confirm);
+    pad.set_on_reader(false);
+}
+
+/// The reader's own keypad takes the PIN: the screen says where, and what the last try
+/// came to.
+fn apply_pad_on_reader(app: &AppWindow, notice: Option<PinNotice>) {
+    let pad = app.global::<PinPadAdapter>();
+    pad.set_on_reader(true);
+    pad.set_prompt_key("pin-prompt-on-reader".into());
+    let (notice, retries) = notice.map_or(("", 0), pin_notice_key);
+    pad.set_notice_key(notice.into());
+    pad.set_retries_left(retries);
 }
 
 pub fn pin_prompt_key(prompt: PinPrompt) -> &'static str {
@@ -346,6 +358,10 @@ fn apply_card_service(app: &AppWindow, view: &CardServiceView, elderly: bool) {
             apply_pad(app, entry);
             CardServiceStep::EnterPin
         }
+        CardStep::PinOnReader(notice) => {
+            apply_pad_on_reader(app, *notice);
+            CardServiceStep::EnterPin
+        }
         CardStep::Working(work) => {
             message = work_key(*work);
             CardServiceStep::Working
@@ -392,6 +408,16 @@ fn apply_card_service(app: &AppWindow, view: &CardServiceView, elderly: bool) {
     adapter.set_typed(typed.into());
     adapter.set_typed_problem_key(typed_problem.into());
     adapter.set_typed_complete(typed_complete);
+    adapter.set_typed_prompt_key(
+        match view.step {
+            CardStep::TypeName { .. } => "loss-report-name-prompt",
+            _ => "loss-report-id-prompt",
+        }
+        .into(),
+    );
+    if adapter.get_id_rows().row_count() == 0 {
+        adapter.set_id_rows(id_key_rows());
+    }
     if adapter.get_letter_rows().row_count() == 0 || elderly != adapter.get_letters_elderly() {
         adapter.set_letter_rows(finder::letter_rows(if elderly { 5 } else { 7 }));
         adapter.set_letters_elderly(elderly);
@@ -404,6 +430,27 @@ fn apply_card_service(app: &AppWindow, view: &CardServiceView, elderly: bool) {
     adapter.set_offer_find_counter(offers.contains(&NextStep::FindCounter));
     adapter.set_print_step(print_step(view.print));
     adapter.set_print_message_key(print_message(view.print).into());
+}
+
+/// The ID-number keypad's rows: a telephone layout, with X beside 0 for the last place.
+fn id_key_rows() -> ModelRc<KeyRow> {
+    let rows: Vec<KeyRow> = [
+        ["1", "2", "3"],
+        ["4", "5", "6"],
+        ["7", "8", "9"],
+        ["X", "0", ""],
+    ]
+    .iter()
+    .map(|row| KeyRow {
+        keys: ModelRc::new(VecModel::from(
+            row.iter()
+                .filter(|key| !key.is_empty())
+                .map(|key| SharedString::from(*key))
+                .collect::<Vec<_>>(),
+        )),
+    })
+    .collect();
+    ModelRc::new(VecModel::from(rows))
 }
 
 /// Nothing of an ended card service (typed letters, whose card) stays in the page's model.
@@ -472,6 +519,10 @@ fn apply_query(app: &AppWindow, view: &QueryView) {
             QueryStepView::NeedsCard => (QueryStep::NeedsCard, "", String::new(), &[]),
             QueryStepView::EnterPin(entry) => {
                 apply_pad(app, entry);
+                (QueryStep::EnterPin, "", String::new(), &[])
+            }
+            QueryStepView::PinOnReader(notice) => {
+                apply_pad_on_reader(app, *notice);
                 (QueryStep::EnterPin, "", String::new(), &[])
             }
             QueryStepView::CheckingPin => (QueryStep::CheckingPin, "", String::new(), &[]),

@@ -88,6 +88,8 @@ pub enum Event {
     Today(Date),
     /// A card was read and its holder identified (already masked for the screen).
     CardIdentified(HolderSummary),
+    /// Whether the card reader has its own PIN keypad (learnt when a card is read).
+    SecurePinEntry(bool),
     /// A card is in the reader but cannot be used.
     CardUnreadable(CardProblem),
     /// The card left the reader.
@@ -190,6 +192,9 @@ pub enum Command {
     Fetch { ticket: Ticket, request: Request },
     /// VERIFY `pin` on the card in the reader; answer with [`Event::PinAnswered`].
     VerifyPin { ticket: Ticket, pin: Pin },
+    /// VERIFY with the PIN typed on the card reader's own keypad; answer with
+    /// [`Event::PinAnswered`].
+    VerifyPinOnReader { ticket: Ticket },
     /// CHANGE PIN on the card; answer with [`Event::PinAnswered`].
     ChangePin { ticket: Ticket, old: Pin, new: Pin },
     /// Print; answer with [`Event::Printed`].
@@ -327,6 +332,7 @@ struct Terminal {
     /// Keeps advancing across sessions, so no two pads repeat a layout by design.
     seeds: SeedStream,
     farewell: Option<(Farewell, Millis)>,
+    secure_pin_entry: bool,
 }
 
 /// The state machine.
@@ -361,6 +367,7 @@ impl Session {
                 id_card_reader: DeviceHealth::Unknown,
                 seeds,
                 farewell: None,
+                secure_pin_entry: false,
             },
             last_activity: now,
         }
@@ -435,6 +442,10 @@ impl Session {
                 return Vec::new();
             }
             Event::CardRemoved => return self.card_removed(now),
+            Event::SecurePinEntry(available) => {
+                self.terminal.secure_pin_entry = available;
+                return Vec::new();
+            }
             Event::IdCardRead(summary) => {
                 self.resident.id_card = Some(summary);
                 self.terminal.farewell = None;
@@ -551,6 +562,7 @@ impl Session {
             | Event::CardRemoved
             | Event::IdCardRead(_)
             | Event::IdCardTaken
+            | Event::SecurePinEntry(_)
             | Event::PinAnswered { .. }
             | Event::CardServiceAnswered { .. }
             | Event::Answered { .. }
@@ -603,6 +615,7 @@ impl Session {
             seeds: &mut self.terminal.seeds,
             id_card_reader: !self.terminal.id_card_reader.is_down(),
             id_card: id_card.is_some(),
+            secure_pin_entry: self.terminal.secure_pin_entry,
         };
         act(flow, &mut ctx)
     }
@@ -632,6 +645,7 @@ impl Session {
             seeds: &mut self.terminal.seeds,
             id_card_reader: !self.terminal.id_card_reader.is_down(),
             id_card: self.resident.id_card.is_some(),
+            secure_pin_entry: self.terminal.secure_pin_entry,
         };
         let (flow, started) = Flow::start(service, &mut ctx);
         self.resident.flow = Some(flow);

@@ -108,6 +108,8 @@ pub enum CardStep {
         letters: String,
     },
     EnterPin(PinEntryView),
+    /// The reader's keypad takes the PIN; what the last try came to.
+    PinOnReader(Option<PinNotice>),
     Working(Work),
     /// Whose card, before the mutation is sent.
     Confirm(PersonFound),
@@ -692,8 +694,9 @@ impl LossFlow {
         if *ctx.pin_verified {
             return self.look_up(Identification::Card, ctx);
         }
-        self.step = LossStep::Pin(PinCheck::start(PinPrompt::Service, ctx));
-        Vec::new()
+        let (check, commands) = PinCheck::start(PinPrompt::Service, ctx);
+        self.step = LossStep::Pin(check);
+        commands
     }
 
     /// An ID card on the reader identifies, where the flow is waiting for one.
@@ -777,8 +780,8 @@ impl LossFlow {
             return Vec::new();
         };
         match check.answered(ticket, result, ctx) {
-            CheckOutcome::Verified => self.look_up(Identification::Card, ctx),
-            CheckOutcome::Pending | CheckOutcome::Blocked => Vec::new(),
+            (CheckOutcome::Verified, _) => self.look_up(Identification::Card, ctx),
+            (CheckOutcome::Pending | CheckOutcome::Blocked, commands) => commands,
         }
     }
 
@@ -823,6 +826,7 @@ impl LossFlow {
             },
             LossStep::Pin(PinCheck::Entering(entry)) => CardStep::EnterPin(entry.view()),
             LossStep::Pin(PinCheck::Checking { .. }) => CardStep::Working(Work::CheckingPin),
+            LossStep::Pin(PinCheck::OnReader { notice, .. }) => CardStep::PinOnReader(*notice),
             LossStep::Pin(PinCheck::Blocked) => CardStep::PinBlocked,
             LossStep::Tail { tail, .. } => tail.step(),
         };

@@ -34,6 +34,8 @@ pub struct FlowContext<'a> {
     pub id_card_reader: bool,
     /// An ID card was read on it in this session (the shell holds whose).
     pub id_card: bool,
+    /// The card reader has its own PIN keypad (PC/SC Part 10): the service PIN is typed there.
+    pub secure_pin_entry: bool,
 }
 
 impl FlowContext<'_> {

@@ -106,6 +106,12 @@ pub enum PinCheck {
     Checking {
         ticket: Ticket,
     },
+    /// The reader has its own keypad (PC/SC Part 10): the PIN goes from it to the card and
+    /// never through the kiosk; the screen only says where to type.
+    OnReader {
+        ticket: Ticket,
+        notice: Option<PinNotice>,
+    },
     /// Six wrong PINs: the card refuses until a counter unblocks it.
     Blocked,
 }
@@ -120,8 +126,24 @@ pub enum CheckOutcome {
 }
 
 impl PinCheck {
-    pub fn start(prompt: PinPrompt, ctx: &mut FlowContext) -> PinCheck {
-        PinCheck::Entering(PinEntry::new(prompt, None, ctx))
+    /// The pad on screen, or the reader's keypad where it has one (then VERIFY is asked at
+    /// once).
+    pub fn start(prompt: PinPrompt, ctx: &mut FlowContext) -> (PinCheck, Vec<Command>) {
+        if ctx.secure_pin_entry {
+            return PinCheck::on_reader(None, ctx);
+        }
+        (
+            PinCheck::Entering(PinEntry::new(prompt, None, ctx)),
+            Vec::new(),
+        )
+    }
+
+    fn on_reader(notice: Option<PinNotice>, ctx: &mut FlowContext) -> (PinCheck, Vec<Command>) {
+        let ticket = ctx.tickets.issue();
+        (
+            PinCheck::OnReader { ticket, notice },
+            vec![Command::VerifyPinOnReader { ticket }],
+        )
     }
 
     /// A pad tap; on confirm, the PIN goes to the card to be verified.
@@ -139,38 +161,48 @@ impl PinCheck {
         }
     }
 
-    /// The card's answer, taken only for the ticket this check waits for.
+    /// The card's answer, taken only for the ticket this check waits for; on the reader's
+    /// keypad a wrong PIN is asked for again at once.
     pub fn answered(
         &mut self,
         ticket: Ticket,
         result: Result<(), PinProblem>,
         ctx: &mut FlowContext,
-    ) -> CheckOutcome {
-        if *self != (PinCheck::Checking { ticket }) {
-            return match self {
-                PinCheck::Blocked => CheckOutcome::Blocked,
-                _ => CheckOutcome::Pending,
-            };
-        }
-        let prompt = PinPrompt::Service;
-        match result {
+    ) -> (CheckOutcome, Vec<Command>) {
+        let on_reader = match self {
+            PinCheck::Checking { ticket: waiting } if *waiting == ticket => false,
+            PinCheck::OnReader {
+                ticket: waiting, ..
+            } if *waiting == ticket => true,
+            PinCheck::Blocked => return (CheckOutcome::Blocked, Vec::new()),
+            _ => return (CheckOutcome::Pending, Vec::new()),
+        };
+        let notice = match result {
             Ok(()) => {
                 *ctx.pin_verified = true;
-                CheckOutcome::Verified
+                return (CheckOutcome::Verified, Vec::new());
             }
             Err(PinProblem::Blocked) => {
                 *self = PinCheck::Blocked;
-                CheckOutcome::Blocked
+                return (CheckOutcome::Blocked, Vec::new());
             }
-            Err(PinProblem::Wrong { retries_left }) => {
-                let notice = PinNotice::Wrong { retries_left };
-                *self = PinCheck::Entering(PinEntry::new(prompt, Some(notice), ctx));
-                CheckOutcome::Pending
-            }
-            Err(PinProblem::CardFailed) => {
-                *self = PinCheck::Entering(PinEntry::new(prompt, Some(PinNotice::CardFailed), ctx));
-                CheckOutcome::Pending
-            }
+            Err(PinProblem::Wrong { retries_left }) => PinNotice::Wrong { retries_left },
+            Err(PinProblem::CardFailed) => PinNotice::CardFailed,
+        };
+        if on_reader {
+            let (check, commands) = PinCheck::on_reader(Some(notice), ctx);
+            *self = check;
+            return (CheckOutcome::Pending, commands);
+        }
+        *self = PinCheck::Entering(PinEntry::new(PinPrompt::Service, Some(notice), ctx));
+        (CheckOutcome::Pending, Vec::new())
+    }
+
+    /// Where the reader's keypad takes the PIN: what the last try came to.
+    pub fn on_reader_view(&self) -> Option<Option<PinNotice>> {
+        match self {
+            PinCheck::OnReader { notice, .. } => Some(*notice),
+            _ => None,
         }
     }
 
@@ -235,6 +267,7 @@ mod tests {
         tickets: TicketBook,
         verified: bool,
         seeds: SeedStream,
+        secure: bool,
     }
 
     impl Rig {
@@ -243,6 +276,7 @@ mod tests {
                 tickets: TicketBook::new(0, 1),
                 verified: false,
                 seeds: SeedStream::new(7),
+                secure: false,
             }
         }
 
@@ -256,6 +290,7 @@ mod tests {
                 seeds: &mut self.seeds,
                 id_card_reader: true,
                 id_card: false,
+                secure_pin_entry: self.secure,
             }
         }
     }
@@ -277,7 +312,7 @@ mod tests {
     #[test]
     fn a_wrong_pin_says_the_tries_left_on_a_reshuffled_pad_and_the_right_one_verifies() {
         let mut rig = Rig::new();
-        let mut check = PinCheck::start(PinPrompt::Service, &mut rig.ctx());
+        let (mut check, _) = PinCheck::start(PinPrompt::Service, &mut rig.ctx());
         let first_layout = check.entry_view().expect("pad").pad.layout;
         let mut commands = Vec::new();
         for tap in type_pin(check.entry_view().expect("pad"), "654321") {
@@ -287,7 +322,7 @@ mod tests {
             panic!("expected one VerifyPin, got {commands:?}");
         };
         assert_eq!(*pin, Pin::new("654321").expect("pin"));
-        let outcome = check.answered(
+        let (outcome, _) = check.answered(
             *ticket,
             Err(PinProblem::Wrong { retries_left: 4 }),
             &mut rig.ctx(),
@@ -304,7 +339,7 @@ mod tests {
             panic!("expected VerifyPin");
         };
         assert_eq!(
-            check.answered(*ticket, Ok(()), &mut rig.ctx()),
+            check.answered(*ticket, Ok(()), &mut rig.ctx()).0,
             CheckOutcome::Verified
         );
         assert!(rig.verified);
@@ -313,7 +348,7 @@ mod tests {
     #[test]
     fn an_answer_for_another_ticket_is_ignored_and_blocked_stays_blocked() {
         let mut rig = Rig::new();
-        let mut check = PinCheck::start(PinPrompt::Service, &mut rig.ctx());
+        let (mut check, _) = PinCheck::start(PinPrompt::Service, &mut rig.ctx());
         let mut commands = Vec::new();
         for tap in type_pin(check.entry_view().expect("pad"), "000000") {
             commands = check.input(tap, &mut rig.ctx());
@@ -326,16 +361,48 @@ mod tests {
             ..*ticket
         };
         assert_eq!(
-            check.answered(stale, Ok(()), &mut rig.ctx()),
+            check.answered(stale, Ok(()), &mut rig.ctx()).0,
             CheckOutcome::Pending
         );
         assert!(!rig.verified, "a stale answer verifies nothing");
         assert_eq!(
-            check.answered(*ticket, Err(PinProblem::Blocked), &mut rig.ctx()),
+            check
+                .answered(*ticket, Err(PinProblem::Blocked), &mut rig.ctx())
+                .0,
             CheckOutcome::Blocked
         );
         assert!(check.input(PinInput::Confirm, &mut rig.ctx()).is_empty());
         assert_eq!(check.entry_view(), None);
+    }
+
+    #[test]
+    fn a_reader_with_a_keypad_takes_the_pin_and_asks_again_after_a_wrong_one() {
+        let mut rig = Rig::new();
+        rig.secure = true;
+        let (mut check, commands) = PinCheck::start(PinPrompt::Service, &mut rig.ctx());
+        let [Command::VerifyPinOnReader { ticket }] = commands.as_slice() else {
+            panic!("expected VerifyPinOnReader, got {commands:?}");
+        };
+        assert_eq!(check.entry_view(), None, "no pad on screen");
+        assert_eq!(check.on_reader_view(), Some(None));
+        let (outcome, again) = check.answered(
+            *ticket,
+            Err(PinProblem::Wrong { retries_left: 3 }),
+            &mut rig.ctx(),
+        );
+        assert_eq!(outcome, CheckOutcome::Pending);
+        let [Command::VerifyPinOnReader { ticket: second }] = again.as_slice() else {
+            panic!("expected a second VerifyPinOnReader, got {again:?}");
+        };
+        assert_ne!(second, ticket);
+        assert_eq!(
+            check.on_reader_view(),
+            Some(Some(PinNotice::Wrong { retries_left: 3 }))
+        );
+        assert_eq!(
+            check.answered(*second, Ok(()), &mut rig.ctx()).0,
+            CheckOutcome::Verified
+        );
     }
 
     #[test]

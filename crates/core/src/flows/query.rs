@@ -1,7 +1,7 @@
 //! A query of the card holder's records: waits for the card, asks the back end, shows the
 //! answer a year and a page at a time, prints it.
 
-use super::pin::{CheckOutcome, PinCheck, PinEntryView, PinInput, PinPrompt};
+use super::pin::{CheckOutcome, PinCheck, PinEntryView, PinInput, PinNotice, PinPrompt};
 use super::{FlowContext, PrintJob, PrintState};
 use crate::failure::{BackendProblem, NextStep, PinProblem, PrintProblem};
 use crate::records::{Cell, Layout, Records, SummaryLine};
@@ -72,6 +72,8 @@ pub struct QueryFlow {
 pub enum QueryStepView {
     NeedsCard,
     EnterPin(PinEntryView),
+    /// The reader's keypad takes the PIN; what the last try came to.
+    PinOnReader(Option<PinNotice>),
     CheckingPin,
     PinBlocked,
     Loading,
@@ -144,8 +146,9 @@ impl QueryFlow {
             return Vec::new();
         }
         if !*ctx.pin_verified {
-            self.step = Step::Pin(PinCheck::start(PinPrompt::Service, ctx));
-            return Vec::new();
+            let (check, commands) = PinCheck::start(PinPrompt::Service, ctx);
+            self.step = Step::Pin(check);
+            return commands;
         }
         self.fetch(ctx)
     }
@@ -188,8 +191,8 @@ impl QueryFlow {
             return Vec::new();
         };
         match check.answered(ticket, result, ctx) {
-            CheckOutcome::Verified => self.fetch(ctx),
-            CheckOutcome::Pending | CheckOutcome::Blocked => Vec::new(),
+            (CheckOutcome::Verified, _) => self.fetch(ctx),
+            (CheckOutcome::Pending | CheckOutcome::Blocked, commands) => commands,
         }
     }
 
@@ -316,6 +319,9 @@ impl QueryFlow {
                 view.step = QueryStepView::EnterPin(entry.view())
             }
             Step::Pin(PinCheck::Checking { .. }) => view.step = QueryStepView::CheckingPin,
+            Step::Pin(PinCheck::OnReader { notice, .. }) => {
+                view.step = QueryStepView::PinOnReader(*notice)
+            }
             Step::Pin(PinCheck::Blocked) => view.step = QueryStepView::PinBlocked,
             Step::Loading { .. } => view.step = QueryStepView::Loading,
             Step::Failed(problem) => {
