@@ -773,6 +773,10 @@ mod tests {
         assert_eq!(mask_id(&parsed.id_number), "CAN110*****0201");
     }
 
+    fn utf16le(text: &str) -> Vec<u8> {
+        text.encode_utf16().flat_map(u16::to_le_bytes).collect()
+    }
+
     #[test]
     fn unknown_and_unconfirmed_types_and_bad_fields_are_typed_errors() {
         let block = resident().encode().expect("fits");
@@ -784,9 +788,9 @@ mod tests {
         assert_eq!(with(248, b"Y\0"), Err(TextError::UnsupportedCardType('Y')));
         assert_eq!(with(248, b"Z\0"), Err(TextError::UnknownCardType(0x5A)));
         assert_eq!(with(30, b"3\0"), Err(TextError::BadSex));
-        assert_eq!(with(32, b"9\09\0"), Err(TextError::BadNation));
+        assert_eq!(with(32, &utf16le("99")), Err(TextError::BadNation));
         assert_eq!(
-            with(36, b"1\09\09\00\01\03\03\02\0"),
+            with(36, &utf16le("19901332")),
             Err(TextError::BadDate { field: "birth" })
         );
         assert_eq!(
