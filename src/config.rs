@@ -113,6 +113,45 @@ pub struct Idle {
 pub struct Devices {
     pub card_reader: CardReader,
     pub printer: Printer,
+    /// Absent: no ID card reader (`port = "none"`).
+    #[serde(default)]
+    pub id_card_reader: IdCardReader,
+}
+
+/// The 二代居民身份证 reader (a SAM_A module on a serial line).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdCardReader {
+    /// A serial device path such as "/dev/ttyUSB0", "sim" for the built-in virtual reader,
+    /// or "none".
+    #[serde(default = "IdCardReader::no_port")]
+    pub port: String,
+    #[serde(default = "IdCardReader::default_baud")]
+    pub baud: u32,
+}
+
+impl IdCardReader {
+    fn no_port() -> String {
+        "none".to_owned()
+    }
+
+    fn default_baud() -> u32 {
+        crate::idcard::DEFAULT_BAUD
+    }
+
+    /// Whether the terminal has one.
+    pub fn is_configured(&self) -> bool {
+        self.port != "none"
+    }
+}
+
+impl Default for IdCardReader {
+    fn default() -> IdCardReader {
+        IdCardReader {
+            port: IdCardReader::no_port(),
+            baud: IdCardReader::default_baud(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -386,6 +425,9 @@ impl Config {
             if self.devices.printer.port == "sim" {
                 problem("devices.printer", "port", NO_SIM.into());
             }
+            if self.devices.id_card_reader.port == "sim" {
+                problem("devices.id_card_reader", "port", NO_SIM.into());
+            }
             if self.demo.is_some() {
                 problem(
                     "demo",
@@ -418,6 +460,28 @@ impl Config {
                 "devices.printer",
                 "port",
                 "must be \"sim\" or a serial device path such as \"/dev/ttyS0\"".into(),
+            );
+        }
+        let id_reader = &self.devices.id_card_reader;
+        if !BAUDS.contains(&id_reader.baud) {
+            problem(
+                "devices.id_card_reader",
+                "baud",
+                format!(
+                    "{} is not a serial baud rate; valid: {BAUDS:?} (SAM_A modules use 115200)",
+                    id_reader.baud
+                ),
+            );
+        }
+        let port = id_reader.port.trim();
+        if port.is_empty() || (port != "none" && port != "sim" && !port.starts_with('/')) {
+            problem(
+                "devices.id_card_reader",
+                "port",
+                format!(
+                    "\"{}\" must be a serial device path such as \"/dev/ttyUSB0\", \"sim\" or \"none\"",
+                    id_reader.port
+                ),
             );
         }
         if let Ok(profiles) = crate::printer::Profiles::bundled() {
@@ -602,6 +666,44 @@ mod tests {
         let found = problems(&text);
         assert_eq!(found[0].field, "devices.printer.flow_control");
         assert!(found[0].message.contains("rtscts"), "{}", found[0].message);
+    }
+
+    #[test]
+    fn the_id_card_reader_defaults_to_none_and_is_checked() {
+        let config = Config::parse(
+            &demo_text().replace("[devices.id_card_reader]\nport = \"sim\"\n", ""),
+            Path::new("t.toml"),
+        )
+        .expect("valid without the table");
+        assert_eq!(config.devices.id_card_reader.port, "none");
+        assert_eq!(config.devices.id_card_reader.baud, 115200);
+        assert!(!config.devices.id_card_reader.is_configured());
+
+        let text = demo_text().replace(
+            "[devices.id_card_reader]\nport = \"sim\"\n",
+            "[devices.id_card_reader]\nport = \"\"\nbaud = 115201\n",
+        );
+        let found = problems(&text);
+        let fields: Vec<&str> = found.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            ["devices.id_card_reader.baud", "devices.id_card_reader.port"]
+        );
+        let line = |needle: &str| {
+            let start = text.find("[devices.id_card_reader]").expect("table");
+            Some(
+                text[..start].lines().count()
+                    + text[start..]
+                        .lines()
+                        .position(|l| l.starts_with(needle))
+                        .expect("key")
+                    + 1,
+            )
+        };
+        assert_eq!(found[0].line, line("baud"));
+        assert_eq!(found[1].line, line("port"));
+        let text = demo_text().replace("port = \"sim\"\n\n[data]", "port = \"ttyUSB0\"\n\n[data]");
+        assert_eq!(problems(&text)[0].field, "devices.id_card_reader.port");
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod card;
 pub mod config;
 pub use renshe_core as core;
 pub mod i18n;
+pub mod idcard;
 pub mod locator;
 pub mod printer;
 pub mod shell;

@@ -12,6 +12,7 @@ use renshe_kiosk::backend::demo_cli::{BackendSimArgs, SoakArgs};
 use renshe_kiosk::card::cli::CardCommand;
 use renshe_kiosk::config::{Config, BUNDLED_DEMO_NAME};
 use renshe_kiosk::core::Language;
+use renshe_kiosk::idcard::cli::{IdCardCommand, IdCardDefaults};
 use renshe_kiosk::locator::cli::{CatalogueSeedArgs, CoverageArgs, LocateArgs};
 use renshe_kiosk::printer::cli::{PrinterCommand, PrinterDefaults};
 use renshe_kiosk::shell::{self, screenshot};
@@ -45,6 +46,11 @@ enum Command {
     Card {
         #[command(subcommand)]
         command: CardCommand,
+    },
+    /// Resident ID card (二代居民身份证) tools: read the card on the reader.
+    Idcard {
+        #[command(subcommand)]
+        command: IdCardCommand,
     },
     /// Run the demo back end (the contract of docs/backend-api.md) over HTTP or HTTPS.
     #[cfg(feature = "demo")]
@@ -208,6 +214,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Card { command } => {
             renshe_kiosk::card::cli::run(command)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Idcard { command } => {
+            let config = load_config(cli.config.as_ref())?;
+            let reader = &config.devices.id_card_reader;
+            let defaults = IdCardDefaults {
+                port: reader.port.clone(),
+                baud: reader.baud,
+            };
+            renshe_kiosk::idcard::cli::run(&command, &defaults)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Printer { command } => {

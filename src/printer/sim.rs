@@ -838,7 +838,7 @@ pub enum SimError {
 }
 
 /// `TTYPort::pair` is not thread-safe; every pair in this process is made under this lock.
-static PAIR_LOCK: Mutex<()> = Mutex::new(());
+pub(crate) static PAIR_LOCK: Mutex<()> = Mutex::new(());
 
 impl VirtualPrinter {
     /// Starts a printer of the given profile; the application opens [`VirtualPrinter::path`].
