@@ -424,8 +424,51 @@ fn card_services_through_pcscd_and_the_demo_back_end() {
         "each mutation once"
     );
 
-    // A PIN entered wrongly until the card blocks it: what it means, and where to go.
+    // Loss report and release by the ID card on the reader (the virtual reader on a pty,
+    // through the real serial adapter): no social security card needed.
     rig.take_out();
+    rig.kiosk.id_card.demo_place(1);
+    rig.until("the ID card to be read", |app| {
+        app.get_page() == PageId::Home
+    });
+    rig.tap("临时挂失");
+    rig.tap("用身份证核实");
+    rig.until("whose card", |app| {
+        app.global::<CardServiceAdapter>().get_step() == CardServiceStep::Confirm
+    });
+    assert_eq!(
+        rig.app
+            .global::<CardServiceAdapter>()
+            .get_masked_card_number(),
+        "******890"
+    );
+    rig.tap("确认办理");
+    rig.until("the loss report", |app| {
+        app.global::<CardServiceAdapter>().get_step() == CardServiceStep::Done
+    });
+    rig.home();
+    rig.tap("挂失解除");
+    rig.until("whose card", |app| {
+        app.global::<CardServiceAdapter>().get_step() == CardServiceStep::Confirm
+    });
+    rig.tap("确认办理");
+    rig.until("the release", |app| {
+        app.global::<CardServiceAdapter>().get_step() == CardServiceStep::Done
+    });
+    assert_eq!(
+        ledger(&config),
+        [
+            "activate_card",
+            "report_loss",
+            "release_loss",
+            "report_loss",
+            "release_loss"
+        ]
+    );
+    rig.kiosk.id_card.demo_take();
+    rig.home();
+
+    // A PIN entered wrongly until the card blocks it: what it means, and where to go.
     rig.insert(1);
     rig.tap("参保信息");
     for _ in 0..PIN_TRIES {

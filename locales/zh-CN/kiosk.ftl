@@ -295,3 +295,5 @@ receipt-card-number = 社保卡号
 receipt-card-state = 卡状态
 receipt-verification-code = 验证码
 pin-prompt-on-reader = 请在读卡器的密码键盘上输入服务密码，然后按“确认”键
+demo-tray-id-title = 演示身份证
+demo-tray-take-id = 取走身份证

@@ -8,6 +8,7 @@ pub mod controller;
 pub mod demo_tray;
 pub mod events;
 pub mod finder;
+pub mod id_card;
 pub mod printer;
 pub mod receipts;
 pub mod screenshot;
@@ -125,6 +126,7 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
 pub struct Kiosk {
     pub controller: Rc<Controller>,
     pub card_reader: Rc<card::CardReaderAdapter>,
+    pub id_card: Rc<id_card::IdCardAdapter>,
     pub backend: Rc<backend::BackendAdapter>,
 }
 
@@ -202,6 +204,36 @@ impl Kiosk {
                 app.set_demo_card_inserted(-1);
             }
         });
+        let id_card = Rc::new(id_card::IdCardAdapter::start(
+            &config.devices.id_card_reader,
+            events.clone(),
+        ));
+        let id_labels: Vec<ui::DemoCard> = id_card
+            .demo_labels()
+            .into_iter()
+            .map(|label| ui::DemoCard {
+                label: label.into(),
+            })
+            .collect();
+        app.set_demo_id_cards(slint::ModelRc::new(slint::VecModel::from(id_labels)));
+        let tray = id_card.clone();
+        let weak = app.as_weak();
+        app.on_demo_place_id(move |index| {
+            if let Ok(index) = usize::try_from(index) {
+                tray.demo_place(index);
+            }
+            if let Some(app) = weak.upgrade() {
+                app.set_demo_id_placed(index);
+            }
+        });
+        let tray = id_card.clone();
+        let weak = app.as_weak();
+        app.on_demo_take_id(move || {
+            tray.demo_take();
+            if let Some(app) = weak.upgrade() {
+                app.set_demo_id_placed(-1);
+            }
+        });
         let finder = Rc::new(RefCell::new(Finder::new(
             finder::terminal(config),
             translator.clone(),
@@ -232,6 +264,7 @@ impl Kiosk {
 
         let mut effects = Effects {
             card_reader: card_reader.clone(),
+            id_card: id_card.clone(),
             backend: backend.clone(),
             printer,
             finder: finder.clone(),
@@ -243,6 +276,7 @@ impl Kiosk {
         Ok(Kiosk {
             controller,
             card_reader,
+            id_card,
             backend,
         })
     }
@@ -262,6 +296,7 @@ pub fn today() -> crate::core::Date {
 /// Carries out the core's commands with the adapters.
 struct Effects {
     card_reader: Rc<card::CardReaderAdapter>,
+    id_card: Rc<id_card::IdCardAdapter>,
     backend: Rc<backend::BackendAdapter>,
     printer: printer::PrinterAdapter,
     finder: Rc<RefCell<Finder>>,
@@ -279,7 +314,7 @@ impl Effects {
         };
         match who {
             Identification::Card => self.card_reader.holder().map(|holder| (&holder).into()),
-            Identification::IdCard => None,
+            Identification::IdCard => self.id_card.claimant(),
             Identification::Typed { id_number, name } => Some(backend::Claimant {
                 id_number: id_number.as_str().to_owned(),
                 card_number: None,
@@ -292,6 +327,7 @@ impl Effects {
         match command {
             Command::WipeSessionData => {
                 self.card_reader.forget_holder();
+                self.id_card.forget();
                 self.backend.cancel(None);
             }
             Command::Cancel(flow) => self.backend.cancel(Some(*flow)),

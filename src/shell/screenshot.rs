@@ -11,7 +11,7 @@ use slint::platform::{Platform, WindowAdapter};
 use slint::{ComponentHandle, PhysicalSize};
 
 use crate::config::Config;
-use crate::core::identity::{CardGeneration, Gender, HolderSummary};
+use crate::core::identity::{CardGeneration, Gender, HolderSummary, IdCardSummary};
 use std::cell::RefCell;
 
 use crate::core::records::{
@@ -72,7 +72,7 @@ pub fn page_names() -> Vec<String> {
 }
 
 /// The card services' pages: every step a resident can meet.
-const CARD_SERVICE_PAGES: [&str; 28] = [
+const CARD_SERVICE_PAGES: [&str; 29] = [
     "query-pin",
     "query-pin-on-reader",
     "query-pin-wrong",
@@ -91,6 +91,7 @@ const CARD_SERVICE_PAGES: [&str; 28] = [
     "activation-being-confirmed",
     "loss-report-choose",
     "loss-report-id-card",
+    "loss-report-by-id-card",
     "loss-report-id",
     "loss-report-id-bad",
     "loss-report-name",
@@ -165,6 +166,16 @@ impl Renderer {
                 .collect();
             app.set_demo_mode(true);
             app.set_demo_cards(slint::ModelRc::new(slint::VecModel::from(labels)));
+        }
+        #[cfg(feature = "demo")]
+        if config.devices.id_card_reader.port == "sim" {
+            let labels: Vec<ui::DemoCard> = crate::idcard::sim::demo_id_cards()
+                .iter()
+                .map(|card| ui::DemoCard {
+                    label: crate::core::identity::mask_name(&card.text.name).into(),
+                })
+                .collect();
+            app.set_demo_id_cards(slint::ModelRc::new(slint::VecModel::from(labels)));
         }
         Ok(Renderer {
             app,
@@ -539,6 +550,14 @@ fn card_service_page(
             }
         }
         "loss-report-id-card" => card(CardServiceInput::UseIdCard),
+        "loss-report-by-id-card" => {
+            card(CardServiceInput::UseIdCard);
+            send(Event::IdCardRead(IdCardSummary {
+                masked_name: "张*芳".into(),
+                masked_id: "500103********1220".into(),
+            }));
+            answer(found(CardState::Active));
+        }
         page if page.starts_with("loss-report") && page != "loss-report-choose" => {
             card(CardServiceInput::TypeIdNumber);
             let typed = if page == "loss-report-id-bad" {
