@@ -12,10 +12,10 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use renshe_kiosk::card::pcsc::{self, CardEvent, ReaderConfig, ReaderService};
-use renshe_kiosk::card::protocol::{CardSession, Recorder};
+use renshe_kiosk::card::protocol::{self, CardSession, Recorder};
 use renshe_kiosk::card::sam::{LocalTestSam, Sam};
 use renshe_kiosk::card::sim::{self, CardProfile, SimRig};
-use renshe_kiosk::core::identity::CardGeneration;
+use renshe_kiosk::core::identity::{CardGeneration, Pin};
 
 const PCSCD_SOCKET: &str = "/run/pcscd/pcscd.comm";
 const INSERTIONS: usize = 20;
@@ -170,6 +170,53 @@ fn bench_generation(generation: CardGeneration) -> Result<(), String> {
     println!(
         "overhead ratio service read (connect + thread hop)/raw: {:.3}",
         service_read.as_secs_f64() / raw.as_secs_f64()
+    );
+
+    // 3. identify + PIN verify (what every query now does first) vs raw transmits of the
+    //    same APDUs: the recorder leaves the VERIFY out, the baseline sends it raw.
+    let pin = Pin::new(sim::DEMO_PIN).map_err(|error| error.to_string())?;
+    let verify = protocol::verify_pin(&pin);
+    let commands = {
+        let mut recorder = Recorder::new(&mut transport);
+        let mut session = CardSession::new(&mut recorder);
+        session
+            .read_holder(third.then_some(&mut local_sam as &mut dyn Sam))
+            .map_err(|error| error.to_string())?;
+        session
+            .verify_pin(&pin)
+            .map_err(|error| error.to_string())?;
+        let mut commands = recorder.commands().to_vec();
+        commands.push(verify.as_bytes().to_vec());
+        commands
+    };
+    let mut verified = Vec::new();
+    let mut raw_sums = Vec::new();
+    for _ in 0..READS {
+        let started = Instant::now();
+        let mut session = CardSession::new(&mut transport);
+        session
+            .read_holder(third.then_some(&mut local_sam as &mut dyn Sam))
+            .map_err(|error| error.to_string())?;
+        session
+            .verify_pin(&pin)
+            .map_err(|error| error.to_string())?;
+        verified.push(started.elapsed());
+        let started = Instant::now();
+        for command in &commands {
+            transport
+                .transmit_raw(command)
+                .map_err(|error| error.to_string())?;
+        }
+        raw_sums.push(started.elapsed());
+    }
+    let protocol = median(&mut verified);
+    let raw = median(&mut raw_sums);
+    println!(
+        "identify + PIN verify:    {} APDUs, median {:.3} ms; raw transmits {:.3} ms; ratio {:.3} (goal ≤ 1.05)",
+        commands.len(),
+        ms(protocol),
+        ms(raw),
+        protocol.as_secs_f64() / raw.as_secs_f64()
     );
     Ok(())
 }

@@ -96,11 +96,29 @@ fn every_page_renders_and_navigation_works() {
     let controller = renderer.controller(now.clone());
     let tickets = Rc::new(RefCell::new(Vec::new()));
     let recorder = tickets.clone();
-    controller.add_effects(Box::new(move |command, _| {
-        if let Command::Fetch { ticket, .. } = command {
-            recorder.borrow_mut().push(*ticket);
-        }
+    let pin_checks = Rc::new(RefCell::new(Vec::new()));
+    let pin_recorder = pin_checks.clone();
+    controller.add_effects(Box::new(move |command, _| match command {
+        Command::Fetch { ticket, .. } => recorder.borrow_mut().push(*ticket),
+        Command::VerifyPin { ticket, .. } => pin_recorder.borrow_mut().push(*ticket),
+        _ => {}
     }));
+    // The resident types the PIN on the pad shown, by its keys' labels, and the card says yes.
+    let prove_pin = || {
+        element(app, "PinPad::confirm-key").expect("the PIN pad");
+        for digit in ["1", "2", "3", "4", "5", "6"] {
+            click_label(app, digit);
+        }
+        click_label(app, "确认");
+        let ticket = *pin_checks
+            .borrow()
+            .last()
+            .expect("the PIN went to the card");
+        controller.dispatch(Event::PinAnswered {
+            ticket,
+            result: Ok(()),
+        });
+    };
     let page = || app.get_page();
 
     assert_eq!(page(), PageId::Attract);
@@ -218,6 +236,7 @@ fn every_page_renders_and_navigation_works() {
     let holder = renshe_kiosk::card::sim::demo_residents()[0].summary();
     controller.dispatch(Event::CardIdentified(holder.clone()));
     click_label(app, "缴费记录");
+    prove_pin();
     let asked_for_a = *tickets.borrow().last().expect("a query was sent for A");
     assert!(element(app, "QueryPage::loading").is_some());
     controller.dispatch(Event::CardRemoved);
@@ -248,6 +267,7 @@ fn every_page_renders_and_navigation_works() {
     );
     // Even when the next person identifies and waits for their own answer.
     controller.dispatch(Event::CardIdentified(holder));
+    prove_pin();
     controller.dispatch(Event::Answered {
         ticket: asked_for_a,
         result: Ok(late.clone()),

@@ -28,8 +28,7 @@ home-all-services = 全部服务
 home-help = 帮助与人工服务
 group-card-services = 社保卡服务
 group-certification = 资格认证
-group-queries-and-proofs = 查询与打印
-group-finder = 服务网点
+group-queries-and-proofs = 查询、证明与服务网点
 
 service-card-status = 社保卡状态
 service-card-status-hint = 查询卡片是否正常

@@ -160,7 +160,7 @@ fn read(args: &ReadArgs) -> anyhow::Result<()> {
                     });
             }
             Err(ServiceError::NeedsAuthenticationModule { issuer }) => {
-                print_issuer(&issuer, args.json)?;
+                print_issuer(&issuer, args.json, args.unmasked)?;
                 bail!("this is a 3rd-generation card: reading the holder needs the authentication module (--sam-reader)");
             }
             Err(error) => return Err(error).context("reading the card"),
@@ -200,14 +200,25 @@ fn read(args: &ReadArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_issuer(issuer: &IssuerData, json: bool) -> anyhow::Result<()> {
+/// What a partial read got (EF05, the issuer's data): every field, the card number masked
+/// unless `--unmasked`.
+fn print_issuer(issuer: &IssuerData, json: bool, unmasked: bool) -> anyhow::Result<()> {
+    let card_number = if unmasked {
+        issuer.card_number.clone()
+    } else {
+        mask_card_number(&issuer.card_number)
+    };
+    let date = |date: Option<crate::core::identity::CardDate>| {
+        date.map(|date| date.to_string())
+            .unwrap_or_else(|| "-".into())
+    };
     if json {
         let value = serde_json::json!({
             "generation": issuer.generation.number(),
             "spec_version": issuer.spec_version,
             "card_identification": issuer.card_identification_hex(),
             "region_code": issuer.region_code(),
-            "card_number": mask_card_number(&issuer.card_number),
+            "card_number": card_number,
             "issue_date": issuer.issue_date.map(|date| date.to_string()),
             "expiry_date": issuer.expiry_date.map(|date| date.to_string()),
             "error": "needs_authentication_module",
@@ -219,14 +230,10 @@ fn print_issuer(issuer: &IssuerData, json: bool) -> anyhow::Result<()> {
             issuer.generation, issuer.spec_version
         );
         println!("card id       {}", issuer.card_identification_hex());
-        println!("card number   {}", mask_card_number(&issuer.card_number));
-        println!(
-            "expires       {}",
-            issuer
-                .expiry_date
-                .map(|date| date.to_string())
-                .unwrap_or_default()
-        );
+        println!("region        {}", issuer.region_code());
+        println!("card number   {card_number}");
+        println!("issued        {}", date(issuer.issue_date));
+        println!("expires       {}", date(issuer.expiry_date));
     }
     Ok(())
 }

@@ -705,23 +705,25 @@ fn same_groups(current: &ModelRc<TileGroup>, wanted: &[TileGroup]) -> bool {
 }
 
 fn home_groups(expanded: bool, view: &View) -> Vec<TileGroup> {
-    home_layout(!expanded)
-        .into_iter()
-        .map(|(group, services)| {
-            let tiles: Vec<TileData> = services
-                .into_iter()
-                .map(|service| TileData {
-                    id: service.key().into(),
-                    icon: icons::for_service(service).into(),
-                    blocked_key: view.blocker(service).map_or("", blocker_key).into(),
-                })
-                .collect();
-            TileGroup {
-                key: group.map_or("", |g| g.key()).into(),
-                tiles: ModelRc::new(VecModel::from(tiles)),
-            }
-        })
-        .collect()
+    home_layout(!expanded, |service| {
+        service.applies(view.card_present, view.id_card.is_some())
+    })
+    .into_iter()
+    .map(|(group, services)| {
+        let tiles: Vec<TileData> = services
+            .into_iter()
+            .map(|service| TileData {
+                id: service.key().into(),
+                icon: icons::for_service(service).into(),
+                blocked_key: view.blocker(service).map_or("", blocker_key).into(),
+            })
+            .collect();
+        TileGroup {
+            key: group.map_or("", |g| g.key()).into(),
+            tiles: ModelRc::new(VecModel::from(tiles)),
+        }
+    })
+    .collect()
 }
 
 /// The name a device state has in Fluent keys (`device-state-<name>`).

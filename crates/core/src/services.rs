@@ -24,7 +24,6 @@ pub enum ServiceGroup {
     CardServices,
     Certification,
     QueriesAndProofs,
-    Finder,
 }
 
 impl ServiceId {
@@ -83,8 +82,9 @@ impl ServiceId {
             | ServiceId::ContributionQuery
             | ServiceId::PensionPaymentQuery
             | ServiceId::MedicalAccountQuery
-            | ServiceId::ProofPrint => ServiceGroup::QueriesAndProofs,
-            ServiceId::ServicePointFinder => ServiceGroup::Finder,
+            | ServiceId::ProofPrint
+            // Beside the proofs, not a group of one: the home page fits one screen.
+            | ServiceId::ServicePointFinder => ServiceGroup::QueriesAndProofs,
         }
     }
 
@@ -113,6 +113,17 @@ impl ServiceId {
             )
     }
 
+    /// Whether the service's tile is shown now: 临时挂失 is for a card that is not at hand,
+    /// 解挂 for one that is found again — in the reader, or proven by its holder's ID card on
+    /// the ID-card reader. Keeps the normal home page to twelve tiles, on one screen.
+    pub fn applies(self, card_in_reader: bool, id_card_on_reader: bool) -> bool {
+        match self {
+            ServiceId::LossReport => !card_in_reader,
+            ServiceId::LossRelease => card_in_reader || id_card_on_reader,
+            _ => true,
+        }
+    }
+
     /// Rank by how often residents use the service on real terminals (certification and
     /// pension queries first), which orders the elderly-mode home page.
     fn popularity(self) -> u8 {
@@ -135,11 +146,10 @@ impl ServiceId {
 }
 
 impl ServiceGroup {
-    pub const ALL: [ServiceGroup; 4] = [
+    pub const ALL: [ServiceGroup; 3] = [
         ServiceGroup::CardServices,
         ServiceGroup::Certification,
         ServiceGroup::QueriesAndProofs,
-        ServiceGroup::Finder,
     ];
 
     pub fn key(self) -> &'static str {
@@ -147,7 +157,6 @@ impl ServiceGroup {
             ServiceGroup::CardServices => "card-services",
             ServiceGroup::Certification => "certification",
             ServiceGroup::QueriesAndProofs => "queries-and-proofs",
-            ServiceGroup::Finder => "finder",
         }
     }
 }
@@ -155,9 +164,15 @@ impl ServiceGroup {
 /// The home page's layout: groups with their services. Elderly mode shows the six most-used
 /// services in one group, most-used first, so there are fewer choices on the first screen;
 /// "all services" (the normal layout) stays one tap away.
-pub fn home_layout(elderly: bool) -> Vec<(Option<ServiceGroup>, Vec<ServiceId>)> {
+pub fn home_layout(
+    elderly: bool,
+    applies: impl Fn(ServiceId) -> bool,
+) -> Vec<(Option<ServiceGroup>, Vec<ServiceId>)> {
     if elderly {
-        let mut services = ServiceId::ALL.to_vec();
+        let mut services: Vec<ServiceId> = ServiceId::ALL
+            .into_iter()
+            .filter(|service| applies(*service))
+            .collect();
         services.sort_by_key(|service| service.popularity());
         services.truncate(6);
         return vec![(None, services)];
@@ -167,7 +182,7 @@ pub fn home_layout(elderly: bool) -> Vec<(Option<ServiceGroup>, Vec<ServiceId>)>
         .map(|group| {
             let services = ServiceId::ALL
                 .into_iter()
-                .filter(|service| service.group() == group)
+                .filter(|service| service.group() == group && applies(*service))
                 .collect();
             (Some(group), services)
         })
@@ -177,6 +192,23 @@ pub fn home_layout(elderly: bool) -> Vec<(Option<ServiceGroup>, Vec<ServiceId>)>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn report_without_the_card_and_release_with_it_or_the_id_card() {
+        let shown = |card, id_card| -> Vec<ServiceId> {
+            home_layout(false, |service| service.applies(card, id_card))
+                .into_iter()
+                .flat_map(|(_, services)| services)
+                .filter(|s| matches!(s, ServiceId::LossReport | ServiceId::LossRelease))
+                .collect()
+        };
+        assert_eq!(shown(false, false), [ServiceId::LossReport]);
+        assert_eq!(shown(true, false), [ServiceId::LossRelease]);
+        assert_eq!(
+            shown(false, true),
+            [ServiceId::LossReport, ServiceId::LossRelease]
+        );
+    }
 
     #[test]
     fn keys_round_trip_and_are_unique() {
@@ -191,12 +223,12 @@ mod tests {
 
     #[test]
     fn the_normal_layout_shows_every_service_once_and_elderly_the_most_used_first() {
-        let normal: Vec<ServiceId> = home_layout(false)
+        let normal: Vec<ServiceId> = home_layout(false, |_| true)
             .into_iter()
             .flat_map(|(_, s)| s)
             .collect();
         assert_eq!(normal.len(), ServiceId::ALL.len());
-        let elderly = home_layout(true);
+        let elderly = home_layout(true, |_| true);
         assert_eq!(elderly.len(), 1);
         assert_eq!(elderly[0].1.len(), 6);
         assert_eq!(elderly[0].1[0], ServiceId::PensionCertification);
