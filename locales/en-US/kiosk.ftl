@@ -296,3 +296,4 @@ receipt-verification-code = Verification code
 pin-prompt-on-reader = Type your service PIN on the card reader's own keypad, then press its OK key
 demo-tray-id-title = Demo ID cards
 demo-tray-take-id = Take the ID card
+receipt-result-done = Done

@@ -296,3 +296,4 @@ receipt-verification-code = 验证码
 pin-prompt-on-reader = 请在读卡器的密码键盘上输入服务密码，然后按“确认”键
 demo-tray-id-title = 演示身份证
 demo-tray-take-id = 取走身份证
+receipt-result-done = 办理成功

@@ -170,7 +170,7 @@ pub fn card_service_receipt(
         time: chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string(),
         holder_masked,
         id_masked,
-        result: Some(tr("receipt-result-ok")),
+        result: Some(tr("receipt-result-done")),
         reference: confirmation.map(|confirmation| ReceiptReference {
             journal_sequence: None,
             backend_serial: confirmation.reference.clone(),
