@@ -771,9 +771,8 @@ impl Session {
     fn end_session(&mut self, now: Millis) {
         let farewell = match &self.resident.flow {
             Some(flow) if flow.mutation_in_flight() => Some(Farewell::BeingConfirmed),
-            Some(Flow::Finder(_)) | None => None,
-            Some(_) if self.resident.page == Page::Flow => Some(Farewell::Interrupted),
-            Some(_) => None,
+            Some(flow) if flow.in_progress() => Some(Farewell::Interrupted),
+            _ => None,
         };
         self.terminal.farewell = farewell.map(|farewell| (farewell, now));
         self.number = self.number.wrapping_add(1);
@@ -1349,6 +1348,121 @@ mod tests {
             session.view().blocker(ServiceId::CardStatus),
             Some(Blocker::CardReader)
         );
+    }
+
+    /// The card pulled at every step of an activation: the session ends and is wiped, and
+    /// the attract page tells the next person what became of it — nothing done before the
+    /// change was sent, being confirmed once it was, nothing to say once it was done.
+    #[test]
+    fn the_card_pulled_at_each_step_of_an_activation_ends_it_safely() {
+        use crate::flows::card::{CardReply, CardServiceView, CardStep, Confirmation, PersonFound};
+        use crate::records::CardState;
+        let steps = [
+            "looking-up",
+            "issuing",
+            "checking",
+            "new",
+            "repeat",
+            "changing",
+            "sending",
+            "unknown",
+            "done",
+        ];
+        for (stop, name) in steps.iter().enumerate() {
+            let mut session = session();
+            session.handle(Event::CardIdentified(holder("欧**娜")), at(0));
+            let mut last = session.handle(Event::ServiceTapped(ServiceId::CardActivation), at(1));
+            let ticket_of = |commands: &[Command]| {
+                commands.iter().find_map(|command| match command {
+                    Command::Fetch { ticket, .. }
+                    | Command::VerifyPin { ticket, .. }
+                    | Command::ChangePin { ticket, .. } => Some(*ticket),
+                    _ => None,
+                })
+            };
+            let script: [&dyn Fn(&mut Session, &[Command]) -> Vec<Command>; 8] = [
+                &|s, c| {
+                    let result = Ok(CardReply::Found(PersonFound {
+                        masked_name: "欧**娜".into(),
+                        masked_card_number: "******680".into(),
+                        state: CardState::NotActivated,
+                    }));
+                    let ticket = ticket_of(c).expect("look-up");
+                    s.handle(Event::CardServiceAnswered { ticket, result }, at(2))
+                },
+                &|s, _| type_pin(s, "123456", at(2)),
+                &|s, c| {
+                    let ticket = ticket_of(c).expect("verify");
+                    s.handle(
+                        Event::PinAnswered {
+                            ticket,
+                            result: Ok(()),
+                        },
+                        at(2),
+                    )
+                },
+                &|s, _| type_pin(s, "135790", at(2)),
+                &|s, _| type_pin(s, "135790", at(2)),
+                &|s, c| {
+                    let ticket = ticket_of(c).expect("change");
+                    s.handle(
+                        Event::PinAnswered {
+                            ticket,
+                            result: Ok(()),
+                        },
+                        at(2),
+                    )
+                },
+                &|s, c| {
+                    let ticket = ticket_of(c).expect("activate");
+                    let result = Err(BackendProblem::OutcomeUnknown);
+                    let mut commands =
+                        s.handle(Event::CardServiceAnswered { ticket, result }, at(2));
+                    // Tried again: the same ticket, so the journal resolves, never resends.
+                    commands.extend(s.handle(
+                        Event::Flow(FlowInput::Card(CardServiceInput::TryAgain)),
+                        at(2),
+                    ));
+                    assert_eq!(ticket_of(&commands), Some(ticket));
+                    commands
+                },
+                &|s, c| {
+                    let ticket = ticket_of(c).expect("activate again");
+                    let result = Ok(CardReply::Done(Confirmation {
+                        state: CardState::Active,
+                        masked_card_number: "******680".into(),
+                        reference: "R".into(),
+                        verification_code: None,
+                        verify_url: None,
+                    }));
+                    s.handle(Event::CardServiceAnswered { ticket, result }, at(2))
+                },
+            ];
+            for act in script.iter().take(stop) {
+                last = act(&mut session, &last);
+            }
+            if *name == "done" {
+                assert!(matches!(
+                    session.view().flow,
+                    Some(FlowView::Card(CardServiceView {
+                        step: CardStep::Done(_),
+                        ..
+                    }))
+                ));
+            }
+            let commands = session.handle(Event::CardRemoved, at(3));
+            assert_eq!(commands, vec![Command::WipeSessionData], "{name}");
+            let view = session.view();
+            assert_eq!(view.page, Page::Attract, "{name}");
+            let expected = match *name {
+                "sending" | "unknown" => Some(Farewell::BeingConfirmed),
+                "done" => None,
+                _ => Some(Farewell::Interrupted),
+            };
+            assert_eq!(view.farewell, expected, "{name}");
+            session.handle(Event::Tick, at(30));
+            assert_eq!(session.view().farewell, None, "{name}: the farewell goes");
+        }
     }
 
     /// The scenario of the leak: resident A asks, takes the card out before the slow answer

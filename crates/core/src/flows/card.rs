@@ -262,6 +262,14 @@ impl Tail {
         }
     }
 
+    /// Not at an end: a result, a state that stops it, or a failure.
+    fn in_progress(&self) -> bool {
+        matches!(
+            self,
+            Tail::LookingUp { .. } | Tail::Confirm(_) | Tail::Sending { .. }
+        )
+    }
+
     fn sending(&self) -> bool {
         matches!(self, Tail::Sending { .. })
             || matches!(
@@ -418,6 +426,14 @@ impl PinChangeFlow {
     /// only way to leave it half-done, and the card itself makes CHANGE PIN atomic.
     pub fn in_flight(&self) -> bool {
         matches!(self.step, PinChangeStep::Changing { .. })
+    }
+
+    /// Started and not finished: leaving now leaves it undone.
+    pub fn in_progress(&self) -> bool {
+        !matches!(
+            self.step,
+            PinChangeStep::NeedsCard | PinChangeStep::Changed | PinChangeStep::Blocked
+        )
     }
 }
 
@@ -615,6 +631,15 @@ impl ActivationFlow {
 
     pub fn in_flight(&self) -> bool {
         matches!(&self.step, ActivationStep::Tail(tail) if tail.sending())
+    }
+
+    /// Started and not finished: leaving now leaves it undone.
+    pub fn in_progress(&self) -> bool {
+        match &self.step {
+            ActivationStep::NeedsCard | ActivationStep::PinBlocked => false,
+            ActivationStep::Tail(tail) => tail.in_progress(),
+            _ => true,
+        }
     }
 }
 
@@ -839,5 +864,15 @@ impl LossFlow {
 
     pub fn in_flight(&self) -> bool {
         matches!(&self.step, LossStep::Tail { tail, .. } if tail.sending())
+    }
+
+    /// Started and not finished: leaving now leaves it undone.
+    pub fn in_progress(&self) -> bool {
+        match &self.step {
+            LossStep::Choose => false,
+            LossStep::Pin(PinCheck::Blocked) => false,
+            LossStep::Tail { tail, .. } => tail.in_progress(),
+            _ => true,
+        }
     }
 }

@@ -285,6 +285,17 @@ impl Flow {
         }
     }
 
+    /// A card service was started and not finished: a resident who leaves now is told
+    /// nothing was done.
+    pub fn in_progress(&self) -> bool {
+        match self {
+            Flow::Activation(flow) => flow.in_progress(),
+            Flow::Loss(flow) => flow.in_progress(),
+            Flow::PinChange(flow) => flow.in_progress(),
+            _ => false,
+        }
+    }
+
     pub fn view(&self, today: Date, elderly: bool) -> FlowView {
         match self {
             Flow::Query(flow) => FlowView::Query(flow.view(today, elderly)),
