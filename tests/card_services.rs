@@ -368,7 +368,7 @@ fn card_services_through_pcscd_and_the_demo_back_end() {
     for key in "zhangxiaofan".chars() {
         rig.tap(&key.to_string());
     }
-    rig.tap("下一步");
+    rig.tap("完成");
     rig.until("the mismatch", |app| {
         app.global::<CardServiceAdapter>().get_step() == CardServiceStep::Failed
     });
@@ -387,7 +387,7 @@ fn card_services_through_pcscd_and_the_demo_back_end() {
     for key in "zhangxiaofang".chars() {
         rig.tap(&key.to_string());
     }
-    rig.tap("下一步");
+    rig.tap("完成");
     rig.until("whose card", |app| {
         app.global::<CardServiceAdapter>().get_step() == CardServiceStep::Confirm
     });

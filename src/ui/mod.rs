@@ -419,7 +419,8 @@ fn apply_card_service(app: &AppWindow, view: &CardServiceView, elderly: bool) {
         adapter.set_id_rows(id_key_rows());
     }
     if adapter.get_letter_rows().row_count() == 0 || elderly != adapter.get_letters_elderly() {
-        adapter.set_letter_rows(finder::letter_rows(if elderly { 5 } else { 7 }));
+        // Six big keys a row in elderly mode: five rows, so the page keeps its navigation bar.
+        adapter.set_letter_rows(finder::letter_rows(if elderly { 6 } else { 7 }));
         adapter.set_letters_elderly(elderly);
     }
     adapter.set_masked_name(name.into());
