@@ -1,10 +1,12 @@
 //! The journal-first transaction engine.
 //!
-//! Every operation is journaled (`intent`, with its idempotency key) before the first byte is
+//! Every mutation is journaled (`intent`, with its idempotency key) before the first byte is
 //! sent, then `sent`, then `result` or `unknown`, then `completed`. A timeout or garbled answer
 //! after sending is "unknown", resolved by a status query with the same key; an operation that
 //! never arrived is voided at the back end (fenced, so a late copy is refused) and recorded as
-//! such. `recover()` resolves every open operation before anyone is served.
+//! such. `recover()` resolves every open operation before anyone is served. Queries (identify,
+//! records, the catalogue) are not journaled at all: the contract lets them be re-evaluated,
+//! and their parameters and answers are the residents' personal data.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -307,6 +309,9 @@ impl Engine {
     /// Calling again with the same reference never executes twice: a completed operation
     /// returns its journaled result, an open one is resumed under its own key.
     pub async fn execute(&self, reference: &str, op: Operation) -> Result<Outcome, EngineError> {
+        if !op.is_mutation() {
+            return self.query(&op).await;
+        }
         let reference_owned = reference.to_string();
         let history = self
             .with_store(move |s| s.journal_for_reference(&reference_owned))
@@ -386,6 +391,38 @@ impl Engine {
             });
         };
         outcome_from_record(key, op, &result.payload)
+    }
+
+    /// A query changes nothing at the back end and may be re-evaluated (the contract), so it
+    /// needs no exactly-once and is not journaled: nothing of its parameters (ID and card
+    /// numbers) or its answer (names, contributions, balances) reaches the disk. Its key
+    /// still goes with it, for tracing.
+    async fn query(&self, op: &Operation) -> Result<Outcome, EngineError> {
+        let key = uuid::Uuid::new_v4().to_string();
+        let body = op.body();
+        let op_for_check = op.clone();
+        let exchange = self
+            .exchange(
+                op.service(),
+                Method::Post,
+                &op.path(),
+                Some(&body),
+                &key,
+                move |bytes| api::parse_reply(&op_for_check, bytes).map(|_| ()),
+            )
+            .await;
+        match exchange {
+            Exchange::Success { body, replayed } => Ok(Outcome::Applied {
+                reply: api::parse_reply(op, &body)?,
+                key,
+                replayed,
+            }),
+            Exchange::Rejected { error, .. } => Ok(Outcome::Rejected { key, error }),
+            Exchange::Failed { reason } => Err(EngineError::Unavailable {
+                service: op.service().as_str(),
+                reason,
+            }),
+        }
     }
 
     /// Sends an operation whose intent is journaled, and journals what happened.

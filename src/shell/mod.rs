@@ -56,7 +56,7 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
         .context("cannot start the I/O runtime")?;
     let _runtime_guard = runtime.enter();
 
-    std::fs::create_dir_all(&config.data.directory).with_context(|| {
+    crate::store::private_directory(&config.data.directory).with_context(|| {
         format!(
             "cannot create the data directory {}",
             config.data.directory.display()

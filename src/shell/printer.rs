@@ -162,7 +162,7 @@ fn save_demo_receipts(sim: &Virtual, _dir: &std::path::Path) -> Vec<PathBuf> {
 #[cfg(feature = "demo")]
 fn save_demo_receipts(sim: &VirtualPrinter, dir: &std::path::Path) -> Vec<PathBuf> {
     let mut saved = Vec::new();
-    if std::fs::create_dir_all(dir).is_err() {
+    if crate::store::private_directory(dir).is_err() {
         return saved;
     }
     for paper in sim.take_receipts() {

@@ -35,6 +35,64 @@ pub enum StoreError {
     },
     #[error("database error: {0}")]
     Sql(#[from] rusqlite::Error),
+    #[error(
+        "the database {path} can be read by other users (mode {mode:o}); it holds residents' \
+         transactions: `chmod 600 {path}` (and its -wal/-shm files), owned by the kiosk's user"
+    )]
+    Exposed { path: PathBuf, mode: u32 },
+    #[error("cannot create the database {path} private to the kiosk's user: {source}")]
+    Create {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Creates `directory` (and its parents) readable only by the kiosk's user, or makes an
+/// existing one so: the data directory holds the journal and printed receipts.
+pub fn private_directory(directory: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(directory)?;
+    let mode = std::fs::metadata(directory)?.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        tracing::warn!(directory = %directory.display(), mode = format!("{mode:o}"), "data directory was open to others: made 0700");
+        std::fs::set_permissions(directory, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+/// A new database file is created 0600 before SQLite opens it (SQLite gives its -wal and -shm
+/// files the same mode); an existing one that others can read is refused, not used.
+fn private_database_file(path: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    match std::fs::metadata(path) {
+        Ok(metadata) => {
+            let mode = metadata.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                return Err(StoreError::Exposed {
+                    path: path.to_path_buf(),
+                    mode,
+                });
+            }
+            Ok(())
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+            .map(drop)
+            .map_err(|source| StoreError::Create {
+                path: path.to_path_buf(),
+                source,
+            }),
+        Err(source) => Err(StoreError::Create {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
 }
 
 /// An open kiosk database, migrated to [`SCHEMA_VERSION`].
@@ -47,6 +105,7 @@ impl Store {
     /// Opens (creating if needed) `path`, switches it to WAL with full synchronous commits and
     /// applies every migration it has not seen yet, each in its own transaction.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
+        private_database_file(path)?;
         let conn = Connection::open(path).map_err(|source| StoreError::Open {
             path: path.to_path_buf(),
             source,
@@ -104,6 +163,38 @@ mod tests {
         // Opening again applies nothing twice.
         let again = Store::open(&path).expect("reopen");
         assert_eq!(again.schema_version().expect("version"), SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn the_data_stays_private_to_the_kiosk_user() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data = dir.path().join("data");
+        std::fs::create_dir(&data).expect("dir");
+        std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        private_directory(&data).expect("private");
+        let mode =
+            |path: &Path| std::fs::metadata(path).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode(&data), 0o700);
+        let path = data.join("kiosk.db");
+        let store = Store::open(&path).expect("open");
+        store
+            .conn
+            .execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);")
+            .expect("write");
+        assert_eq!(mode(&path), 0o600);
+        let wal = data.join("kiosk.db-wal");
+        assert_eq!(mode(&wal), 0o600, "SQLite's WAL takes the database's mode");
+        drop(store);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        match Store::open(&path) {
+            Err(error @ StoreError::Exposed { .. }) => {
+                let message = error.to_string();
+                assert!(message.contains("kiosk.db"), "{message}");
+                assert!(message.contains("chmod 600"), "{message}");
+            }
+            other => panic!("expected Exposed, got {:?}", other.err()),
+        }
     }
 
     #[test]
