@@ -86,6 +86,8 @@ async fn outbox_and_overhead() {
                         printer: "ok".into(),
                         paper: "ok".into(),
                         uptime_s: i as u64,
+                        version: String::new(),
+                        commit: String::new(),
                     },
                 },
             )

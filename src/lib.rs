@@ -14,3 +14,14 @@ pub mod printer;
 pub mod shell;
 pub mod store;
 pub mod ui;
+
+/// The version and the git commit this binary was built from (`-dirty` when the tree had
+/// uncommitted changes): what `--version` prints and every heartbeat carries.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+pub const GIT_COMMIT: &str = env!("RENSHE_GIT_COMMIT");
+pub const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("RENSHE_GIT_COMMIT"),
+    ")"
+);

@@ -20,7 +20,7 @@ use renshe_kiosk::shell::{self, screenshot};
 #[derive(Parser)]
 #[command(
     name = "renshe-kiosk",
-    version,
+    version = renshe_kiosk::LONG_VERSION,
     about = "Chongqing 人社 self-service terminal"
 )]
 struct Cli {

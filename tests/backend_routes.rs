@@ -380,6 +380,8 @@ async fn the_outbox_holds_messages_while_the_back_end_is_down_and_delivers_each_
             printer: "paper-low".into(),
             paper: "low".into(),
             uptime_s: 60,
+            version: String::new(),
+            commit: String::new(),
         },
     };
     let key = {
@@ -543,6 +545,8 @@ async fn daily_reconciliation_matches_the_journal_and_flags_what_only_the_host_h
                     printer: "ok".into(),
                     paper: "ok".into(),
                     uptime_s: 1,
+                    version: String::new(),
+                    commit: String::new(),
                 },
             },
         )

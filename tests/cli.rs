@@ -104,3 +104,17 @@ fn screenshot_writes_a_png_and_rejects_an_unknown_page() {
     assert!(String::from_utf8_lossy(&output.stderr)
         .contains("valid pages: attract, attract-offline, home"));
 }
+
+#[test]
+fn version_names_the_commit_it_was_built_from() {
+    let output = kiosk().arg("--version").output().expect("run");
+    assert!(output.status.success());
+    let text = String::from_utf8_lossy(&output.stdout);
+    let commit = regex::Regex::new(
+        r"^renshe-kiosk \d+\.\d+\.\d+ \(commit ([0-9a-f]{12}(-dirty)?|unknown)\)\n$",
+    )
+    .expect("pattern");
+    assert!(commit.is_match(&text), "{text:?}");
+    // In this checkout git is there: the commit is known.
+    assert!(!text.contains("unknown"), "{text:?}");
+}

@@ -68,6 +68,11 @@ pub struct DeviceStatus {
     pub printer: String,
     pub paper: String,
     pub uptime_s: u64,
+    /// The kiosk's version and the commit it was built from, so the fleet knows what runs.
+    #[serde(default)]
+    pub version: String,
+    #[serde(default)]
+    pub commit: String,
 }
 
 /// A business operation with its parameters. The serialized `params` object is the request
@@ -718,6 +723,8 @@ mod tests {
                     printer: "ok".into(),
                     paper: "low".into(),
                     uptime_s: 5,
+                    version: String::new(),
+                    commit: String::new(),
                 },
             },
             Operation::Reconciliation {

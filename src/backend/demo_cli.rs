@@ -233,6 +233,8 @@ fn session_script(seed: u64, index: u32, residents: &[sim::Resident]) -> Vec<Ste
                     printer: "ok".into(),
                     paper: "ok".into(),
                     uptime_s: u64::from(index),
+                    version: String::new(),
+                    commit: String::new(),
                 },
             },
             deferred: true,

@@ -628,6 +628,8 @@ fn api_paths() -> Vec<String> {
                 printer: String::new(),
                 paper: String::new(),
                 uptime_s: 0,
+                version: String::new(),
+                commit: String::new(),
             },
         },
         Operation::Reconciliation {

@@ -297,6 +297,8 @@ async fn background(
                 }
                 .into(),
                 uptime_s: started.elapsed().as_secs(),
+                version: crate::VERSION.into(),
+                commit: crate::GIT_COMMIT.into(),
             };
             let reference = format!("heartbeat-{}", uuid::Uuid::new_v4());
             if let Err(error) = engine
