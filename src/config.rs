@@ -301,6 +301,19 @@ impl Config {
         self.data.directory.join("kiosk.db")
     }
 
+    /// An endpoint on this machine (`127.0.0.1`, `::1`, `localhost`).
+    pub fn is_loopback_url(endpoint: &str) -> bool {
+        match url::Url::parse(endpoint)
+            .ok()
+            .and_then(|url| url.host().map(|h| h.to_owned()))
+        {
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            Some(url::Host::Domain(name)) => name == "localhost",
+            None => false,
+        }
+    }
+
     /// Checks the values that parse but make no sense; every problem is returned, not just the first.
     fn validate(&self, text: &str, path: &Path) -> Vec<ConfigProblem> {
         let mut problems = Vec::new();
@@ -435,6 +448,45 @@ impl Config {
                     "this build has no demo back end (built without the demo feature): remove [demo]"
                         .into(),
                 );
+            }
+        }
+        // Demo stays demo: its back end has /admin endpoints (fault injection, the ledger)
+        // that must never face a network, and a demo configuration must never reach real
+        // devices or a real back end by accident.
+        if let Some(demo) = &self.demo {
+            if !demo.backend_listen.ip().is_loopback() {
+                problem(
+                    "demo",
+                    "backend_listen",
+                    format!(
+                        "{} is not a loopback address: the demo back end's /admin endpoints must not face a network; use 127.0.0.1:PORT",
+                        demo.backend_listen
+                    ),
+                );
+            }
+            const REAL_DEVICE: &str =
+                "a [demo] configuration uses simulated devices only: set \"sim\", or remove [demo]";
+            // (An empty value has its own problem below.)
+            if !matches!(self.devices.card_reader.reader.trim(), "sim" | "") {
+                problem("devices.card_reader", "reader", REAL_DEVICE.into());
+            }
+            if !matches!(self.devices.printer.port.trim(), "sim" | "") {
+                problem("devices.printer", "port", REAL_DEVICE.into());
+            }
+            if !matches!(self.devices.id_card_reader.port.trim(), "sim" | "none" | "") {
+                problem("devices.id_card_reader", "port", REAL_DEVICE.into());
+            }
+            for (service, route) in &self.backend.routes {
+                if let Some(endpoint) = route.endpoints.iter().find(|e| !Self::is_loopback_url(e)) {
+                    let section = format!("backend.routes.{}", service.as_str());
+                    problem(
+                        &section,
+                        "endpoints",
+                        format!(
+                            "{endpoint} leaves this machine: a [demo] configuration talks only to the demo back end on loopback"
+                        ),
+                    );
+                }
             }
         }
         if self.devices.card_reader.reader.trim().is_empty() {
@@ -602,6 +654,39 @@ mod tests {
         Config::parse(text, Path::new("t.toml"))
             .expect_err("must be rejected")
             .problems
+    }
+
+    #[test]
+    fn a_demo_configuration_stays_on_this_machine_with_simulated_devices() {
+        let text = demo_text()
+            .replace(
+                "backend_listen = \"127.0.0.1:18333\"",
+                "backend_listen = \"0.0.0.0:18333\"",
+            )
+            .replacen("port = \"sim\"", "port = \"/dev/ttyS0\"", 1)
+            .replacen(
+                "endpoints = [\"http://127.0.0.1:18333\"]",
+                "endpoints = [\"https://rs.example.cn\"]",
+                1,
+            );
+        let fields: Vec<String> = problems(&text).into_iter().map(|p| p.field).collect();
+        assert!(
+            fields.contains(&"demo.backend_listen".to_string()),
+            "{fields:?}"
+        );
+        assert!(
+            fields.contains(&"devices.printer.port".to_string()),
+            "{fields:?}"
+        );
+        assert!(
+            fields
+                .iter()
+                .any(|f| f.starts_with("backend.routes.") && f.ends_with(".endpoints")),
+            "{fields:?}"
+        );
+        assert!(Config::is_loopback_url("http://localhost:8480"));
+        assert!(Config::is_loopback_url("http://[::1]:8480"));
+        assert!(!Config::is_loopback_url("https://10.1.2.3"));
     }
 
     #[test]

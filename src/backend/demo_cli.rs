@@ -53,6 +53,13 @@ pub struct SoakArgs {
 
 /// `renshe-kiosk backend-sim`: runs the demo back end until Ctrl-C.
 pub fn run_backend_sim(args: &BackendSimArgs) -> anyhow::Result<()> {
+    // Its /admin endpoints inject faults and show the ledger: never on a network.
+    if !args.listen.ip().is_loopback() {
+        anyhow::bail!(
+            "the demo back end listens on loopback only (its /admin endpoints must not face a network); got {}",
+            args.listen
+        );
+    }
     let rt = runtime()?;
     rt.block_on(async {
         let tls = if args.tls {
@@ -340,6 +347,19 @@ pub fn run_soak(args: &SoakArgs, ctx: &BackendContext) -> anyhow::Result<SoakRep
 }
 
 async fn soak(args: &SoakArgs, ctx: &BackendContext) -> anyhow::Result<SoakReport> {
+    // Scripted residents against a real back end would apply real mutations: demo only.
+    for (service, route) in &ctx.config.routes {
+        if let Some(endpoint) = route
+            .endpoints
+            .iter()
+            .find(|endpoint| !crate::config::Config::is_loopback_url(endpoint))
+        {
+            anyhow::bail!(
+                "soak runs only against a back end on this machine; backend.routes.{}.endpoints has {endpoint}",
+                service.as_str()
+            );
+        }
+    }
     let store = Store::open(&ctx.db).with_context(|| format!("opening {}", ctx.db.display()))?;
     let engine = Engine::new(store, ctx.config.clone(), &ctx.terminal_id)?;
     let started = Instant::now();
