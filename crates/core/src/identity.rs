@@ -90,6 +90,13 @@ fn check_character(body: &[u8]) -> Option<u8> {
     Some(ID_CHECK_CHARS[(sum % 11) as usize])
 }
 
+impl Drop for IdNumber {
+    /// An ID number leaves no copy in freed memory.
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
+
 impl fmt::Debug for IdNumber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "IdNumber({})", self.masked())
