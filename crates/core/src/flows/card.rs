@@ -388,17 +388,12 @@ impl PinChangeFlow {
                 *ctx.pin_verified = true;
                 PinChangeStep::Changed
             }
-            Err(PinProblem::Blocked) => PinChangeStep::Blocked,
-            Err(PinProblem::Wrong { retries_left }) => PinChangeStep::Old(PinEntry::new(
-                PinPrompt::Old,
-                Some(PinNotice::Wrong { retries_left }),
-                ctx,
-            )),
-            Err(PinProblem::CardFailed) => PinChangeStep::Old(PinEntry::new(
-                PinPrompt::Old,
-                Some(PinNotice::CardFailed),
-                ctx,
-            )),
+            Err(problem) => match PinNotice::after(problem) {
+                Some(notice) => {
+                    PinChangeStep::Old(PinEntry::new(PinPrompt::Old, Some(notice), ctx))
+                }
+                None => PinChangeStep::Blocked,
+            },
         };
         Vec::new()
     }
@@ -458,6 +453,19 @@ enum ActivationStep {
         ticket: Ticket,
     },
     PinBlocked,
+}
+
+impl ActivationStep {
+    /// After the card refused the issuing PIN (or the change): the pad again with why, or
+    /// blocked.
+    fn issuing_again(problem: PinProblem, ctx: &mut FlowContext) -> ActivationStep {
+        match PinNotice::after(problem) {
+            Some(notice) => {
+                ActivationStep::Issuing(PinEntry::new(PinPrompt::Issuing, Some(notice), ctx))
+            }
+            None => ActivationStep::PinBlocked,
+        }
+    }
 }
 
 /// Activation of a `not_activated` card: the issuing PIN, a new service PIN twice, CHANGE
@@ -564,19 +572,7 @@ impl ActivationFlow {
                         issuing,
                         new: NewPin::start(ctx),
                     },
-                    Err(PinProblem::Blocked) => ActivationStep::PinBlocked,
-                    Err(PinProblem::Wrong { retries_left }) => {
-                        ActivationStep::Issuing(PinEntry::new(
-                            PinPrompt::Issuing,
-                            Some(PinNotice::Wrong { retries_left }),
-                            ctx,
-                        ))
-                    }
-                    Err(PinProblem::CardFailed) => ActivationStep::Issuing(PinEntry::new(
-                        PinPrompt::Issuing,
-                        Some(PinNotice::CardFailed),
-                        ctx,
-                    )),
+                    Err(problem) => ActivationStep::issuing_again(problem, ctx),
                 };
                 Vec::new()
             }
@@ -587,21 +583,9 @@ impl ActivationFlow {
                     self.step = ActivationStep::Tail(Tail::Sending { ticket: send });
                     Tail::send(CardAction::Activate, &Identification::Card, send)
                 }
-                Err(PinProblem::Blocked) => {
-                    self.step = ActivationStep::PinBlocked;
-                    Vec::new()
-                }
                 // The card refused or did not answer: its PIN is unchanged; start the PINs again.
                 Err(problem) => {
-                    let notice = match problem {
-                        PinProblem::Wrong { retries_left } => PinNotice::Wrong { retries_left },
-                        _ => PinNotice::CardFailed,
-                    };
-                    self.step = ActivationStep::Issuing(PinEntry::new(
-                        PinPrompt::Issuing,
-                        Some(notice),
-                        ctx,
-                    ));
+                    self.step = ActivationStep::issuing_again(problem, ctx);
                     Vec::new()
                 }
             },

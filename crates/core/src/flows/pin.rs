@@ -38,6 +38,18 @@ pub enum PinNotice {
     Mismatch,
 }
 
+impl PinNotice {
+    /// What the pad says when it appears again after the card refused a PIN; `None` when the
+    /// card blocked it (no pad appears then).
+    pub fn after(problem: PinProblem) -> Option<PinNotice> {
+        match problem {
+            PinProblem::Wrong { retries_left } => Some(PinNotice::Wrong { retries_left }),
+            PinProblem::CardFailed => Some(PinNotice::CardFailed),
+            PinProblem::Blocked => None,
+        }
+    }
+}
+
 /// A tap on the pad. Keys come as positions: the digit under a position is known only to
 /// the core's [`PinPad`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -177,17 +189,16 @@ impl PinCheck {
             PinCheck::Blocked => return (CheckOutcome::Blocked, Vec::new()),
             _ => return (CheckOutcome::Pending, Vec::new()),
         };
-        let notice = match result {
+        let problem = match result {
             Ok(()) => {
                 *ctx.pin_verified = true;
                 return (CheckOutcome::Verified, Vec::new());
             }
-            Err(PinProblem::Blocked) => {
-                *self = PinCheck::Blocked;
-                return (CheckOutcome::Blocked, Vec::new());
-            }
-            Err(PinProblem::Wrong { retries_left }) => PinNotice::Wrong { retries_left },
-            Err(PinProblem::CardFailed) => PinNotice::CardFailed,
+            Err(problem) => problem,
+        };
+        let Some(notice) = PinNotice::after(problem) else {
+            *self = PinCheck::Blocked;
+            return (CheckOutcome::Blocked, Vec::new());
         };
         if on_reader {
             let (check, commands) = PinCheck::on_reader(Some(notice), ctx);
