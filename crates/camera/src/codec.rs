@@ -84,6 +84,16 @@ fn clamp(value: i32) -> u8 {
 /// One MJPG frame (a JPEG, often without its Huffman tables, which UVC leaves out and the
 /// decoder fills in) to RGB8. Sizes above [`MAX_SIDE`] are refused before allocating.
 pub fn decode_mjpg(bytes: &[u8]) -> Result<Frame, DecodeError> {
+    decode(bytes, None)
+}
+
+/// [`decode_mjpg`] for a stream whose size was negotiated: a frame whose header claims
+/// another size is refused before anything is allocated or decoded.
+pub fn decode_mjpg_sized(bytes: &[u8], width: u32, height: u32) -> Result<Frame, DecodeError> {
+    decode(bytes, Some((width, height)))
+}
+
+fn decode(bytes: &[u8], expected: Option<(u32, u32)>) -> Result<Frame, DecodeError> {
     let options = DecoderOptions::default()
         .jpeg_set_out_colorspace(ColorSpace::RGB)
         .set_max_width(MAX_SIDE as usize)
@@ -100,6 +110,13 @@ pub fn decode_mjpg(bytes: &[u8]) -> Result<Frame, DecodeError> {
         u32::try_from(height).unwrap_or(u32::MAX),
     );
     let pixels = check_size(width, height)?;
+    if let Some((want_width, want_height)) = expected {
+        if (width, height) != (want_width, want_height) {
+            return Err(DecodeError::Jpeg(format!(
+                "frame is {width}×{height}, the stream was set to {want_width}×{want_height}"
+            )));
+        }
+    }
     if decoder.output_buffer_size() != Some(pixels * 3) {
         return Err(DecodeError::Jpeg("unexpected output size".into()));
     }
@@ -262,5 +279,14 @@ mod tests {
         let jpeg = encode_jpeg(&frame).unwrap();
         // Cut in the headers: refused. (Cut in the scan, decoders may pad with grey; fine.)
         assert!(decode_mjpg(&jpeg.as_jpeg()[..20]).is_err());
+    }
+
+    #[test]
+    fn a_sized_stream_refuses_frames_of_another_size() {
+        let frame = Frame::paint(32, 24, |x, y| [x as u8 * 8, y as u8 * 8, 0]);
+        let jpeg = encode_jpeg(&frame).unwrap();
+        assert!(decode_mjpg_sized(jpeg.as_jpeg(), 32, 24).is_ok());
+        let error = decode_mjpg_sized(jpeg.as_jpeg(), 640, 480).unwrap_err();
+        assert!(error.to_string().contains("32×24"), "{error}");
     }
 }

@@ -7,9 +7,10 @@ use zeroize::Zeroizing;
 
 use crate::error::DecodeError;
 
-/// The largest side accepted from outside (a camera's claimed size, a JPEG header): far above
-/// any UVC mode we use, and small enough that a lying header cannot make us allocate gigabytes.
-pub const MAX_SIDE: u32 = 4096;
+/// The largest side accepted from outside (a camera's claimed size, a JPEG header): above the
+/// 1920×1080 the back ends take at most, and small enough that a lying header costs at most
+/// 12 MB (2048² RGB), not gigabytes.
+pub const MAX_SIDE: u32 = 2048;
 
 /// The preview's size: 4:3 like the camera's 640×480, small enough to convert, check and hand
 /// to Slint ten times a second on a 2-core terminal.

@@ -37,8 +37,8 @@
 //! [`V4l2Camera`] (cargo feature `v4l2`, Linux) asks for MJPG 640×480 (YUYV at that size
 //! fills most of a USB 2 bus), falls back to YUYV, decodes in pure Rust. The `v4l` crate
 //! generates its bindings with bindgen when built, so the feature needs libclang at build
-//! time (Debian: `apt-get install libclang1-14 libclang-common-14-dev`); it is off by
-//! default so the workspace builds without it.
+//! time (Debian: `apt-get install libclang1-14`, 6 MB; libllvm14 comes with it); it is off
+//! by default so the workspace builds without it. Terminals build with `--features v4l2`.
 
 // Tests may unwrap; the library may not (the lint is on for it in Cargo.toml).
 #![cfg_attr(test, allow(clippy::unwrap_used))]
@@ -48,12 +48,14 @@ mod error;
 mod frame;
 mod quality;
 mod sim;
-#[cfg(feature = "v4l2")]
+#[cfg(all(feature = "v4l2", target_os = "linux"))]
 mod v4l2;
 
 use std::fmt;
 
-pub use codec::{decode_mjpg, encode_jpeg, yuyv_to_rgb, JPEG_QUALITY, MAX_CAPTURE_BYTES};
+pub use codec::{
+    decode_mjpg, decode_mjpg_sized, encode_jpeg, yuyv_to_rgb, JPEG_QUALITY, MAX_CAPTURE_BYTES,
+};
 pub use error::{CameraError, DecodeError, SpecError};
 pub use frame::{Capture, Frame, MAX_SIDE, PREVIEW_HEIGHT, PREVIEW_WIDTH};
 pub use quality::{
@@ -61,7 +63,7 @@ pub use quality::{
     TOO_BRIGHT_ABOVE, TOO_DARK_BELOW,
 };
 pub use sim::{Scenario, SimCamera, SIM_HEIGHT, SIM_WIDTH};
-#[cfg(feature = "v4l2")]
+#[cfg(all(feature = "v4l2", target_os = "linux"))]
 pub use v4l2::V4l2Camera;
 
 /// Which camera a terminal has, from its configuration.
@@ -108,9 +110,9 @@ impl CameraSpec {
         match self {
             CameraSpec::None => Ok(None),
             CameraSpec::Sim(scenario) => Ok(Some(Box::new(SimCamera::new(*scenario)))),
-            #[cfg(feature = "v4l2")]
+            #[cfg(all(feature = "v4l2", target_os = "linux"))]
             CameraSpec::Device(path) => Ok(Some(Box::new(V4l2Camera::open(path)?))),
-            #[cfg(not(feature = "v4l2"))]
+            #[cfg(not(all(feature = "v4l2", target_os = "linux")))]
             CameraSpec::Device(path) => Err(CameraError::NoV4l2Support { path: path.clone() }),
         }
     }

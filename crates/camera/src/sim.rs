@@ -286,7 +286,7 @@ mod tests {
         for (scenario, quality) in expected {
             let mut camera = SimCamera::new(scenario);
             camera.start_preview().unwrap();
-            for _ in 0..12 {
+            for _ in 0..6 {
                 let frame = camera.next_frame().unwrap();
                 assert_eq!(assess(&frame), quality, "{scenario}: {:?}", measure(&frame));
             }

@@ -14,7 +14,7 @@ use v4l::video::capture::Parameters;
 use v4l::video::Capture as _;
 use v4l::{Device, FourCC};
 
-use crate::codec::{decode_mjpg, encode_jpeg, yuyv_to_rgb};
+use crate::codec::{decode_mjpg_sized, encode_jpeg, yuyv_to_rgb};
 use crate::error::CameraError;
 use crate::frame::{check_size, Capture, Frame};
 use crate::{preview_of, Camera, CameraStatus, DeviceState};
@@ -190,7 +190,7 @@ impl V4l2Camera {
                 let used = (meta.bytesused as usize).min(buffer.len());
                 let bytes = &buffer[..used];
                 match wire {
-                    Wire::Mjpg => decode_mjpg(bytes),
+                    Wire::Mjpg => decode_mjpg_sized(bytes, width, height),
                     Wire::Yuyv { stride } => yuyv_to_rgb(bytes, width, height, stride),
                 }
             }
