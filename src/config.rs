@@ -116,6 +116,22 @@ pub struct Devices {
     /// Absent: no ID card reader (`port = "none"`).
     #[serde(default)]
     pub id_card_reader: IdCardReader,
+    /// The face camera of pension certification: a V4L2 device path such as "/dev/video0",
+    /// "sim" (or "sim:<scenario>") for the simulator, or "none" (the default).
+    #[serde(default = "Devices::no_camera")]
+    pub camera: String,
+}
+
+impl Devices {
+    fn no_camera() -> String {
+        "none".to_owned()
+    }
+
+    /// The configured camera; `config check` has refused a value that does not parse.
+    pub fn camera_spec(&self) -> renshe_camera::CameraSpec {
+        renshe_camera::CameraSpec::parse(self.camera.trim())
+            .unwrap_or(renshe_camera::CameraSpec::None)
+    }
 }
 
 /// The 二代居民身份证 reader (a SAM_A module on a serial line).
@@ -441,6 +457,9 @@ impl Config {
             if self.devices.id_card_reader.port == "sim" {
                 problem("devices.id_card_reader", "port", NO_SIM.into());
             }
+            if self.devices.camera.trim().starts_with("sim") {
+                problem("devices", "camera", NO_SIM.into());
+            }
             if self.demo.is_some() {
                 problem(
                     "demo",
@@ -475,6 +494,9 @@ impl Config {
             }
             if !matches!(self.devices.id_card_reader.port.trim(), "sim" | "none" | "") {
                 problem("devices.id_card_reader", "port", REAL_DEVICE.into());
+            }
+            if self.devices.camera.trim().starts_with("/dev/") {
+                problem("devices", "camera", REAL_DEVICE.into());
             }
             for (service, route) in &self.backend.routes {
                 if let Some(endpoint) = route.endpoints.iter().find(|e| !Self::is_loopback_url(e)) {
@@ -513,6 +535,9 @@ impl Config {
                 "port",
                 "must be \"sim\" or a serial device path such as \"/dev/ttyS0\"".into(),
             );
+        }
+        if let Err(error) = renshe_camera::CameraSpec::parse(self.devices.camera.trim()) {
+            problem("devices", "camera", error.to_string());
         }
         let id_reader = &self.devices.id_card_reader;
         if !BAUDS.contains(&id_reader.baud) {

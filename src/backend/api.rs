@@ -110,10 +110,31 @@ pub enum Operation {
         person_id: String,
         card_number: String,
     },
+    /// This cycle's status and the liveness actions for an attempt.
+    QueryCertification {
+        person_id: String,
+    },
+    /// The stills of one attempt, held by the back end for a while under the returned
+    /// `capture_id`. Changes no business state (re-sending stores another copy), so it is
+    /// not journaled: face images never reach the terminal's disk.
+    UploadCapture {
+        person_id: String,
+        challenge_id: String,
+        /// JPEG stills, base64, one per action in the challenge's order.
+        frames: Vec<String>,
+    },
+    /// The verdict on an uploaded attempt: journaled and exactly once, with no image in it.
     SubmitCertification {
         person_id: String,
         year: u16,
+        /// `self`, or `helper` (帮你认: `helper_person_id` identified at the terminal).
         method: String,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        challenge_id: String,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        capture_id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        helper_person_id: Option<String>,
     },
     ListProxies {
         person_id: String,
@@ -182,6 +203,18 @@ const TABLE: &[(&str, &str, Service, bool)] = &[
     ("report_loss", "cards/loss-report", Service::Card, true),
     ("release_loss", "cards/loss-release", Service::Card, true),
     (
+        "query_certification",
+        "certifications/status",
+        Service::Certification,
+        false,
+    ),
+    (
+        "upload_capture",
+        "certifications/captures",
+        Service::Certification,
+        false,
+    ),
+    (
         "submit_certification",
         "certifications",
         Service::Certification,
@@ -212,6 +245,8 @@ impl Operation {
             Operation::ActivateCard { .. } => "activate_card",
             Operation::ReportLoss { .. } => "report_loss",
             Operation::ReleaseLoss { .. } => "release_loss",
+            Operation::QueryCertification { .. } => "query_certification",
+            Operation::UploadCapture { .. } => "upload_capture",
             Operation::SubmitCertification { .. } => "submit_certification",
             Operation::ListProxies { .. } => "list_proxies",
             Operation::AddProxy { .. } => "add_proxy",
@@ -501,12 +536,67 @@ pub struct CardStatusReply {
     pub verify_url: Option<String>,
 }
 
+/// The liveness actions for one attempt, in order: `blink`, `open_mouth`, `nod`, `turn`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Challenge {
+    pub id: String,
+    pub actions: Vec<String>,
+}
+
+/// Where a pensioner stands in this year's certification cycle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertificationStatusReply {
+    pub person_id: String,
+    pub cycle_year: u16,
+    /// `due`, `certified` or `not_entitled`.
+    pub state: String,
+    /// `YYYY-MM-DD`: due by (state `due`) or valid until (state `certified`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certified_until: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_certified: Option<String>,
+    pub challenge: Challenge,
+    /// Face attempts still allowed today.
+    pub attempts_left: u8,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaptureReceipt {
+    pub capture_id: String,
+}
+
+/// The verdict on an attempt. A rejection is an answer, not an error: it says why and
+/// what comes next.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CertificationReceipt {
     pub person_id: String,
     pub year: u16,
+    /// `certified` or `rejected`.
+    #[serde(default = "certified")]
+    pub verdict: String,
+    #[serde(default)]
     pub certified_until: String,
+    /// For a rejection: `not_live`, `no_match` or `poor_image`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub attempts_left: u8,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_challenge: Option<Challenge>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify_url: Option<String>,
+}
+
+fn certified() -> String {
+    "certified".into()
 }
 
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -572,6 +662,8 @@ pub enum Reply {
     MedicalAccount(MedicalAccount),
     Card(CardStatusReply),
     Certification(CertificationReceipt),
+    CertificationStatus(CertificationStatusReply),
+    Capture(CaptureReceipt),
     Proxies(ProxyList),
     Cryptogram(Cryptogram),
     Catalogue(CataloguePage),
@@ -595,6 +687,8 @@ pub fn parse_reply(op: &Operation, bytes: &[u8]) -> Result<Reply, ParseError> {
         | Operation::ReportLoss { .. }
         | Operation::ReleaseLoss { .. } => Reply::Card(parse_as(bytes)?),
         Operation::SubmitCertification { .. } => Reply::Certification(parse_as(bytes)?),
+        Operation::QueryCertification { .. } => Reply::CertificationStatus(parse_as(bytes)?),
+        Operation::UploadCapture { .. } => Reply::Capture(parse_as(bytes)?),
         Operation::ListProxies { .. }
         | Operation::AddProxy { .. }
         | Operation::RemoveProxy { .. } => {

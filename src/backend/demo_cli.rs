@@ -228,6 +228,9 @@ fn session_script(seed: u64, index: u32, residents: &[sim::Resident]) -> Vec<Ste
             person_id,
             year: 2026,
             method: "face".into(),
+            challenge_id: String::new(),
+            capture_id: String::new(),
+            helper_person_id: None,
         },
         deferred: true,
     });

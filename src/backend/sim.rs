@@ -74,6 +74,9 @@ pub struct FaultPlan {
     pub duplicate: f64,
     /// Faults left before the plan switches itself off (None: no limit).
     pub budget: Option<u32>,
+    /// The verdict every face attempt gets instead of "certified": `not_live`, `no_match`
+    /// or `poor_image` (the demo cannot compare faces; this shows the other answers).
+    pub certification_verdict: Option<String>,
 }
 
 /// A synthetic resident.
@@ -263,6 +266,68 @@ struct SimState {
     catalogue: Arc<dyn CatalogueProvider>,
     /// Where receipts' verification codes can be checked (this sim's own `/verify`).
     verify_base: String,
+    desk: CertificationDesk,
+}
+
+/// Face attempts a pensioner has per day at the demo back end.
+const CERTIFICATION_ATTEMPTS: u8 = 3;
+/// Challenges and captures the desk remembers: the demo back end's memory stays bounded.
+const DESK_CAPACITY: usize = 64;
+
+/// The certification desk's short-lived state: challenges issued, captures received (only
+/// whether they looked like JPEG stills — the images themselves are not kept), and failed
+/// attempts per pensioner.
+#[derive(Default)]
+struct CertificationDesk {
+    issued: u64,
+    /// challenge id → (person id, number of actions)
+    challenges: BTreeMap<String, (String, usize)>,
+    /// capture id → (person id, challenge id)
+    captures: BTreeMap<String, (String, String)>,
+    failures: HashMap<String, u8>,
+}
+
+impl CertificationDesk {
+    fn challenge(&mut self, person_id: &str, rng: &mut StdRng) -> api::Challenge {
+        const ACTIONS: [&str; 4] = ["blink", "open_mouth", "nod", "turn"];
+        self.issued += 1;
+        let id = format!("CH{:06}", self.issued);
+        let first = rng.random_range(0..ACTIONS.len());
+        let second = (first + rng.random_range(1..ACTIONS.len())) % ACTIONS.len();
+        let actions = vec![ACTIONS[first].to_string(), ACTIONS[second].to_string()];
+        self.challenges
+            .insert(id.clone(), (person_id.to_string(), actions.len()));
+        bound(&mut self.challenges);
+        api::Challenge { id, actions }
+    }
+
+    fn attempts_left(&self, person_id: &str) -> u8 {
+        CERTIFICATION_ATTEMPTS.saturating_sub(self.failures.get(person_id).copied().unwrap_or(0))
+    }
+}
+
+/// Drops the oldest entries (ids sort by issue order) beyond the desk's capacity.
+fn bound<V>(map: &mut BTreeMap<String, V>) {
+    while map.len() > DESK_CAPACITY {
+        map.pop_first();
+    }
+}
+
+/// A base64 JPEG still: starts with SOI, ends with EOI.
+fn looks_like_jpeg(frame: &str) -> bool {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD
+        .decode(frame)
+        .is_ok_and(|bytes| bytes.starts_with(&[0xFF, 0xD8]) && bytes.ends_with(&[0xFF, 0xD9]))
+}
+
+/// Born in 1966 or before (the ID number's 7th to 10th digits): drawing an old-age pension.
+fn entitled_to_pension(resident: &Resident) -> bool {
+    resident
+        .id_number
+        .get(6..10)
+        .and_then(|year| year.parse::<u16>().ok())
+        .is_some_and(|year| year <= 1966)
 }
 
 /// How to start the sim.
@@ -499,6 +564,7 @@ pub async fn start(options: SimOptions) -> Result<SimHandle, SimError> {
         state_file: options.state_file.clone(),
         catalogue: options.catalogue.clone(),
         verify_base: String::new(),
+        desk: CertificationDesk::default(),
     }));
     let tls = match &options.tls {
         Some(t) => Some(tokio_rustls::TlsAcceptor::from(Arc::new(server_config(t)?))),
@@ -600,10 +666,21 @@ fn api_paths() -> Vec<String> {
             person_id: String::new(),
             card_number: String::new(),
         },
+        Operation::QueryCertification {
+            person_id: String::new(),
+        },
+        Operation::UploadCapture {
+            person_id: String::new(),
+            challenge_id: String::new(),
+            frames: Vec::new(),
+        },
         Operation::SubmitCertification {
             person_id: String::new(),
             year: 0,
             method: String::new(),
+            challenge_id: String::new(),
+            capture_id: String::new(),
+            helper_person_id: None,
         },
         Operation::ListProxies {
             person_id: String::new(),
@@ -926,9 +1003,74 @@ impl SimState {
                     self.durable.codes.insert(code, op.name().to_string());
                     serde_json::to_value(reply)
                 }
-                Operation::SubmitCertification {
-                    person_id, year, ..
+                Operation::QueryCertification { person_id } => {
+                    let year = chrono::Datelike::year(&chrono::Local::now()) as u16;
+                    let attempts_left = self.desk.attempts_left(person_id);
+                    let r = self.resident(person_id)?;
+                    let entitled = entitled_to_pension(r);
+                    let certified = r.certified_years.contains(&year);
+                    let last = r.certified_years.iter().max().copied();
+                    let person_id = r.person_id.clone();
+                    let challenge = self.desk.challenge(&person_id, &mut self.rng);
+                    serde_json::to_value(api::CertificationStatusReply {
+                        person_id,
+                        cycle_year: year,
+                        state: match (entitled, certified) {
+                            (false, _) => "not_entitled",
+                            (true, true) => "certified",
+                            (true, false) => "due",
+                        }
+                        .into(),
+                        due_by: (entitled && !certified).then(|| format!("{year}-12-31")),
+                        certified_until: certified.then(|| format!("{}-06-30", year + 1)),
+                        last_certified: last.map(|year| format!("{year}-03-15")),
+                        challenge,
+                        attempts_left,
+                    })
+                }
+                Operation::UploadCapture {
+                    person_id,
+                    challenge_id,
+                    frames,
                 } => {
+                    self.resident(person_id)?;
+                    let expected = match self.desk.challenges.get(challenge_id) {
+                        Some((owner, actions)) if owner == person_id => *actions,
+                        _ => return Err((400, bad_request("unknown or expired challenge"))),
+                    };
+                    if frames.len() != expected || !frames.iter().all(|f| looks_like_jpeg(f)) {
+                        return Err((
+                            400,
+                            bad_request(&format!(
+                                "{} stills, {expected} expected, each a base64 JPEG",
+                                frames.len()
+                            )),
+                        ));
+                    }
+                    self.desk.issued += 1;
+                    let capture_id = format!("CP{:06}", self.desk.issued);
+                    self.desk.captures.insert(
+                        capture_id.clone(),
+                        (person_id.clone(), challenge_id.clone()),
+                    );
+                    bound(&mut self.desk.captures);
+                    serde_json::to_value(api::CaptureReceipt { capture_id })
+                }
+                Operation::SubmitCertification {
+                    person_id,
+                    year,
+                    capture_id,
+                    ..
+                } => {
+                    // Without a capture it is a certification by data comparison (静默认证),
+                    // as the technicians' soak sends; with one, the face attempt's verdict.
+                    if !capture_id.is_empty()
+                        && !matches!(self.desk.captures.get(capture_id), Some((owner, _)) if owner == person_id)
+                    {
+                        return Err((400, bad_request("unknown or expired capture")));
+                    }
+                    let forced = self.faults.certification_verdict.clone();
+                    let attempts_left = self.desk.attempts_left(person_id);
                     let r = self.resident(person_id)?;
                     if r.certified_years.contains(year) {
                         return Err(reject(
@@ -937,11 +1079,38 @@ impl SimState {
                             "Already certified for this year",
                         ));
                     }
+                    let person_id = r.person_id.clone();
+                    if let Some(reason) = forced.filter(|_| !capture_id.is_empty()) {
+                        let attempts_left = attempts_left.saturating_sub(1);
+                        *self.desk.failures.entry(person_id.clone()).or_default() += 1;
+                        let next_challenge = (attempts_left > 0)
+                            .then(|| self.desk.challenge(&person_id, &mut self.rng));
+                        return serde_json::to_value(api::CertificationReceipt {
+                            person_id,
+                            year: *year,
+                            verdict: "rejected".into(),
+                            certified_until: String::new(),
+                            reason: Some(reason),
+                            attempts_left,
+                            next_challenge,
+                            verification_code: None,
+                            verify_url: None,
+                        })
+                        .map_err(|e| (500, bad_request(&e.to_string())));
+                    }
                     r.certified_years.push(*year);
+                    let code = verification_code(op, self.durable.ledger.len());
+                    self.durable.codes.insert(code.clone(), op.name().to_string());
                     serde_json::to_value(api::CertificationReceipt {
-                        person_id: r.person_id.clone(),
+                        person_id,
                         year: *year,
+                        verdict: "certified".into(),
                         certified_until: format!("{}-06-30", year + 1),
+                        reason: None,
+                        attempts_left,
+                        next_challenge: None,
+                        verify_url: Some(format!("{}{code}", self.verify_base)),
+                        verification_code: Some(code),
                     })
                 }
                 Operation::ListProxies { person_id }

@@ -17,8 +17,10 @@ use crate::config::Config;
 use crate::core::identity::{mask_card_number, mask_name, Holder};
 use crate::core::records::{self, Records, YearMonth};
 use crate::core::{
-    Answer, BackendProblem, BilingualMessage, CardAction, CardReply, Confirmation, DeviceHealth,
-    DeviceKind, Event, FlowId, PersonFound, QueryKind, Rejection, Request, Ticket,
+    Answer, BackendProblem, BilingualMessage, CardAction, CardReply, CertificationReply,
+    CertificationStatus, Confirmation, CycleState, Date, DeviceHealth, DeviceKind, Event, FlowId,
+    LivenessAction, LivenessChallenge, PersonFound, QueryKind, RejectReason, Rejection, Request,
+    Ticket, Verdict,
 };
 use crate::locator::catalogue::ServicePoint;
 use crate::shell::events::EventSink;
@@ -163,6 +165,12 @@ impl BackendAdapter {
                     ticket,
                     result: card_service(&engine, Some(action), &who, &reference, &stop).await,
                 },
+                Request::CertificationStatus { .. } | Request::Certify { .. } => {
+                    Event::CertificationAnswered {
+                        ticket,
+                        result: certification(&engine, &request, &who, &reference, &stop).await,
+                    }
+                }
             };
             // The person's data goes with this task; an abandoned request's answer, too.
             drop(who);
@@ -335,6 +343,22 @@ pub struct Claimant {
     /// Known from the social security card; looked up otherwise.
     pub card_number: Option<String>,
     pub name: NameCheck,
+    /// 帮你认: the pensioner the claimant certifies, typed by them.
+    pub pensioner: Option<Box<Claimant>>,
+    /// A face attempt's JPEG stills, in the challenge's order (certification only).
+    pub stills: Vec<zeroize::Zeroizing<Vec<u8>>>,
+}
+
+impl Claimant {
+    pub fn new(id_number: String, card_number: Option<String>, name: NameCheck) -> Claimant {
+        Claimant {
+            id_number,
+            card_number,
+            name,
+            pensioner: None,
+            stills: Vec::new(),
+        }
+    }
 }
 
 /// How the name the back end has for the ID number must match.
@@ -363,11 +387,11 @@ impl NameCheck {
 
 impl From<&Holder> for Claimant {
     fn from(holder: &Holder) -> Claimant {
-        Claimant {
-            id_number: holder.id_number.as_str().to_string(),
-            card_number: Some(holder.card_number.clone()),
-            name: NameCheck::None,
-        }
+        Claimant::new(
+            holder.id_number.as_str().to_string(),
+            Some(holder.card_number.clone()),
+            NameCheck::None,
+        )
     }
 }
 
@@ -378,6 +402,12 @@ pub fn unavailable(ticket: Ticket, request: &Request) -> Event {
             ticket,
             result: Err(BackendProblem::RouteUnavailable),
         },
+        Request::CertificationStatus { .. } | Request::Certify { .. } => {
+            Event::CertificationAnswered {
+                ticket,
+                result: Err(BackendProblem::RouteUnavailable),
+            }
+        }
         _ => Event::CardServiceAnswered {
             ticket,
             result: Err(BackendProblem::RouteUnavailable),
@@ -471,6 +501,168 @@ async fn card_service(
             verify_url: reply.verify_url,
         })),
         _ => Err(BackendProblem::OutcomeUnknown),
+    }
+}
+
+/// Pension certification: identify whoever is at the terminal (and, for 帮你认, the pensioner
+/// they typed), then the status, or the attempt: its stills uploaded (not journaled: no
+/// image reaches the disk), then the verdict asked for exactly once.
+async fn certification(
+    engine: &Engine,
+    request: &Request,
+    who: &Claimant,
+    reference: &str,
+    cancelled: &AtomicBool,
+) -> Result<CertificationReply, BackendProblem> {
+    if cancelled.load(Ordering::SeqCst) {
+        return Err(BackendProblem::RouteUnavailable);
+    }
+    let (present, _) = identify(engine, who, reference).await?;
+    let (pensioner, helper) = match &who.pensioner {
+        Some(pensioner) => {
+            let (record, _) = identify(engine, pensioner, &format!("{reference}/pensioner")).await?;
+            (record, Some(present.person_id))
+        }
+        None => (present, None),
+    };
+    let masked_name = mask_name(&pensioner.name);
+    let person_id = pensioner.person_id;
+    let (cycle_year, challenge_id) = match request {
+        Request::Certify {
+            cycle_year,
+            challenge_id,
+            ..
+        } => (*cycle_year, challenge_id.clone()),
+        _ => {
+            let status = Operation::QueryCertification { person_id };
+            return match applied(
+                engine
+                    .execute(&format!("{reference}/status"), status)
+                    .await,
+            )? {
+                (Reply::CertificationStatus(reply), _) => {
+                    certification_status(reply, masked_name).ok_or(BackendProblem::OutcomeUnknown)
+                }
+                _ => Err(BackendProblem::RouteUnavailable),
+            };
+        }
+    };
+    if cancelled.load(Ordering::SeqCst) {
+        return Err(BackendProblem::RouteUnavailable);
+    }
+    let upload = Operation::UploadCapture {
+        person_id: person_id.clone(),
+        challenge_id: challenge_id.clone(),
+        frames: who
+            .stills
+            .iter()
+            .map(|still| {
+                use base64::Engine as _;
+                base64::engine::general_purpose::STANDARD.encode(still.as_slice())
+            })
+            .collect(),
+    };
+    let capture_id = match applied(
+        engine
+            .execute(&format!("{reference}/capture"), upload)
+            .await,
+    )? {
+        (Reply::Capture(receipt), _) => receipt.capture_id,
+        _ => return Err(BackendProblem::RouteUnavailable),
+    };
+    let submit = Operation::SubmitCertification {
+        person_id,
+        year: cycle_year,
+        method: if helper.is_some() { "helper" } else { "self" }.into(),
+        challenge_id,
+        capture_id,
+        helper_person_id: helper,
+    };
+    match applied(
+        engine
+            .execute(&format!("{reference}/certify"), submit)
+            .await,
+    )? {
+        (Reply::Certification(receipt), key) => Ok(CertificationReply::Verdict(verdict(
+            receipt,
+            short_reference(&key),
+        ))),
+        _ => Err(BackendProblem::OutcomeUnknown),
+    }
+}
+
+/// A `YYYY-MM-DD` date from the back end.
+fn date(text: &str) -> Option<Date> {
+    let mut parts = text.split('-');
+    let year = parts.next()?.parse().ok()?;
+    let month = parts.next()?.parse().ok()?;
+    let day = parts.next()?.parse().ok()?;
+    (parts.next().is_none() && (1..=12).contains(&month) && (1..=31).contains(&day))
+        .then_some(Date { year, month, day })
+}
+
+fn challenge(challenge: api::Challenge) -> Option<LivenessChallenge> {
+    let actions = challenge
+        .actions
+        .iter()
+        .map(|action| match action.as_str() {
+            "blink" => Some(LivenessAction::Blink),
+            "open_mouth" => Some(LivenessAction::OpenMouth),
+            "nod" => Some(LivenessAction::Nod),
+            "turn" => Some(LivenessAction::Turn),
+            _ => None,
+        })
+        .collect::<Option<Vec<_>>>()?;
+    // An attempt asks for one to four actions; anything else is not an answer to show.
+    (1..=4).contains(&actions.len()).then_some(LivenessChallenge {
+        id: challenge.id,
+        actions,
+    })
+}
+
+/// The back end's status as the core's; `None` when it does not hold together (a state
+/// without its date, an action this build cannot show).
+fn certification_status(
+    reply: api::CertificationStatusReply,
+    masked_name: String,
+) -> Option<CertificationReply> {
+    let state = match reply.state.as_str() {
+        "due" => CycleState::Due {
+            by: date(reply.due_by.as_deref()?)?,
+        },
+        "certified" => CycleState::Certified {
+            until: date(reply.certified_until.as_deref()?)?,
+        },
+        "not_entitled" => CycleState::NotEntitled,
+        _ => return None,
+    };
+    Some(CertificationReply::Status(CertificationStatus {
+        masked_name,
+        cycle_year: reply.cycle_year,
+        state,
+        last_certified: reply.last_certified.as_deref().and_then(date),
+        challenge: challenge(reply.challenge)?,
+        attempts_left: reply.attempts_left,
+    }))
+}
+
+fn verdict(receipt: api::CertificationReceipt, reference: String) -> Verdict {
+    match (receipt.verdict.as_str(), date(&receipt.certified_until)) {
+        ("certified", Some(until)) => Verdict::Certified {
+            until,
+            reference,
+            verification_code: receipt.verification_code,
+            verify_url: receipt.verify_url,
+        },
+        _ => Verdict::Rejected {
+            reason: match receipt.reason.as_deref() {
+                Some("not_live") => RejectReason::NotLive,
+                Some("no_match") => RejectReason::NoMatch,
+                _ => RejectReason::PoorImage,
+            },
+            attempts_left: receipt.attempts_left,
+            next: receipt.next_challenge.and_then(challenge),
+        },
     }
 }
 

@@ -169,6 +169,8 @@ fn log(command: &Command) {
                 crate::core::Request::Records(kind) => format!("{kind:?}"),
                 crate::core::Request::LookUp(_) => "look-up".into(),
                 crate::core::Request::Card { action, .. } => format!("{action:?}"),
+                crate::core::Request::CertificationStatus { .. } => "certification-status".into(),
+                crate::core::Request::Certify { attempt, .. } => format!("certify #{attempt}"),
             };
             tracing::info!(ticket = %ticket.reference(), %kind, "fetch")
         }
@@ -182,6 +184,14 @@ fn log(command: &Command) {
         }
         Command::ChangePin { ticket, .. } => {
             tracing::info!(ticket = %ticket.reference(), "change PIN")
+        }
+        Command::Capture {
+            ticket,
+            index,
+            action,
+            ..
+        } => {
+            tracing::info!(ticket = %ticket.reference(), index, action = action.key(), "capture")
         }
         Command::ReportDevices { .. } => {}
     }

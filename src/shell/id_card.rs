@@ -97,11 +97,11 @@ impl IdCardAdapter {
         let slot = self.card.lock().ok()?;
         let card = slot.as_ref()?;
         let id_number = card.id_number.as_ref()?;
-        Some(Claimant {
-            id_number: id_number.as_str().to_owned(),
-            card_number: None,
-            name: NameCheck::Exact(card.text().name.clone()),
-        })
+        Some(Claimant::new(
+            id_number.as_str().to_owned(),
+            None,
+            NameCheck::Exact(card.text().name.clone()),
+        ))
     }
 
     /// The session ended: the card's data goes (zeroized as it drops).

@@ -2,6 +2,7 @@
 //! core and carries out its commands. The only place where the parts meet.
 
 pub mod backend;
+pub mod camera;
 pub mod card;
 pub mod catalogue;
 pub mod controller;
@@ -21,8 +22,10 @@ use anyhow::Context;
 use slint::ComponentHandle;
 
 use crate::config::Config;
+use crate::core::entry::TypedName;
+use crate::core::identity::IdNumber;
 use crate::core::{
-    Command, Document, Event, Identification, Millis, Request, SessionSettings, View,
+    Command, Document, Event, Identification, Millis, Pensioner, Request, SessionSettings, View,
 };
 use crate::i18n::Translator;
 use crate::store::Store;
@@ -128,6 +131,7 @@ pub struct Kiosk {
     pub card_reader: Rc<card::CardReaderAdapter>,
     pub id_card: Rc<id_card::IdCardAdapter>,
     pub backend: Rc<backend::BackendAdapter>,
+    pub camera: Rc<camera::CameraAdapter>,
 }
 
 impl Kiosk {
@@ -262,10 +266,35 @@ impl Kiosk {
             }
         }
 
+        // The camera's preview frames go to the certification page; it runs while the view
+        // shows the camera.
+        let frame_window = app.as_weak();
+        let frames: camera::FrameSink = std::sync::Arc::new(move |frame| {
+            let _ = frame_window.upgrade_in_event_loop(move |app| {
+                let pixels = slint::SharedPixelBuffer::<slint::Rgb8Pixel>::clone_from_slice(
+                    frame.as_rgb(),
+                    frame.width(),
+                    frame.height(),
+                );
+                app.global::<ui::CertificationAdapter>()
+                    .set_camera_frame(slint::Image::from_rgb8(pixels));
+            });
+        });
+        let camera = Rc::new(camera::CameraAdapter::start(
+            &config.devices.camera_spec(),
+            events.clone(),
+            frames,
+            camera::ACTION_TIME,
+        ));
+        let preview = camera.clone();
+        controller.add_drawer(Box::new(move |_, view| {
+            preview.show_preview(view.camera_on())
+        }));
         let mut effects = Effects {
             card_reader: card_reader.clone(),
             id_card: id_card.clone(),
             backend: backend.clone(),
+            camera: camera.clone(),
             printer,
             finder: finder.clone(),
             translator,
@@ -278,6 +307,7 @@ impl Kiosk {
             card_reader,
             id_card,
             backend,
+            camera,
         })
     }
 }
@@ -293,11 +323,21 @@ pub fn today() -> crate::core::Date {
     }
 }
 
+/// Someone identified by the number and name typed on the keypads.
+fn typed(id_number: &IdNumber, name: &TypedName) -> backend::Claimant {
+    backend::Claimant::new(
+        id_number.as_str().to_owned(),
+        None,
+        backend::NameCheck::Pinyin(name.letters().to_owned()),
+    )
+}
+
 /// Carries out the core's commands with the adapters.
 struct Effects {
     card_reader: Rc<card::CardReaderAdapter>,
     id_card: Rc<id_card::IdCardAdapter>,
     backend: Rc<backend::BackendAdapter>,
+    camera: Rc<camera::CameraAdapter>,
     printer: printer::PrinterAdapter,
     finder: Rc<RefCell<Finder>>,
     translator: Rc<Translator>,
@@ -310,17 +350,27 @@ impl Effects {
     fn claimant(&self, request: &Request) -> Option<backend::Claimant> {
         let who = match request {
             Request::Records(_) => &Identification::Card,
-            Request::LookUp(who) | Request::Card { who, .. } => who,
+            Request::LookUp(who)
+            | Request::Card { who, .. }
+            | Request::CertificationStatus { who, .. }
+            | Request::Certify { who, .. } => who,
         };
-        match who {
+        let mut claimant = match who {
             Identification::Card => self.card_reader.holder().map(|holder| (&holder).into()),
             Identification::IdCard => self.id_card.claimant(),
-            Identification::Typed { id_number, name } => Some(backend::Claimant {
-                id_number: id_number.as_str().to_owned(),
-                card_number: None,
-                name: backend::NameCheck::Pinyin(name.letters().to_owned()),
-            }),
+            Identification::Typed { id_number, name } => Some(typed(id_number, name)),
+        }?;
+        if let Request::CertificationStatus { pensioner, .. } | Request::Certify { pensioner, .. } =
+            request
+        {
+            if let Pensioner::Relative { id_number, name } = pensioner {
+                claimant.pensioner = Some(Box::new(typed(id_number, name)));
+            }
         }
+        if let Request::Certify { attempt, .. } = request {
+            claimant.stills = self.camera.take_stills(*attempt);
+        }
+        Some(claimant)
     }
 
     fn run(&mut self, command: &Command, view: &View) {
@@ -328,9 +378,19 @@ impl Effects {
             Command::WipeSessionData => {
                 self.card_reader.forget_holder();
                 self.id_card.forget();
+                self.camera.forget();
                 self.backend.cancel(None);
             }
-            Command::Cancel(flow) => self.backend.cancel(Some(*flow)),
+            Command::Cancel(flow) => {
+                self.camera.forget();
+                self.backend.cancel(Some(*flow));
+            }
+            Command::Capture {
+                ticket,
+                attempt,
+                index,
+                action,
+            } => self.camera.capture(*ticket, *attempt, *index, *action),
             Command::RemindToTakeCard => {}
             Command::ReportDevices {
                 card_reader,
@@ -370,6 +430,12 @@ impl Effects {
                         view,
                         *service,
                         confirmation.as_ref(),
+                    ),
+                    Document::Certification(outcome) => receipts::certification_receipt(
+                        &self.translator,
+                        &self.config,
+                        view,
+                        outcome,
                     ),
                     Document::Records {
                         service,

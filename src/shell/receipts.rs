@@ -4,7 +4,7 @@
 use crate::config::Config;
 use crate::core::receipt::{Receipt, ReceiptLabels, ReceiptLine, ReceiptReference};
 use crate::core::records::{Cell, Layout};
-use crate::core::{Confirmation, ServiceId, View};
+use crate::core::{CertificationOutcome, Confirmation, ServiceId, Verdict, View};
 use crate::i18n::Translator;
 
 /// The verification address printed as a QR code; the back end's verification page.
@@ -151,17 +151,7 @@ pub fn card_service_receipt(
             });
         }
     }
-    let (holder_masked, id_masked) = match (&view.holder, &view.id_card) {
-        (Some(holder), _) => (
-            Some(holder.masked_name.clone()),
-            Some(holder.masked_id.clone()),
-        ),
-        (None, Some(id_card)) => (
-            Some(id_card.masked_name.clone()),
-            Some(id_card.masked_id.clone()),
-        ),
-        (None, None) => (None, None),
-    };
+    let (holder_masked, id_masked) = present(view);
     Receipt {
         labels: labels(translator, view),
         terminal_id: config.terminal.id.clone(),
@@ -176,6 +166,116 @@ pub fn card_service_receipt(
             backend_serial: confirmation.reference.clone(),
         }),
         verify_url: confirmation.and_then(|confirmation| confirmation.verify_url.clone()),
+        extra_lines,
+    }
+}
+
+/// Who identified at the terminal, masked: the card's holder, else the ID card's bearer.
+fn present(view: &View) -> (Option<String>, Option<String>) {
+    match (&view.holder, &view.id_card) {
+        (Some(holder), _) => (
+            Some(holder.masked_name.clone()),
+            Some(holder.masked_id.clone()),
+        ),
+        (None, Some(id_card)) => (
+            Some(id_card.masked_name.clone()),
+            Some(id_card.masked_id.clone()),
+        ),
+        (None, None) => (None, None),
+    }
+}
+
+/// A certification's receipt: whose (for 帮你认 the pensioner and the helper, both masked),
+/// the cycle, certified until when — or that it was received and how the verdict comes —
+/// the 流水号 and the verification code.
+pub fn certification_receipt(
+    translator: &Translator,
+    config: &Config,
+    view: &View,
+    outcome: &CertificationOutcome,
+) -> Receipt {
+    let tr = |key: &str| translator.tr(view.language, key);
+    let (holder_masked, id_masked) = present(view);
+    let mut extra_lines = vec![ReceiptLine {
+        label: tr("receipt-certification-cycle"),
+        value: outcome.cycle_year.to_string(),
+    }];
+    if outcome.for_relative {
+        extra_lines.insert(
+            0,
+            ReceiptLine {
+                label: tr("receipt-pensioner"),
+                value: outcome.masked_pensioner.clone(),
+            },
+        );
+        if let Some(helper) = &holder_masked {
+            extra_lines.insert(
+                1,
+                ReceiptLine {
+                    label: tr("receipt-helper"),
+                    value: helper.clone(),
+                },
+            );
+        }
+    }
+    let (result, reference, verify_url) = match &outcome.verdict {
+        Verdict::Certified {
+            until,
+            reference,
+            verification_code,
+            verify_url,
+        } => {
+            extra_lines.push(ReceiptLine {
+                label: tr("receipt-certified-until"),
+                value: crate::ui::date_text(view.language, *until),
+            });
+            if let Some(code) = verification_code {
+                extra_lines.push(ReceiptLine {
+                    label: tr("receipt-verification-code"),
+                    value: code.clone(),
+                });
+            }
+            (
+                tr("receipt-result-certified"),
+                Some(reference.clone()),
+                verify_url.clone(),
+            )
+        }
+        Verdict::Received { reference } => (
+            tr("receipt-result-received"),
+            Some(reference.clone()),
+            None,
+        ),
+        Verdict::Rejected { .. } => (tr("receipt-result-not-certified"), None, None),
+    };
+    Receipt {
+        labels: labels(translator, view),
+        terminal_id: config.terminal.id.clone(),
+        location: config.location.address.clone(),
+        service: tr(&format!(
+            "service-{}",
+            if outcome.for_relative {
+                ServiceId::ProxyCertification
+            } else {
+                ServiceId::PensionCertification
+            }
+            .key()
+        )),
+        time: chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string(),
+        // For oneself the pensioner is who identified; for a relative the header names the
+        // pensioner and the lines name the helper.
+        holder_masked: if outcome.for_relative {
+            Some(outcome.masked_pensioner.clone())
+        } else {
+            holder_masked
+        },
+        id_masked: if outcome.for_relative { None } else { id_masked },
+        result: Some(result),
+        reference: reference.map(|reference| ReceiptReference {
+            journal_sequence: None,
+            backend_serial: reference,
+        }),
+        verify_url,
         extra_lines,
     }
 }

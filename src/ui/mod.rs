@@ -1,6 +1,7 @@
 //! Rust-side adapters between the core's plain data and the Slint window: the generated
 //! components, the translation callbacks, and the mapping of a [`View`] onto properties.
 
+pub mod certification;
 pub mod finder;
 pub mod icons;
 
@@ -155,6 +156,12 @@ fn wire_card_services(app: &AppWindow, send: &Rc<dyn Fn(Event)>) {
     });
     let on = send.clone();
     adapter.on_find_counter(move || on(Event::ServiceTapped(ServiceId::ServicePointFinder)));
+    let certification = app.global::<CertificationAdapter>();
+    certification.on_confirm(card(send, CardServiceInput::Confirm));
+    certification.on_try_again(card(send, CardServiceInput::TryAgain));
+    certification.on_print_tapped(card(send, CardServiceInput::Print));
+    let on = send.clone();
+    certification.on_find_counter(move || on(Event::ServiceTapped(ServiceId::ServicePointFinder)));
 }
 
 fn single_char(text: &str) -> Option<char> {
@@ -187,6 +194,12 @@ pub fn apply_view(app: &AppWindow, view: &View) {
         (Page::Help, _) => (PageId::Help, ""),
         (Page::Flow, Some(FlowView::Query(query))) => (PageId::Query, query.service.key()),
         (Page::Flow, Some(FlowView::Card(card))) => (PageId::CardService, card.service.key()),
+        (Page::Flow, Some(FlowView::Certification(cert))) => {
+            match certification::identifying(cert) {
+                Some(_) => (PageId::CardService, cert.service.key()),
+                None => (PageId::Certification, cert.service.key()),
+            }
+        }
         (Page::Flow, Some(FlowView::Finder(finder))) if finder.point.is_some() => {
             (PageId::ServicePoint, "")
         }
@@ -215,9 +228,18 @@ pub fn apply_view(app: &AppWindow, view: &View) {
         // Nothing of an ended query stays in the page's model.
         _ => clear_query(app),
     }
-    match &view.flow {
-        Some(FlowView::Card(card)) => apply_card_service(app, card, view.elderly),
+    let identifying = match &view.flow {
+        Some(FlowView::Certification(cert)) => certification::identifying(cert),
+        _ => None,
+    };
+    match (&view.flow, &identifying) {
+        (Some(FlowView::Card(card)), _) => apply_card_service(app, card, view.elderly),
+        (_, Some(card)) => apply_card_service(app, card, view.elderly),
         _ => clear_card_service(app),
+    }
+    match &view.flow {
+        Some(FlowView::Certification(cert)) => certification::apply(app, cert, view.language),
+        _ => certification::clear(app),
     }
 }
 
@@ -409,8 +431,12 @@ fn apply_card_service(app: &AppWindow, view: &CardServiceView, elderly: bool) {
     adapter.set_typed_problem_key(typed_problem.into());
     adapter.set_typed_complete(typed_complete);
     adapter.set_typed_prompt_key(
-        match view.step {
-            CardStep::TypeName { .. } => "loss-report-name-prompt",
+        match (view.service, &view.step) {
+            (ServiceId::ProxyCertification, CardStep::TypeName { .. }) => {
+                "certification-relative-name-prompt"
+            }
+            (ServiceId::ProxyCertification, _) => "certification-relative-id-prompt",
+            (_, CardStep::TypeName { .. }) => "loss-report-name-prompt",
             _ => "loss-report-id-prompt",
         }
         .into(),
@@ -630,7 +656,7 @@ pub fn backend_problem_key(problem: &BackendProblem) -> &'static str {
 }
 
 /// The back end's own words, in the resident's language, where our text cannot say it.
-fn backend_detail(problem: &BackendProblem, lang: &str) -> String {
+pub fn backend_detail(problem: &BackendProblem, lang: &str) -> String {
     match problem {
         BackendProblem::Rejected {
             reason: Rejection::Other,
@@ -648,6 +674,7 @@ pub fn blocker_key(blocker: Blocker) -> &'static str {
         Blocker::CardReader => "blocked-card-reader",
         Blocker::Printer => "blocked-printer",
         Blocker::BackEnd => "blocked-back-end",
+        Blocker::Camera => "blocked-camera",
     }
 }
 
@@ -685,10 +712,16 @@ pub fn failure_keys() -> Vec<&'static str> {
     keys.push(backend_problem_key(&BackendProblem::RouteUnavailable));
     keys.push(backend_problem_key(&BackendProblem::OutcomeUnknown));
     keys.extend(
-        [Blocker::CardReader, Blocker::Printer, Blocker::BackEnd]
-            .into_iter()
-            .map(blocker_key),
+        [
+            Blocker::CardReader,
+            Blocker::Printer,
+            Blocker::BackEnd,
+            Blocker::Camera,
+        ]
+        .into_iter()
+        .map(blocker_key),
     );
+    keys.extend(certification::keys());
     keys
 }
 
@@ -739,6 +772,24 @@ pub fn health_name(health: DeviceHealth) -> &'static str {
 }
 
 /// The header clock, in the resident's language.
+/// A date as residents read it: 2027年6月30日, or 30 June 2027.
+pub fn date_text(language: Language, date: crate::core::Date) -> String {
+    const MONTHS: [&str; 12] = [
+        "January", "February", "March", "April", "May", "June", "July", "August", "September",
+        "October", "November", "December",
+    ];
+    match language {
+        Language::ZhCn => format!("{}年{}月{}日", date.year, date.month, date.day),
+        Language::EnUs => {
+            let month = MONTHS
+                .get(usize::from(date.month).wrapping_sub(1))
+                .copied()
+                .unwrap_or("?");
+            format!("{} {month} {}", date.day, date.year)
+        }
+    }
+}
+
 pub fn clock_text(language: Language, now: chrono::NaiveDateTime) -> String {
     match language {
         Language::ZhCn => now.format("%Y年%-m月%-d日 %H:%M").to_string(),

@@ -24,6 +24,11 @@ pub use flows::card::{
     CardAction, CardReply, CardServiceInput, CardServiceView, CardStep, Confirmation,
     Identification, PersonFound,
 };
+pub use flows::certification::{
+    CaptureProblem, CertificationOutcome, CertificationReply,
+    CertificationStatus, CertificationStep, CertificationView, CycleState, LivenessAction,
+    LivenessChallenge, Pensioner, RejectReason, Verdict,
+};
 pub use flows::finder::{Filter, FinderInput, FinderView};
 pub use flows::pin::{PinEntryView, PinInput, PinNotice, PinPrompt};
 pub use flows::query::{Answer, QueryInput, QueryKind, QueryStepView, QueryView, YearChoice};

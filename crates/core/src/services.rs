@@ -110,6 +110,8 @@ impl ServiceId {
                     | ServiceId::PinChange
                     | ServiceId::LossReport
                     | ServiceId::LossRelease
+                    | ServiceId::PensionCertification
+                    | ServiceId::ProxyCertification
             )
     }
 

@@ -9,6 +9,9 @@
 
 use crate::failure::{BackendProblem, CardProblem, PinProblem, PrintProblem};
 use crate::flows::card::{CardAction, CardReply, Confirmation, Identification};
+use crate::flows::certification::{
+    CaptureProblem, CertificationOutcome, CertificationReply, LivenessAction, Pensioner,
+};
 use crate::flows::query::{Answer, QueryKind};
 use crate::flows::{Flow, FlowContext, FlowInput, FlowView, Needs};
 use crate::identity::{HolderSummary, IdCardSummary, Pin};
@@ -36,6 +39,7 @@ pub enum DeviceKind {
     Network,
     /// The 二代身份证 reader (`NoDevice` where the terminal has none).
     IdCardReader,
+    Camera,
 }
 
 /// A device's health in the XFS4IoT vocabulary, reduced to what the header shows.
@@ -65,6 +69,7 @@ pub enum Blocker {
     CardReader,
     Printer,
     BackEnd,
+    Camera,
 }
 
 /// Something that happened: a tap, the passing of time, a device, a card or an answer.
@@ -108,6 +113,17 @@ pub enum Event {
         ticket: Ticket,
         result: Result<CardReply, BackendProblem>,
     },
+    /// The back end's answer to a certification's [`Command::Fetch`].
+    CertificationAnswered {
+        ticket: Ticket,
+        result: Result<CertificationReply, BackendProblem>,
+    },
+    /// The camera's still for a [`Command::Capture`] was taken (the shell holds it) or could
+    /// not be used.
+    Captured {
+        ticket: Ticket,
+        result: Result<(), CaptureProblem>,
+    },
     /// A tap inside the active flow.
     Flow(FlowInput),
     /// The back end's answer to a [`Command::Fetch`], with the ticket it went out with.
@@ -138,6 +154,21 @@ pub enum Request {
         action: CardAction,
         who: Identification,
     },
+    /// The pensioner's certification status this cycle, and the liveness actions to show;
+    /// answered with [`Event::CertificationAnswered`].
+    CertificationStatus {
+        who: Identification,
+        pensioner: Pensioner,
+    },
+    /// The attempt's stills (held by the shell under `attempt`) for the back end's verdict,
+    /// sent exactly once per ticket.
+    Certify {
+        who: Identification,
+        pensioner: Pensioner,
+        cycle_year: u16,
+        challenge_id: String,
+        attempt: u8,
+    },
 }
 
 /// Something to print.
@@ -158,6 +189,8 @@ pub enum Document {
         service: ServiceId,
         confirmation: Option<Confirmation>,
     },
+    /// A certification's receipt: whose, the verdict, the reference.
+    Certification(CertificationOutcome),
 }
 
 /// A flow within the kiosk's life: the part of a ticket that names who asked.
@@ -199,6 +232,15 @@ pub enum Command {
     ChangePin { ticket: Ticket, old: Pin, new: Pin },
     /// Print; answer with [`Event::Printed`].
     Print { ticket: Ticket, document: Document },
+    /// Take a still of the pensioner doing `action` (the `index`th of attempt `attempt`),
+    /// after showing it long enough to be done; keep it for the flow's [`Request::Certify`];
+    /// answer with [`Event::Captured`].
+    Capture {
+        ticket: Ticket,
+        attempt: u8,
+        index: u8,
+        action: LivenessAction,
+    },
     /// The card reader's or printer's health changed: what the heartbeat reports.
     ReportDevices {
         card_reader: DeviceHealth,
@@ -260,12 +302,27 @@ pub struct View {
     /// Who the ID card on the reader belongs to, masked.
     pub id_card: Option<IdCardSummary>,
     pub farewell: Option<Farewell>,
+    pub camera: DeviceHealth,
 }
 
 impl View {
     /// Why `service` cannot start now, or `None` when it can.
     pub fn blocker(&self, service: ServiceId) -> Option<Blocker> {
-        blocker(service, self.card_reader, self.printer, self.network)
+        blocker(service, self.devices())
+    }
+
+    fn devices(&self) -> Devices {
+        Devices {
+            card_reader: self.card_reader,
+            printer: self.printer,
+            network: self.network,
+            camera: self.camera,
+        }
+    }
+
+    /// The camera's preview should run: a pensioner is facing it.
+    pub fn camera_on(&self) -> bool {
+        matches!(&self.flow, Some(FlowView::Certification(view)) if view.step.camera_on())
     }
 
     /// The back end is unreachable: the attract page says which services still work.
@@ -282,18 +339,24 @@ impl View {
     }
 }
 
-fn blocker(
-    service: ServiceId,
+/// The devices a service may need, as the session last heard of them.
+#[derive(Debug, Clone, Copy)]
+struct Devices {
     card_reader: DeviceHealth,
     printer: DeviceHealth,
     network: DeviceHealth,
-) -> Option<Blocker> {
+    camera: DeviceHealth,
+}
+
+fn blocker(service: ServiceId, devices: Devices) -> Option<Blocker> {
     let needs = Needs::of(service);
-    if needs.card_reader && card_reader.is_down() {
+    if needs.card_reader && devices.card_reader.is_down() {
         Some(Blocker::CardReader)
-    } else if needs.back_end && network.is_down() {
+    } else if needs.back_end && devices.network.is_down() {
         Some(Blocker::BackEnd)
-    } else if needs.printer && printer.is_down() {
+    } else if needs.camera && devices.camera.is_down() {
+        Some(Blocker::Camera)
+    } else if needs.printer && devices.printer.is_down() {
         Some(Blocker::Printer)
     } else {
         None
@@ -333,6 +396,7 @@ struct Terminal {
     seeds: SeedStream,
     farewell: Option<(Farewell, Millis)>,
     secure_pin_entry: bool,
+    camera: DeviceHealth,
 }
 
 /// The state machine.
@@ -368,6 +432,7 @@ impl Session {
                 seeds,
                 farewell: None,
                 secure_pin_entry: false,
+                camera: DeviceHealth::Unknown,
             },
             last_activity: now,
         }
@@ -409,6 +474,7 @@ impl Session {
             id_card_reader: self.terminal.id_card_reader,
             id_card: resident.id_card.clone(),
             farewell: self.terminal.farewell.map(|(farewell, _)| farewell),
+            camera: self.terminal.camera,
         }
     }
 
@@ -480,6 +546,23 @@ impl Session {
                     });
                 }
                 return Vec::new();
+            }
+            Event::CertificationAnswered { ticket, result } => {
+                if ticket.session == self.number {
+                    self.with_flow(|flow, _| {
+                        flow.certification_answered(ticket, result);
+                        Vec::new()
+                    });
+                }
+                return Vec::new();
+            }
+            Event::Captured { ticket, result } => {
+                if ticket.session != self.number {
+                    return Vec::new();
+                }
+                // The pensioner is doing the actions: that is activity, though nothing is tapped.
+                self.last_activity = now;
+                return self.with_flow(|flow, ctx| flow.captured(ticket, result, ctx));
             }
             Event::PinAnswered { ticket, result } => {
                 if ticket.session == self.number {
@@ -565,6 +648,8 @@ impl Session {
             | Event::SecurePinEntry(_)
             | Event::PinAnswered { .. }
             | Event::CardServiceAnswered { .. }
+            | Event::CertificationAnswered { .. }
+            | Event::Captured { .. }
             | Event::Answered { .. }
             | Event::Printed { .. } => Vec::new(),
         }
@@ -576,6 +661,7 @@ impl Session {
             DeviceKind::Printer => &mut self.terminal.printer,
             DeviceKind::Network => &mut self.terminal.network,
             DeviceKind::IdCardReader => &mut self.terminal.id_card_reader,
+            DeviceKind::Camera => &mut self.terminal.camera,
         };
         let changed = *slot != health;
         *slot = health;
@@ -623,14 +709,13 @@ impl Session {
     /// A tile starts its service's flow, unless something it needs is down (the tile says
     /// so; this is the guard behind it).
     fn start_flow(&mut self, service: ServiceId) -> Vec<Command> {
-        if blocker(
-            service,
-            self.terminal.card_reader,
-            self.terminal.printer,
-            self.terminal.network,
-        )
-        .is_some()
-        {
+        let devices = Devices {
+            card_reader: self.terminal.card_reader,
+            printer: self.terminal.printer,
+            network: self.terminal.network,
+            camera: self.terminal.camera,
+        };
+        if blocker(service, devices).is_some() {
             return Vec::new();
         }
         let mut commands = self.end_flow();

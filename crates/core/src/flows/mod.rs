@@ -7,6 +7,7 @@
 //! [`Flow::start`]. See ARCHITECTURE.md, "How to add a flow".
 
 pub mod card;
+pub mod certification;
 pub mod finder;
 pub mod pin;
 pub mod query;
@@ -15,6 +16,9 @@ use crate::failure::{BackendProblem, PinProblem, PrintProblem};
 use crate::ticket::{Ticket, TicketBook};
 use crate::{Command, Date, SeedStream, ServiceId};
 use card::{ActivationFlow, CardReply, CardServiceInput, CardServiceView, LossFlow, PinChangeFlow};
+use certification::{
+    CaptureProblem, CertificationFlow, CertificationReply, CertificationView,
+};
 use finder::{FinderFlow, FinderInput, FinderView};
 use query::{Answer, QueryFlow, QueryInput, QueryView};
 
@@ -96,6 +100,7 @@ pub enum Flow {
     PinChange(PinChangeFlow),
     Activation(ActivationFlow),
     Loss(LossFlow),
+    Certification(CertificationFlow),
     /// A service whose flow is not built yet: its page says so and points to help.
     Unavailable(ServiceId),
 }
@@ -113,6 +118,7 @@ pub enum FlowView {
     Query(QueryView),
     Finder(FinderView),
     Card(CardServiceView),
+    Certification(CertificationView),
     Unavailable(ServiceId),
 }
 
@@ -122,6 +128,7 @@ pub struct Needs {
     pub card_reader: bool,
     pub printer: bool,
     pub back_end: bool,
+    pub camera: bool,
 }
 
 impl Needs {
@@ -129,25 +136,29 @@ impl Needs {
         match service {
             service if service.is_query() => Needs {
                 card_reader: true,
-                printer: false,
                 back_end: true,
+                ..Needs::default()
             },
             ServiceId::CardActivation => Needs {
                 card_reader: true,
-                printer: false,
                 back_end: true,
+                ..Needs::default()
             },
             // The PIN lives on the card: changing it needs no back end.
             ServiceId::PinChange => Needs {
                 card_reader: true,
-                printer: false,
-                back_end: false,
+                ..Needs::default()
             },
             // Reported without the card (ID card or typed); released with either.
             ServiceId::LossReport | ServiceId::LossRelease => Needs {
-                card_reader: false,
-                printer: false,
                 back_end: true,
+                ..Needs::default()
+            },
+            // By card or ID card; the face goes to the back end (or its outbox).
+            ServiceId::PensionCertification | ServiceId::ProxyCertification => Needs {
+                back_end: true,
+                camera: true,
+                ..Needs::default()
             },
             // The finder works offline from the terminal's copy of the catalogue; services
             // not built yet need nothing, their page only says so.
@@ -178,6 +189,10 @@ impl Flow {
                 let (flow, commands) = LossFlow::release(ctx);
                 (Flow::Loss(flow), commands)
             }
+            ServiceId::PensionCertification | ServiceId::ProxyCertification => {
+                let (flow, commands) = CertificationFlow::start(service, ctx);
+                (Flow::Certification(flow), commands)
+            }
             service => (Flow::Unavailable(service), Vec::new()),
         }
     }
@@ -192,6 +207,7 @@ impl Flow {
             (Flow::PinChange(flow), FlowInput::Card(input)) => flow.input(input, ctx),
             (Flow::Activation(flow), FlowInput::Card(input)) => flow.input(input, ctx),
             (Flow::Loss(flow), FlowInput::Card(input)) => flow.input(input, ctx),
+            (Flow::Certification(flow), FlowInput::Card(input)) => flow.input(input, ctx),
             // An input for another flow (a tap that raced a page change) means nothing here.
             _ => Vec::new(),
         }
@@ -203,6 +219,7 @@ impl Flow {
             Flow::PinChange(flow) => flow.card_identified(ctx),
             Flow::Activation(flow) => flow.card_identified(ctx),
             Flow::Loss(flow) => flow.card_identified(ctx),
+            Flow::Certification(flow) => flow.card_identified(ctx),
             Flow::Finder(_) | Flow::Unavailable(_) => Vec::new(),
         }
     }
@@ -210,6 +227,7 @@ impl Flow {
     pub fn id_card_read(&mut self, ctx: &mut FlowContext) -> Vec<Command> {
         match self {
             Flow::Loss(flow) => flow.id_card_read(ctx),
+            Flow::Certification(flow) => flow.id_card_read(ctx),
             _ => Vec::new(),
         }
     }
@@ -238,6 +256,28 @@ impl Flow {
         }
     }
 
+    pub fn certification_answered(
+        &mut self,
+        ticket: Ticket,
+        result: Result<CertificationReply, BackendProblem>,
+    ) {
+        if let Flow::Certification(flow) = self {
+            flow.answered(ticket, result);
+        }
+    }
+
+    pub fn captured(
+        &mut self,
+        ticket: Ticket,
+        result: Result<(), CaptureProblem>,
+        ctx: &mut FlowContext,
+    ) -> Vec<Command> {
+        match self {
+            Flow::Certification(flow) => flow.captured(ticket, result, ctx),
+            _ => Vec::new(),
+        }
+    }
+
     /// The card's answer to a VERIFY or CHANGE PIN.
     pub fn pin_answered(
         &mut self,
@@ -250,6 +290,7 @@ impl Flow {
             Flow::PinChange(flow) => flow.pin_answered(ticket, result, ctx),
             Flow::Activation(flow) => flow.pin_answered(ticket, result, ctx),
             Flow::Loss(flow) => flow.pin_answered(ticket, result, ctx),
+            Flow::Certification(flow) => flow.pin_answered(ticket, result, ctx),
             Flow::Finder(_) | Flow::Unavailable(_) => Vec::new(),
         }
     }
@@ -261,6 +302,7 @@ impl Flow {
             Flow::PinChange(flow) => flow.printed(ticket, result),
             Flow::Activation(flow) => flow.printed(ticket, result),
             Flow::Loss(flow) => flow.printed(ticket, result),
+            Flow::Certification(flow) => flow.printed(ticket, result),
             Flow::Unavailable(_) => {}
         }
     }
@@ -270,6 +312,7 @@ impl Flow {
         match self {
             Flow::Finder(flow) => flow.back(),
             Flow::Loss(flow) => flow.back(ctx),
+            Flow::Certification(flow) => flow.back(),
             _ => false,
         }
     }
@@ -281,6 +324,7 @@ impl Flow {
             Flow::Activation(flow) => flow.in_flight(),
             Flow::Loss(flow) => flow.in_flight(),
             Flow::PinChange(flow) => flow.in_flight(),
+            Flow::Certification(flow) => flow.in_flight(),
             _ => false,
         }
     }
@@ -292,6 +336,7 @@ impl Flow {
             Flow::Activation(flow) => flow.in_progress(),
             Flow::Loss(flow) => flow.in_progress(),
             Flow::PinChange(flow) => flow.in_progress(),
+            Flow::Certification(flow) => flow.in_progress(),
             _ => false,
         }
     }
@@ -303,6 +348,7 @@ impl Flow {
             Flow::PinChange(flow) => FlowView::Card(flow.view()),
             Flow::Activation(flow) => FlowView::Card(flow.view()),
             Flow::Loss(flow) => FlowView::Card(flow.view()),
+            Flow::Certification(flow) => FlowView::Certification(flow.view()),
             Flow::Unavailable(service) => FlowView::Unavailable(*service),
         }
     }
