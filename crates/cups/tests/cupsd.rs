@@ -37,16 +37,79 @@ fn a_proof_prints_through_cups_pdf_and_completes() {
     );
 
     let out = find_output(&title, Duration::from_secs(10));
-    let text = Command::new("pdftotext")
-        .args([out.to_str().unwrap(), "-"])
+    let dir = tempfile::tempdir().unwrap();
+    let sent = dir.path().join("sent.pdf");
+    std::fs::write(&sent, &pdf).unwrap();
+    let printed = dir.path().join("printed.pdf");
+    std::fs::copy(&out, &printed).unwrap();
+    let _ = std::fs::remove_file(&out);
+
+    // What we sent carries the code as text...
+    assert!(pdftotext(&sent).contains(CODE));
+    // ...but cups-pdf's file went PDF → PostScript (pdftops) → PDF (Ghostscript), which drops
+    // the CJK font's ToUnicode map, so pdftotext reads garbage there (with ps2write too). So
+    // the printed page is compared as an image with what was sent: the same A4 page, about as much
+    // ink.
+    let printed_text = pdftotext(&printed);
+    let (a, b) = (raster(&sent), raster(&printed));
+    assert_eq!((a.0, a.1), (b.0, b.1), "page size changed in CUPS");
+    let ink = |px: &[u8]| px.iter().filter(|v| **v < 128).count();
+    let (sent_ink, printed_ink) = (ink(&a.2), ink(&b.2));
+    eprintln!(
+        "page pixels {}, ink sent {sent_ink}, printed {printed_ink}",
+        a.2.len()
+    );
+    assert!(sent_ink > 1000, "the sent page is blank?");
+    // Not pixel for pixel: the filters may scale to the printable area by a few per cent.
+    assert!(
+        printed_ink * 4 > sent_ink * 3 && printed_ink * 3 < sent_ink * 4,
+        "printed page has {printed_ink} ink pixels, the sent one {sent_ink}; its text:\n{printed_text}"
+    );
+}
+
+fn pdftotext(pdf: &std::path::Path) -> String {
+    let out = Command::new("pdftotext")
+        .args([pdf.to_str().unwrap(), "-"])
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&text.stdout);
-    let _ = std::fs::remove_file(&out);
-    assert!(
-        text.contains(CODE),
-        "verification code not in cups-pdf's output:\n{text}"
-    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Page 1 as 8-bit grey at 40 dpi: (width, height, pixels), via pdftoppm's PGM.
+fn raster(pdf: &std::path::Path) -> (usize, usize, Vec<u8>) {
+    let out = Command::new("pdftoppm")
+        .args([
+            "-gray",
+            "-r",
+            "40",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            pdf.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let pgm = out.stdout;
+    // "P5\n<w> <h>\n255\n" then w*h bytes.
+    let mut fields = Vec::new();
+    let mut i = 0;
+    while fields.len() < 4 {
+        while pgm[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        let start = i;
+        while !pgm[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        fields.push(String::from_utf8_lossy(&pgm[start..i]).into_owned());
+    }
+    assert_eq!(fields[0], "P5");
+    let (w, h): (usize, usize) = (fields[1].parse().unwrap(), fields[2].parse().unwrap());
+    let pixels = pgm[i + 1..].to_vec();
+    assert_eq!(pixels.len(), w * h);
+    (w, h, pixels)
 }
 
 #[test]
