@@ -72,7 +72,7 @@ pub fn printer_status(queue_uri: &str) -> Result<PrinterStatus, CupsError> {
     let uri = uri(queue_uri)?;
     let op = built(
         IppOperationBuilder::get_printer_attributes(uri.clone())
-            .attributes(&[
+            .attributes([
                 "printer-state",
                 "printer-is-accepting-jobs",
                 "printer-state-reasons",

@@ -99,6 +99,7 @@ pub fn readiness(status: &PrinterStatus) -> Readiness {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

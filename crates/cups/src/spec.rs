@@ -67,6 +67,7 @@ impl A4PrinterSpec {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

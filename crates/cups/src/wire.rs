@@ -140,6 +140,7 @@ pub fn job_state_from_body(body: &[u8]) -> Result<i32, CupsError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use ipp::attribute::IppAttribute;
     use ipp::model::IppVersion;

@@ -1,6 +1,7 @@
 //! Against a real cupsd (the tests' private one, `./dev cupsd`) with cups-pdf queues: a proof
 //! printed and read back from cups-pdf's file, stopped and rejecting queues refused, and
 //! media-empty from a stub IPP responder (cups-pdf always says `none`).
+#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
 
 mod common;
 

@@ -712,6 +712,7 @@ fn black() -> Fill {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::verify_site;
 

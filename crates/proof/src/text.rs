@@ -154,6 +154,7 @@ fn is_closing(c: char) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::tokens;
 

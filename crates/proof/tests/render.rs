@@ -1,6 +1,7 @@
 //! Render both kinds in both languages and read them back with poppler (pdftotext, pdfinfo):
 //! what a resident would see on paper, not what we think we wrote. PNGs for looking at go to
 //! /tmp/proof-png/.
+#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
 
 use std::path::Path;
 use std::process::Command;

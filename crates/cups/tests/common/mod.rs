@@ -1,6 +1,7 @@
 //! The private cupsd (started by `./dev cupsd`, the one place that knows how), cups-pdf
 //! queues on it, and a proof to print. Shared by the tests and the bench.
-#![allow(dead_code)]
+#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+#![allow(dead_code)] // each of the tests and the bench uses part of it
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
