@@ -10,7 +10,7 @@ use ipp::operation::IppOperation;
 use ipp::payload::IppPayload;
 use ipp::request::IppRequestResponse;
 
-use crate::wire::{check_status, job_id_from, job_state_from, printer_status_from};
+use crate::wire::{check_status, contain_panic, job_id_from, job_state_from, printer_status_from};
 use crate::{CupsError, PrinterStatus};
 
 /// Any one request: cupsd is local, so more than this means it is hung.
@@ -55,11 +55,16 @@ fn send(
     op: impl IppOperation,
     timeout: Duration,
 ) -> Result<IppRequestResponse, CupsError> {
-    IppClient::builder(uri.clone())
+    let client = IppClient::builder(uri.clone())
         .request_timeout(timeout)
-        .build()
-        .send(op)
-        .map_err(|e| CupsError::Transport(e.to_string()))
+        .build();
+    // send() parses the answer with the same parser: contain its panics here too.
+    // Nothing outlives a panic here but the error: the client and request are dropped.
+    contain_panic(std::panic::AssertUnwindSafe(move || {
+        client
+            .send(op)
+            .map_err(|e| CupsError::Transport(e.to_string()))
+    }))
 }
 
 fn built<T>(op: Result<T, ipp::parser::IppParseError>) -> Result<T, CupsError> {

@@ -20,9 +20,25 @@ const JOB_STATE: &str = "job-state";
 
 /// An IPP response body as the `ipp` crate parses it.
 pub fn parse_response(body: &[u8]) -> Result<IppRequestResponse, CupsError> {
-    IppParser::new(IppReader::new(Cursor::new(body.to_vec())))
-        .parse()
-        .map_err(|e| CupsError::Parse(e.to_string()))
+    let body = body.to_vec();
+    contain_panic(move || {
+        IppParser::new(IppReader::new(Cursor::new(body)))
+            .parse()
+            .map_err(|e| CupsError::Parse(e.to_string()))
+    })
+}
+
+/// ipp 8.0.0 panics on some malformed values (found by our fuzz target: a text-with-language
+/// length past the value's end slices out of bounds in `get_len_string`). A bad answer must be
+/// an error, not a dead worker thread, so every call into its parser goes through here.
+pub(crate) fn contain_panic<T>(
+    f: impl FnOnce() -> Result<T, CupsError> + std::panic::UnwindSafe,
+) -> Result<T, CupsError> {
+    std::panic::catch_unwind(f).unwrap_or_else(|_| {
+        Err(CupsError::Parse(
+            "malformed value (the IPP parser panicked)".into(),
+        ))
+    })
 }
 
 /// A successful status, or the error naming the operation.
@@ -205,6 +221,12 @@ mod tests {
             Err(CupsError::Parse(_))
         ));
         assert!(printer_status_from_body(&[]).is_err());
+        // The fuzz target's first find: a panic inside ipp 8.0.0, contained.
+        let crash = b"\x01\x14\x00\x00\x0c\x20\x03\x26\x35\x00\x00\x00\x02\x0c\x00\x00\x01\x01\x13\x01\x14\x0a";
+        assert!(matches!(
+            printer_status_from_body(crash),
+            Err(CupsError::Parse(_))
+        ));
     }
 
     #[test]
