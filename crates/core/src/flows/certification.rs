@@ -545,10 +545,12 @@ impl CertificationFlow {
                 },
                 In::TryAgain,
             ) if attempts_left > 0 => {
-                // A new attempt: new stills under a new attempt number, the new actions.
+                // A new attempt: new stills under a new attempt number, the new actions (kept
+                // with the status, so "back" and "start" again use them too).
                 self.attempt = self.attempt.saturating_add(1);
                 let status = CertificationStatus {
                     attempts_left,
+                    challenge: next.clone(),
                     ..status
                 };
                 (
@@ -688,14 +690,16 @@ impl CertificationFlow {
         self.print.printed(ticket, result);
     }
 
-    /// "Back": from the name to the number, from the camera to the status page.
+    /// "Back": from the name to the number, from the camera to the status page (a new
+    /// start there uses the same attempt: its stills are taken again).
     pub fn back(&mut self) -> bool {
         let step = std::mem::replace(&mut self.step, Step::Choose);
         let (step, moved) = match step {
             Step::TypeName { .. } => (Step::TypeId(IdNumberEntry::new()), true),
-            Step::Preview { status, .. } | Step::Retake { status, .. } => {
-                (Step::Status(status), true)
-            }
+            // Out of the camera: an action's capture still on its way is not this step's.
+            Step::Preview { status, .. }
+            | Step::Action { status, .. }
+            | Step::Retake { status, .. } => (Step::Status(status), true),
             step => (step, false),
         };
         self.step = step;
