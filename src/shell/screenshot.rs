@@ -67,9 +67,26 @@ pub fn page_names() -> Vec<String> {
     .map(String::from)
     .collect();
     names.extend(CARD_SERVICE_PAGES.iter().map(|s| s.to_string()));
+    names.extend(CERTIFICATION_PAGES.iter().map(|s| s.to_string()));
     names.extend(ServiceId::ALL.iter().map(|s| s.key().to_string()));
     names
 }
+
+/// Pension certification's pages, for oneself and 帮你认.
+const CERTIFICATION_PAGES: [&str; 12] = [
+    "certification-status",
+    "certification-already",
+    "certification-preview",
+    "certification-action",
+    "certification-retake",
+    "certification-sending",
+    "certification-certified",
+    "certification-rejected",
+    "certification-no-attempts",
+    "certification-failed",
+    "relative-id",
+    "relative-name",
+];
 
 /// The card services' pages: every step a resident can meet.
 const CARD_SERVICE_PAGES: [&str; 29] = [
@@ -249,7 +266,8 @@ impl Renderer {
             if let Command::Fetch { ticket, .. }
             | Command::Print { ticket, .. }
             | Command::VerifyPin { ticket, .. }
-            | Command::ChangePin { ticket, .. } = command
+            | Command::ChangePin { ticket, .. }
+            | Command::Capture { ticket, .. } = command
             {
                 recorder.borrow_mut().push(*ticket);
             }
@@ -303,6 +321,21 @@ impl Renderer {
             }
             page if CARD_SERVICE_PAGES.contains(&page) => {
                 card_service_page(page, &controller, &send, &last_ticket)
+            }
+            page if CERTIFICATION_PAGES.contains(&page) => {
+                certification_page(page, &controller, &send, &last_ticket);
+                // The simulated camera's picture where the live preview would be.
+                let scene = renshe_camera::SimCamera::scene(renshe_camera::Scenario::Face, 12);
+                if let Ok(frame) = renshe_camera::preview_of(&scene) {
+                    let pixels = slint::SharedPixelBuffer::<slint::Rgb8Pixel>::clone_from_slice(
+                        frame.as_rgb(),
+                        frame.width(),
+                        frame.height(),
+                    );
+                    self.app
+                        .global::<ui::CertificationAdapter>()
+                        .set_camera_frame(slint::Image::from_rgb8(pixels));
+                }
             }
             "attract-farewell" => {
                 send(Event::CardIdentified(sample_holder()));
@@ -435,6 +468,10 @@ pub fn enter_pin(controller: &Controller, send: &dyn Fn(Event), digits: &str) {
         | Some(FlowView::Card(CardServiceView {
             step: CardStep::EnterPin(entry),
             ..
+        }))
+        | Some(FlowView::Certification(crate::core::CertificationView {
+            step: crate::core::CertificationStep::EnterPin(entry),
+            ..
         })) => entry.pad,
         _ => return,
     };
@@ -449,6 +486,126 @@ pub fn enter_pin(controller: &Controller, send: &dyn Fn(Event), digits: &str) {
     send(Event::Flow(FlowInput::Card(CardServiceInput::Pin(
         PinInput::Confirm,
     ))));
+}
+
+/// Drives pension certification to the step `page` names, answering as the card, the camera
+/// and the back end.
+fn certification_page(
+    page: &str,
+    controller: &Controller,
+    send: &dyn Fn(Event),
+    last_ticket: &dyn Fn() -> Option<crate::core::Ticket>,
+) {
+    use crate::core::{
+        CertificationReply, CertificationStatus, CycleState, Date, LivenessAction,
+        LivenessChallenge, RejectReason, Verdict,
+    };
+    let card = |input| send(Event::Flow(FlowInput::Card(input)));
+    let answer = |result| {
+        if let Some(ticket) = last_ticket() {
+            send(Event::CertificationAnswered { ticket, result });
+        }
+    };
+    let captured = |result| {
+        if let Some(ticket) = last_ticket() {
+            send(Event::Captured { ticket, result });
+        }
+    };
+    let date = |year, month, day| Date { year, month, day };
+    let status = |state, attempts_left| {
+        Ok(CertificationReply::Status(CertificationStatus {
+            masked_name: "王*国".into(),
+            cycle_year: 2026,
+            state,
+            last_certified: Some(date(2025, 3, 15)),
+            challenge: LivenessChallenge {
+                id: "CH000001".into(),
+                actions: vec![LivenessAction::Blink, LivenessAction::OpenMouth],
+            },
+            attempts_left,
+        }))
+    };
+    let due = CycleState::Due {
+        by: date(2026, 12, 31),
+    };
+    send(Event::Start);
+    if page.starts_with("relative") {
+        send(Event::IdCardRead(IdCardSummary {
+            masked_name: "张*芳".into(),
+            masked_id: "500103********1220".into(),
+        }));
+        send(Event::ServiceTapped(ServiceId::ProxyCertification));
+        if page == "relative-name" {
+            for key in "500101195801300170".chars() {
+                card(CardServiceInput::IdKey(key));
+            }
+            card(CardServiceInput::EntryConfirm);
+            for key in "wangjian".chars() {
+                card(CardServiceInput::NameKey(key));
+            }
+        } else {
+            for key in "50010119580".chars() {
+                card(CardServiceInput::IdKey(key));
+            }
+        }
+        return;
+    }
+    send(Event::CardIdentified(sample_holder()));
+    send(Event::ServiceTapped(ServiceId::PensionCertification));
+    enter_pin(controller, send, "123456");
+    if let Some(ticket) = last_ticket() {
+        send(Event::PinAnswered {
+            ticket,
+            result: Ok(()),
+        });
+    }
+    match page {
+        "certification-already" => {
+            return answer(status(
+                CycleState::Certified {
+                    until: date(2027, 6, 30),
+                },
+                3,
+            ))
+        }
+        "certification-failed" => return answer(Err(BackendProblem::RouteUnavailable)),
+        _ => answer(status(due, 3)),
+    }
+    if page == "certification-status" {
+        return;
+    }
+    card(CardServiceInput::Confirm);
+    if page == "certification-preview" {
+        return;
+    }
+    card(CardServiceInput::Confirm);
+    match page {
+        "certification-action" => return,
+        "certification-retake" => return captured(Err(crate::core::CaptureProblem::TooDark)),
+        _ => {}
+    }
+    captured(Ok(()));
+    captured(Ok(()));
+    match page {
+        "certification-certified" => answer(Ok(CertificationReply::Verdict(Verdict::Certified {
+            until: date(2027, 6, 30),
+            reference: "5B7C2D10".into(),
+            verification_code: Some("R4T8-2KQM".into()),
+            verify_url: Some("http://127.0.0.1:18333/verify/R4T8-2KQM".into()),
+        }))),
+        "certification-rejected" | "certification-no-attempts" => {
+            let left = if page == "certification-rejected" { 2 } else { 0 };
+            answer(Ok(CertificationReply::Verdict(Verdict::Rejected {
+                reason: RejectReason::NotLive,
+                attempts_left: left,
+                next: (left > 0).then(|| LivenessChallenge {
+                    id: "CH000002".into(),
+                    actions: vec![LivenessAction::Nod, LivenessAction::Turn],
+                }),
+            })))
+        }
+        _ => {}
+    }
 }
 
 /// Drives a card service to the step `page` names, answering as the card and the back end.
