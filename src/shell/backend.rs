@@ -520,7 +520,8 @@ async fn certification(
     let (present, _) = identify(engine, who, reference).await?;
     let (pensioner, helper) = match &who.pensioner {
         Some(pensioner) => {
-            let (record, _) = identify(engine, pensioner, &format!("{reference}/pensioner")).await?;
+            let (record, _) =
+                identify(engine, pensioner, &format!("{reference}/pensioner")).await?;
             (record, Some(present.person_id))
         }
         None => (present, None),
@@ -535,11 +536,7 @@ async fn certification(
         } => (*cycle_year, challenge_id.clone()),
         _ => {
             let status = Operation::QueryCertification { person_id };
-            return match applied(
-                engine
-                    .execute(&format!("{reference}/status"), status)
-                    .await,
-            )? {
+            return match applied(engine.execute(&format!("{reference}/status"), status).await)? {
                 (Reply::CertificationStatus(reply), _) => {
                     certification_status(reply, masked_name).ok_or(BackendProblem::OutcomeUnknown)
                 }
@@ -614,10 +611,12 @@ fn challenge(challenge: api::Challenge) -> Option<LivenessChallenge> {
         })
         .collect::<Option<Vec<_>>>()?;
     // An attempt asks for one to four actions; anything else is not an answer to show.
-    (1..=4).contains(&actions.len()).then_some(LivenessChallenge {
-        id: challenge.id,
-        actions,
-    })
+    (1..=4)
+        .contains(&actions.len())
+        .then_some(LivenessChallenge {
+            id: challenge.id,
+            actions,
+        })
 }
 
 /// The back end's status as the core's; `None` when it does not hold together (a state

@@ -241,11 +241,9 @@ pub fn certification_receipt(
                 verify_url.clone(),
             )
         }
-        Verdict::Received { reference } => (
-            tr("receipt-result-received"),
-            Some(reference.clone()),
-            None,
-        ),
+        Verdict::Received { reference } => {
+            (tr("receipt-result-received"), Some(reference.clone()), None)
+        }
         Verdict::Rejected { .. } => (tr("receipt-result-not-certified"), None, None),
     };
     Receipt {
@@ -269,7 +267,11 @@ pub fn certification_receipt(
         } else {
             holder_masked
         },
-        id_masked: if outcome.for_relative { None } else { id_masked },
+        id_masked: if outcome.for_relative {
+            None
+        } else {
+            id_masked
+        },
         result: Some(result),
         reference: reference.map(|reference| ReceiptReference {
             journal_sequence: None,

@@ -594,7 +594,11 @@ fn certification_page(
             verify_url: Some("http://127.0.0.1:18333/verify/R4T8-2KQM".into()),
         }))),
         "certification-rejected" | "certification-no-attempts" => {
-            let left = if page == "certification-rejected" { 2 } else { 0 };
+            let left = if page == "certification-rejected" {
+                2
+            } else {
+                0
+            };
             answer(Ok(CertificationReply::Verdict(Verdict::Rejected {
                 reason: RejectReason::NotLive,
                 attempts_left: left,

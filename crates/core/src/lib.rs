@@ -25,9 +25,9 @@ pub use flows::card::{
     Identification, PersonFound,
 };
 pub use flows::certification::{
-    CaptureProblem, CertificationOutcome, CertificationReply,
-    CertificationStatus, CertificationStep, CertificationView, CycleState, LivenessAction,
-    LivenessChallenge, Pensioner, RejectReason, Verdict,
+    CaptureProblem, CertificationOutcome, CertificationReply, CertificationStatus,
+    CertificationStep, CertificationView, CycleState, LivenessAction, LivenessChallenge, Pensioner,
+    RejectReason, Verdict,
 };
 pub use flows::finder::{Filter, FinderInput, FinderView};
 pub use flows::pin::{PinEntryView, PinInput, PinNotice, PinPrompt};

@@ -188,13 +188,14 @@ fn a_pensioner_certifies_by_card_and_gets_a_receipt() {
     let commands = through_the_actions(&mut session, 0);
     let (ticket, command) = ticketed(&commands);
     let Command::Fetch {
-        request: Request::Certify {
-            who,
-            pensioner,
-            cycle_year,
-            challenge_id,
-            attempt,
-        },
+        request:
+            Request::Certify {
+                who,
+                pensioner,
+                cycle_year,
+                challenge_id,
+                attempt,
+            },
         ..
     } = command
     else {

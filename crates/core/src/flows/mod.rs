@@ -16,9 +16,7 @@ use crate::failure::{BackendProblem, PinProblem, PrintProblem};
 use crate::ticket::{Ticket, TicketBook};
 use crate::{Command, Date, SeedStream, ServiceId};
 use card::{ActivationFlow, CardReply, CardServiceInput, CardServiceView, LossFlow, PinChangeFlow};
-use certification::{
-    CaptureProblem, CertificationFlow, CertificationReply, CertificationView,
-};
+use certification::{CaptureProblem, CertificationFlow, CertificationReply, CertificationView};
 use finder::{FinderFlow, FinderInput, FinderView};
 use query::{Answer, QueryFlow, QueryInput, QueryView};
 
