@@ -52,6 +52,15 @@ fn sample_ops() -> Vec<Operation> {
             person_id: p(),
             year: 1,
             method: p(),
+            challenge_id: p(),
+            capture_id: p(),
+            helper_person_id: Some(p()),
+        },
+        Operation::QueryCertification { person_id: p() },
+        Operation::UploadCapture {
+            person_id: p(),
+            challenge_id: p(),
+            frames: vec![p()],
         },
         Operation::ListProxies { person_id: p() },
         Operation::CardCryptogram {

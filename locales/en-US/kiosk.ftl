@@ -16,6 +16,7 @@ elderly-mode-off = Standard
 device-card-reader = Reader
 device-printer = Printer
 device-network = Network
+device-camera = Camera
 device-state-online = OK
 device-state-offline = Offline
 device-state-no-device = Not connected

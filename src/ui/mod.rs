@@ -213,6 +213,7 @@ pub fn apply_view(app: &AppWindow, view: &View) {
     app.set_card_reader_state(health_name(view.card_reader).into());
     app.set_printer_state(health_name(view.printer).into());
     app.set_network_state(health_name(view.network).into());
+    app.set_camera_state(health_name(view.camera).into());
     let (name, id) = view
         .holder
         .as_ref()
@@ -771,7 +772,6 @@ pub fn health_name(health: DeviceHealth) -> &'static str {
     }
 }
 
-/// The header clock, in the resident's language.
 /// A date as residents read it: 2027年6月30日, or 30 June 2027.
 pub fn date_text(language: Language, date: crate::core::Date) -> String {
     const MONTHS: [&str; 12] = [
@@ -800,6 +800,7 @@ pub fn date_text(language: Language, date: crate::core::Date) -> String {
     }
 }
 
+/// The header clock, in the resident's language.
 pub fn clock_text(language: Language, now: chrono::NaiveDateTime) -> String {
     match language {
         Language::ZhCn => now.format("%Y年%-m月%-d日 %H:%M").to_string(),
