@@ -1,12 +1,15 @@
-//! Pension certification end to end on the whole kiosk (see `support`): the simulated camera
+//! Pension certification and its proxy bindings (亲情代办) end to end on the whole kiosk (see `support`): the simulated camera
 //! on its thread, the demo back end's certification desk, the virtual ID-card reader and
 //! cards. 帮你认 with a failed attempt first, then the pensioner's own card finds the year
 //! certified; one ledger entry per attempt, and no face or name on disk.
 
 mod support;
 
-use renshe_kiosk::ui::{CertificationAdapter, CertificationStep, PageId};
+use renshe_kiosk::ui::{
+    CertificationAdapter, CertificationStep, PageId, ProxiesAdapter, ProxiesStep,
+};
 use slint::ComponentHandle;
+use slint::Model;
 use support::{contains, data_bytes, ledger, set_faults, Rig};
 
 /// The demo tray: 李明's ID card, 王建国's social security card (born 1958, a pensioner).
@@ -18,7 +21,7 @@ fn step(rig: &Rig) -> CertificationStep {
 }
 
 #[test]
-fn certification_for_a_relative_and_for_oneself() {
+fn certification_for_a_relative_and_for_oneself_then_proxy_bindings() {
     let (mut rig, config, _dir) = Rig::start();
 
     // 帮你认: 李明 identifies with his ID card and types his father's number and name.
@@ -93,8 +96,56 @@ fn certification_for_a_relative_and_for_oneself() {
         rig.app.global::<CertificationAdapter>().get_message_key(),
         "certification-already"
     );
-    rig.take_out();
     assert_eq!(ledger(&config).len(), 2, "nothing more was sent");
+
+    // 亲情代办 with the same card (its PIN holds): bind 李明, then unbind him, each once.
+    rig.home();
+    rig.tap("亲情代办");
+    rig.until("the list", |app| {
+        app.get_page() == PageId::Proxies
+            && app.global::<ProxiesAdapter>().get_step() == ProxiesStep::List
+    });
+    assert_eq!(rig.app.global::<ProxiesAdapter>().get_rows().row_count(), 0);
+    rig.tap("添加代办亲属");
+    for key in "500106198511211351".chars() {
+        rig.tap(&key.to_string());
+    }
+    rig.tap("下一步");
+    for key in "liming".chars() {
+        rig.tap(&key.to_string());
+    }
+    rig.tap("完成");
+    rig.tap("确认办理");
+    rig.until("the binding", |app| {
+        app.global::<ProxiesAdapter>().get_step() == ProxiesStep::Done
+    });
+    assert_eq!(rig.app.global::<ProxiesAdapter>().get_count(), 1);
+    rig.tap("返回");
+    rig.until("the list again", |app| {
+        app.global::<ProxiesAdapter>().get_step() == ProxiesStep::List
+    });
+    let rows = rig.app.global::<ProxiesAdapter>().get_rows();
+    assert_eq!(rows.row_count(), 1);
+    assert_eq!(
+        rows.row_data(0).map(|row| row.name.to_string()),
+        Some("李*".to_string())
+    );
+    rig.tap("解除");
+    rig.tap("确认办理");
+    rig.until("the unbinding", |app| {
+        app.global::<ProxiesAdapter>().get_step() == ProxiesStep::Done
+    });
+    assert_eq!(rig.app.global::<ProxiesAdapter>().get_count(), 0);
+    assert_eq!(
+        ledger(&config),
+        [
+            "submit_certification",
+            "submit_certification",
+            "add_proxy",
+            "remove_proxy"
+        ]
+    );
+    rig.take_out();
 
     // No still, no name and no ID number reached the disk.
     drop(rig);

@@ -347,3 +347,24 @@ receipt-certified-until = Valid until
 receipt-result-certified = Certified
 receipt-result-received = Received; result by SMS
 receipt-result-not-certified = Not certified
+
+## Proxy bindings
+service-proxy-bindings = Family helpers
+service-proxy-bindings-hint = Relatives who may certify for you
+proxies-of = Relatives bound for { $name }:
+proxies-none = No relatives bound yet. Once bound, a relative can certify for you at a terminal or on a phone.
+proxies-remove = Remove
+proxies-full = At most 4 relatives can be bound. Remove one to add another.
+proxies-add = Add a relative
+proxies-id-prompt = Enter the relative's ID number (18 characters)
+proxies-name-prompt = Enter the relative's name in pinyin, e.g. limingming
+proxies-confirm-add = Bind this relative as a helper?
+proxies-confirm-remove = Remove this relative as a helper?
+proxies-added = Bound
+proxies-removed = Removed
+proxies-count = { $count } relatives bound now
+proxies-reference = Reference { $reference }
+receipt-proxy = Relative
+receipt-proxy-count = Relatives bound
+receipt-result-proxy-added = Bound
+receipt-result-proxy-removed = Removed

@@ -347,3 +347,24 @@ receipt-certified-until = 有效期至
 receipt-result-certified = 认证成功
 receipt-result-received = 已受理，结果短信通知
 receipt-result-not-certified = 未认证成功
+
+## 亲情代办 (proxy bindings)
+service-proxy-bindings = 亲情代办
+service-proxy-bindings-hint = 绑定可帮您认证的亲属
+proxies-of = { $name } 已绑定的代办亲属：
+proxies-none = 还没有绑定代办亲属。绑定后，亲属可以在自助机或手机上帮您认证。
+proxies-remove = 解除
+proxies-full = 最多可绑定4位亲属。要添加新的，请先解除一位。
+proxies-add = 添加代办亲属
+proxies-id-prompt = 请输入亲属的身份证号码（18位）
+proxies-name-prompt = 请用拼音输入亲属的姓名，如 limingming
+proxies-confirm-add = 确认绑定这位亲属为代办人？
+proxies-confirm-remove = 确认解除这位亲属的代办？
+proxies-added = 已绑定
+proxies-removed = 已解除
+proxies-count = 现在共绑定 { $count } 位亲属
+proxies-reference = 流水号 { $reference }
+receipt-proxy = 代办亲属
+receipt-proxy-count = 已绑定人数
+receipt-result-proxy-added = 绑定成功
+receipt-result-proxy-removed = 解除成功

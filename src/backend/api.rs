@@ -139,14 +139,15 @@ pub enum Operation {
     ListProxies {
         person_id: String,
     },
+    /// Binds the relative the back end knows as `proxy_person_id` (identified first): no
+    /// name or ID number in a journaled request.
     AddProxy {
         person_id: String,
-        proxy_id_number: String,
-        proxy_name: String,
+        proxy_person_id: String,
     },
     RemoveProxy {
         person_id: String,
-        proxy_id_number: String,
+        proxy_person_id: String,
     },
     CardCryptogram {
         card_id: String,
@@ -602,6 +603,8 @@ fn certified() -> String {
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Proxy {
+    #[serde(default)]
+    pub proxy_person_id: String,
     pub proxy_id_number: String,
     pub proxy_name: String,
 }
@@ -617,6 +620,14 @@ impl fmt::Debug for Proxy {
 pub struct ProxyList {
     pub person_id: String,
     pub proxies: Vec<Proxy>,
+}
+
+/// A binding change's answer: who is bound now, by the back end's ids only (it is journaled).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProxyIds {
+    pub person_id: String,
+    pub proxy_person_ids: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -665,6 +676,7 @@ pub enum Reply {
     CertificationStatus(CertificationStatusReply),
     Capture(CaptureReceipt),
     Proxies(ProxyList),
+    ProxyIds(ProxyIds),
     Cryptogram(Cryptogram),
     Catalogue(CataloguePage),
     Ack(Ack),
@@ -689,9 +701,20 @@ pub fn parse_reply(op: &Operation, bytes: &[u8]) -> Result<Reply, ParseError> {
         Operation::SubmitCertification { .. } => Reply::Certification(parse_as(bytes)?),
         Operation::QueryCertification { .. } => Reply::CertificationStatus(parse_as(bytes)?),
         Operation::UploadCapture { .. } => Reply::Capture(parse_as(bytes)?),
-        Operation::ListProxies { .. }
-        | Operation::AddProxy { .. }
-        | Operation::RemoveProxy { .. } => {
+        Operation::AddProxy { .. } | Operation::RemoveProxy { .. } => {
+            let ids: ProxyIds = parse_as(bytes)?;
+            if ids.proxy_person_ids.len() > MAX_PROXIES {
+                return Err(ParseError {
+                    what: "proxy list",
+                    detail: format!(
+                        "{} proxies, at most {MAX_PROXIES}",
+                        ids.proxy_person_ids.len()
+                    ),
+                });
+            }
+            Reply::ProxyIds(ids)
+        }
+        Operation::ListProxies { .. } => {
             let list: ProxyList = parse_as(bytes)?;
             if list.proxies.len() > MAX_PROXIES {
                 return Err(ParseError {
@@ -854,10 +877,8 @@ mod tests {
 
     #[test]
     fn debug_output_never_shows_names_or_id_numbers() {
-        let op = Operation::AddProxy {
-            person_id: "P1".into(),
-            proxy_id_number: "11010519491231002X".into(),
-            proxy_name: "张伟".into(),
+        let op = Operation::QueryEnrollment {
+            person_id: "11010519491231002X 张伟".into(),
         };
         let holder = Holder {
             person_id: "P1".into(),
@@ -869,6 +890,7 @@ mod tests {
         let list = ProxyList {
             person_id: "P1".into(),
             proxies: vec![Proxy {
+                proxy_person_id: "P2".into(),
                 proxy_id_number: "11010519491231002X".into(),
                 proxy_name: "张伟".into(),
             }],

@@ -197,20 +197,20 @@ fn session_script(seed: u64, index: u32, residents: &[sim::Resident]) -> Vec<Ste
             ));
         }
         (_, 1) => {
-            let proxy_id = format!("50010319800101{:04}", rng.random_range(0..10_000));
+            // Another synthetic resident (`P1000000N`) as the relative.
+            let proxy_person_id = format!("P{:08}", 10_000_000 + rng.random_range(0..40));
             steps.push(mutation(
                 "proxy-add",
                 Operation::AddProxy {
                     person_id: person_id.clone(),
-                    proxy_id_number: proxy_id.clone(),
-                    proxy_name: "代办人".into(),
+                    proxy_person_id: proxy_person_id.clone(),
                 },
             ));
             steps.push(mutation(
                 "proxy-remove",
                 Operation::RemoveProxy {
                     person_id: person_id.clone(),
-                    proxy_id_number: proxy_id,
+                    proxy_person_id,
                 },
             ));
         }

@@ -687,12 +687,11 @@ fn api_paths() -> Vec<String> {
         },
         Operation::AddProxy {
             person_id: String::new(),
-            proxy_id_number: String::new(),
-            proxy_name: String::new(),
+            proxy_person_id: String::new(),
         },
         Operation::RemoveProxy {
             person_id: String::new(),
-            proxy_id_number: String::new(),
+            proxy_person_id: String::new(),
         },
         Operation::CardCryptogram {
             card_id: String::new(),
@@ -1113,47 +1112,68 @@ impl SimState {
                         verification_code: Some(code),
                     })
                 }
-                Operation::ListProxies { person_id }
-                | Operation::AddProxy { person_id, .. }
-                | Operation::RemoveProxy { person_id, .. } => {
+                Operation::ListProxies { person_id } => {
                     let r = self.resident(person_id)?;
-                    match op {
-                        Operation::AddProxy {
-                            proxy_id_number,
-                            proxy_name,
-                            ..
-                        } => {
-                            if r.proxies.len() >= api::MAX_PROXIES {
-                                return Err(reject(
-                                    ErrorCode::ProxyLimit,
-                                    "最多绑定4位代办人",
-                                    "At most 4 proxies can be bound",
-                                ));
-                            }
-                            r.proxies.retain(|p| &p.proxy_id_number != proxy_id_number);
-                            r.proxies.push(api::Proxy {
-                                proxy_id_number: proxy_id_number.clone(),
-                                proxy_name: proxy_name.clone(),
-                            });
-                        }
-                        Operation::RemoveProxy {
-                            proxy_id_number, ..
-                        } => {
-                            let before = r.proxies.len();
-                            r.proxies.retain(|p| &p.proxy_id_number != proxy_id_number);
-                            if r.proxies.len() == before {
-                                return Err(reject(
-                                    ErrorCode::ProxyNotFound,
-                                    "未找到该代办人",
-                                    "No such proxy",
-                                ));
-                            }
-                        }
-                        _ => {}
-                    }
                     serde_json::to_value(api::ProxyList {
                         person_id: r.person_id.clone(),
                         proxies: r.proxies.clone(),
+                    })
+                }
+                Operation::AddProxy {
+                    person_id,
+                    proxy_person_id,
+                }
+                | Operation::RemoveProxy {
+                    person_id,
+                    proxy_person_id,
+                } => {
+                    let adding = matches!(op, Operation::AddProxy { .. });
+                    let relative = self
+                        .durable
+                        .residents
+                        .iter()
+                        .find(|r| &r.person_id == proxy_person_id)
+                        .map(|p| api::Proxy {
+                            proxy_person_id: p.person_id.clone(),
+                            proxy_id_number: p.id_number.clone(),
+                            proxy_name: p.name.clone(),
+                        })
+                        .ok_or_else(not_found)?;
+                    if proxy_person_id == person_id {
+                        return Err(reject(
+                            ErrorCode::InvalidRequest,
+                            "不能绑定本人为代办人",
+                            "A pensioner cannot be their own proxy",
+                        ));
+                    }
+                    let r = self.resident(person_id)?;
+                    let bound = r
+                        .proxies
+                        .iter()
+                        .any(|p| &p.proxy_person_id == proxy_person_id);
+                    match (adding, bound) {
+                        (true, false) if r.proxies.len() >= api::MAX_PROXIES => {
+                            return Err(reject(
+                                ErrorCode::ProxyLimit,
+                                "最多绑定4位代办人，请先解除一位",
+                                "At most 4 proxies can be bound; remove one first",
+                            ));
+                        }
+                        (true, false) => r.proxies.push(relative),
+                        (false, true) => r.proxies.retain(|p| &p.proxy_person_id != proxy_person_id),
+                        (false, false) => {
+                            return Err(reject(
+                                ErrorCode::ProxyNotFound,
+                                "未找到该代办人",
+                                "No such proxy",
+                            ))
+                        }
+                        // Bound already: the same state, answered as applied.
+                        (true, true) => {}
+                    }
+                    serde_json::to_value(api::ProxyIds {
+                        person_id: r.person_id.clone(),
+                        proxy_person_ids: r.proxies.iter().map(|p| p.proxy_person_id.clone()).collect(),
                     })
                 }
                 Operation::CardCryptogram { card_id, challenge } => {

@@ -19,8 +19,8 @@ use crate::core::records::{self, Records, YearMonth};
 use crate::core::{
     Answer, BackendProblem, BilingualMessage, CardAction, CardReply, CertificationReply,
     CertificationStatus, Confirmation, CycleState, Date, DeviceHealth, DeviceKind, Event, FlowId,
-    LivenessAction, LivenessChallenge, PersonFound, QueryKind, RejectReason, Rejection, Request,
-    Ticket, Verdict,
+    LivenessAction, LivenessChallenge, PersonFound, ProxyChange, ProxyEntry, ProxyReply, QueryKind,
+    RejectReason, Rejection, Request, Ticket, Verdict,
 };
 use crate::locator::catalogue::ServicePoint;
 use crate::shell::events::EventSink;
@@ -171,6 +171,10 @@ impl BackendAdapter {
                         result: certification(&engine, &request, &who, &reference, &stop).await,
                     }
                 }
+                Request::Proxies { change, .. } => Event::ProxiesAnswered {
+                    ticket,
+                    result: proxies(&engine, change.as_ref(), &who, &reference, &stop).await,
+                },
             };
             // The person's data goes with this task; an abandoned request's answer, too.
             drop(who);
@@ -343,8 +347,9 @@ pub struct Claimant {
     /// Known from the social security card; looked up otherwise.
     pub card_number: Option<String>,
     pub name: NameCheck,
-    /// 帮你认: the pensioner the claimant certifies, typed by them.
-    pub pensioner: Option<Box<Claimant>>,
+    /// The second person of a request, typed by the claimant: the pensioner they certify
+    /// (帮你认), or the relative they bind (亲情代办).
+    pub relative: Option<Box<Claimant>>,
     /// A face attempt's JPEG stills, in the challenge's order (certification only).
     pub stills: Vec<zeroize::Zeroizing<Vec<u8>>>,
 }
@@ -355,7 +360,7 @@ impl Claimant {
             id_number,
             card_number,
             name,
-            pensioner: None,
+            relative: None,
             stills: Vec::new(),
         }
     }
@@ -408,6 +413,10 @@ pub fn unavailable(ticket: Ticket, request: &Request) -> Event {
                 result: Err(BackendProblem::RouteUnavailable),
             }
         }
+        Request::Proxies { .. } => Event::ProxiesAnswered {
+            ticket,
+            result: Err(BackendProblem::RouteUnavailable),
+        },
         _ => Event::CardServiceAnswered {
             ticket,
             result: Err(BackendProblem::RouteUnavailable),
@@ -518,7 +527,7 @@ async fn certification(
         return Err(BackendProblem::RouteUnavailable);
     }
     let (present, _) = identify(engine, who, reference).await?;
-    let (pensioner, helper) = match &who.pensioner {
+    let (pensioner, helper) = match &who.relative {
         Some(pensioner) => {
             let (record, _) =
                 identify(engine, pensioner, &format!("{reference}/pensioner")).await?;
@@ -585,6 +594,114 @@ async fn certification(
             short_reference(&key),
         ))),
         _ => Err(BackendProblem::OutcomeUnknown),
+    }
+}
+
+/// 亲情代办: identify the pensioner, then their relatives (a query, not journaled) or one
+/// change, sent once for the reference with the back end's ids only; after a change the list
+/// is read again for the screen.
+async fn proxies(
+    engine: &Engine,
+    change: Option<&ProxyChange>,
+    who: &Claimant,
+    reference: &str,
+    cancelled: &AtomicBool,
+) -> Result<ProxyReply, BackendProblem> {
+    if cancelled.load(Ordering::SeqCst) {
+        return Err(BackendProblem::RouteUnavailable);
+    }
+    let (pensioner, _) = identify(engine, who, reference).await?;
+    let masked_name = mask_name(&pensioner.name);
+    let person_id = pensioner.person_id;
+    let list = |suffix: &'static str| {
+        let person_id = person_id.clone();
+        async move {
+            let operation = Operation::ListProxies { person_id };
+            match applied(
+                engine
+                    .execute(&format!("{reference}/{suffix}"), operation)
+                    .await,
+            )? {
+                (Reply::Proxies(list), _) => Ok(list.proxies),
+                _ => Err(BackendProblem::RouteUnavailable),
+            }
+        }
+    };
+    let entries = |proxies: &[api::Proxy]| -> Vec<ProxyEntry> {
+        proxies
+            .iter()
+            .enumerate()
+            .map(|(slot, proxy)| ProxyEntry {
+                masked_name: mask_name(&proxy.proxy_name),
+                masked_id: mask_id_number(&proxy.proxy_id_number),
+                slot: slot as u8,
+            })
+            .collect()
+    };
+    let Some(change) = change else {
+        let proxies = list("list").await?;
+        return Ok(ProxyReply::List {
+            masked_name,
+            proxies: entries(&proxies),
+        });
+    };
+    let (operation, name) = match change {
+        ProxyChange::Add { .. } => {
+            let Some(relative) = &who.relative else {
+                return Err(BackendProblem::RouteUnavailable);
+            };
+            let (record, _) = identify(engine, relative, &format!("{reference}/relative")).await?;
+            (
+                Operation::AddProxy {
+                    person_id: person_id.clone(),
+                    proxy_person_id: record.person_id,
+                },
+                "add",
+            )
+        }
+        ProxyChange::Remove { slot, masked_id } => {
+            let proxies = list("before").await?;
+            // The one the resident saw in that place, or nothing is removed.
+            let proxy = proxies
+                .get(usize::from(*slot))
+                .filter(|proxy| mask_id_number(&proxy.proxy_id_number) == *masked_id)
+                .ok_or(BackendProblem::Rejected {
+                    reason: Rejection::NotFound,
+                    message: None,
+                })?;
+            (
+                Operation::RemoveProxy {
+                    person_id: person_id.clone(),
+                    proxy_person_id: proxy.proxy_person_id.clone(),
+                },
+                "remove",
+            )
+        }
+    };
+    if cancelled.load(Ordering::SeqCst) {
+        return Err(BackendProblem::RouteUnavailable);
+    }
+    let key = match applied(
+        engine
+            .execute(&format!("{reference}/{name}"), operation)
+            .await,
+    )? {
+        (Reply::ProxyIds(_), key) => key,
+        _ => return Err(BackendProblem::OutcomeUnknown),
+    };
+    let proxies = list("after").await.unwrap_or_default();
+    Ok(ProxyReply::Changed {
+        masked_name,
+        proxies: entries(&proxies),
+        reference: short_reference(&key),
+    })
+}
+
+/// An ID number as the screen shows it: `500103********1234`; anything else all stars.
+fn mask_id_number(text: &str) -> String {
+    match crate::core::identity::IdNumber::parse(text) {
+        Ok(number) => number.masked(),
+        Err(_) => "*".repeat(text.chars().count().min(18)),
     }
 }
 
@@ -733,6 +850,7 @@ fn applied(
                 ErrorCode::NotFound => Rejection::NotFound,
                 ErrorCode::CardBlocked | ErrorCode::CardAlreadyLost => Rejection::CardBlocked,
                 ErrorCode::CardNotActivated => Rejection::CardNotActivated,
+                ErrorCode::ProxyNotFound => Rejection::NotFound,
                 _ => Rejection::Other,
             },
             message: Some(BilingualMessage {

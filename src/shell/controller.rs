@@ -171,6 +171,15 @@ fn log(command: &Command) {
                 crate::core::Request::Card { action, .. } => format!("{action:?}"),
                 crate::core::Request::CertificationStatus { .. } => "certification-status".into(),
                 crate::core::Request::Certify { attempt, .. } => format!("certify #{attempt}"),
+                crate::core::Request::Proxies { change: None, .. } => "proxies".into(),
+                crate::core::Request::Proxies {
+                    change: Some(crate::core::ProxyChange::Add { .. }),
+                    ..
+                } => "proxy-add".into(),
+                crate::core::Request::Proxies {
+                    change: Some(crate::core::ProxyChange::Remove { .. }),
+                    ..
+                } => "proxy-remove".into(),
             };
             tracing::info!(ticket = %ticket.reference(), %kind, "fetch")
         }

@@ -25,7 +25,8 @@ use crate::config::Config;
 use crate::core::entry::TypedName;
 use crate::core::identity::IdNumber;
 use crate::core::{
-    Command, Document, Event, Identification, Millis, Pensioner, Request, SessionSettings, View,
+    Command, Document, Event, Identification, Millis, Pensioner, ProxyChange, Request,
+    SessionSettings, View,
 };
 use crate::i18n::Translator;
 use crate::store::Store;
@@ -353,7 +354,8 @@ impl Effects {
             Request::LookUp(who)
             | Request::Card { who, .. }
             | Request::CertificationStatus { who, .. }
-            | Request::Certify { who, .. } => who,
+            | Request::Certify { who, .. }
+            | Request::Proxies { who, .. } => who,
         };
         let mut claimant = match who {
             Identification::Card => self.card_reader.holder().map(|holder| (&holder).into()),
@@ -364,8 +366,15 @@ impl Effects {
             request
         {
             if let Pensioner::Relative { id_number, name } = pensioner {
-                claimant.pensioner = Some(Box::new(typed(id_number, name)));
+                claimant.relative = Some(Box::new(typed(id_number, name)));
             }
+        }
+        if let Request::Proxies {
+            change: Some(ProxyChange::Add { id_number, name }),
+            ..
+        } = request
+        {
+            claimant.relative = Some(Box::new(typed(id_number, name)));
         }
         if let Request::Certify { attempt, .. } = request {
             claimant.stills = self.camera.take_stills(*attempt);
@@ -431,6 +440,9 @@ impl Effects {
                         *service,
                         confirmation.as_ref(),
                     ),
+                    Document::Proxies(receipt) => {
+                        receipts::proxies_receipt(&self.translator, &self.config, view, receipt)
+                    }
                     Document::Certification(outcome) => receipts::certification_receipt(
                         &self.translator,
                         &self.config,

@@ -4,7 +4,7 @@
 use crate::config::Config;
 use crate::core::receipt::{Receipt, ReceiptLabels, ReceiptLine, ReceiptReference};
 use crate::core::records::{Cell, Layout};
-use crate::core::{CertificationOutcome, Confirmation, ServiceId, Verdict, View};
+use crate::core::{CertificationOutcome, Confirmation, ProxyReceipt, ServiceId, Verdict, View};
 use crate::i18n::Translator;
 
 /// The verification address printed as a QR code; the back end's verification page.
@@ -279,5 +279,46 @@ pub fn certification_receipt(
         }),
         verify_url,
         extra_lines,
+    }
+}
+
+/// A binding change's receipt: the pensioner, the relative added or removed (masked), how
+/// many are bound now, the 流水号.
+pub fn proxies_receipt(
+    translator: &Translator,
+    config: &Config,
+    view: &View,
+    receipt: &ProxyReceipt,
+) -> Receipt {
+    let tr = |key: &str| translator.tr(view.language, key);
+    let (_, id_masked) = present(view);
+    Receipt {
+        labels: labels(translator, view),
+        terminal_id: config.terminal.id.clone(),
+        location: config.location.address.clone(),
+        service: tr("service-proxy-bindings"),
+        time: chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string(),
+        holder_masked: Some(receipt.masked_name.clone()),
+        id_masked,
+        result: Some(tr(if receipt.added {
+            "receipt-result-proxy-added"
+        } else {
+            "receipt-result-proxy-removed"
+        })),
+        reference: Some(ReceiptReference {
+            journal_sequence: None,
+            backend_serial: receipt.reference.clone(),
+        }),
+        verify_url: None,
+        extra_lines: vec![
+            ReceiptLine {
+                label: tr("receipt-proxy"),
+                value: receipt.changed.clone(),
+            },
+            ReceiptLine {
+                label: tr("receipt-proxy-count"),
+                value: receipt.count.to_string(),
+            },
+        ],
     }
 }

@@ -7,12 +7,12 @@ use slint::ComponentHandle;
 
 use super::{
     backend_detail, card_service_problem_key, print_message, print_step, AppWindow,
-    CertificationAdapter, CertificationStep as PageStep, I18n,
+    CertificationAction, CertificationAdapter, CertificationStep as PageStep, I18n,
 };
 use crate::core::flows::card::Work;
 use crate::core::{
     CaptureProblem, CardServiceView, CardStep, CertificationStep, CertificationView, CycleState,
-    Language, NextStep, RejectReason, Verdict,
+    Language, LivenessAction, NextStep, RejectReason, Verdict,
 };
 
 /// The card-service page's view of an identifying step; `None` for the certification
@@ -72,6 +72,10 @@ pub fn keys() -> Vec<&'static str> {
         "certification-attempts-left",
         "certification-last-chance",
         "certification-home-visit",
+        "certification-how",
+        "certification-how-relative",
+        "certification-face",
+        "certification-face-relative",
     ];
     keys.extend(
         [
@@ -127,20 +131,40 @@ pub fn apply(app: &AppWindow, view: &CertificationView, language: Language) {
                 CycleState::NotEntitled => "certification-not-entitled",
             };
             match &view.step {
-                CertificationStep::Status(_) => PageStep::Status,
+                CertificationStep::Status(_) => {
+                    hint = if view.for_relative {
+                        "certification-how-relative"
+                    } else {
+                        "certification-how"
+                    };
+                    PageStep::Status
+                }
                 _ => {
                     offers = &[NextStep::FindCounter];
                     PageStep::NothingToDo
                 }
             }
         }
-        CertificationStep::Preview => PageStep::Preview,
+        CertificationStep::Preview => {
+            hint = if view.for_relative {
+                "certification-face-relative"
+            } else {
+                "certification-face"
+            };
+            PageStep::Preview
+        }
         CertificationStep::Action {
             action: doing,
             number: n,
             of,
         } => {
             action = doing.key();
+            adapter.set_action_kind(match doing {
+                LivenessAction::Blink => CertificationAction::Blink,
+                LivenessAction::OpenMouth => CertificationAction::OpenMouth,
+                LivenessAction::Nod => CertificationAction::Nod,
+                LivenessAction::Turn => CertificationAction::Turn,
+            });
             number = *n as i32;
             count = *of as i32;
             PageStep::Action

@@ -13,6 +13,8 @@ const UNLOCK: &str =
 const FACE_CHECK: &str =
     "M 24 8 A 10 10 0 1 1 23.9 8 M 8 42 A 16 12 0 0 1 32 32 M 30 38 L 35 43 L 44 32";
 const TWO_PEOPLE: &str = "M 16 10 A 7 7 0 1 1 15.9 10 M 4 40 A 12 10 0 0 1 28 40 M 33 14 A 6 6 0 1 1 32.9 14 M 30 26 A 11 9 0 0 1 44 36";
+const PERSON_PLUS: &str =
+    "M 18 10 A 8 8 0 1 1 17.9 10 M 4 42 A 14 11 0 0 1 32 42 M 39 16 L 39 32 M 31 24 L 47 24";
 const LIST: &str =
     "M 10 8 L 38 8 L 38 42 L 10 42 Z M 16 16 L 32 16 M 16 24 L 32 24 M 16 32 L 26 32";
 const COINS: &str = "M 24 6 A 16 16 0 1 1 23.9 6 M 24 14 L 24 34 M 18 18 L 30 18 M 18 26 L 30 26";
@@ -30,6 +32,7 @@ pub fn for_service(service: ServiceId) -> &'static str {
         ServiceId::LossRelease => UNLOCK,
         ServiceId::PensionCertification => FACE_CHECK,
         ServiceId::ProxyCertification => TWO_PEOPLE,
+        ServiceId::ProxyBindings => PERSON_PLUS,
         ServiceId::EnrollmentQuery => SHIELD,
         ServiceId::ContributionQuery => LIST,
         ServiceId::PensionPaymentQuery => COINS,

@@ -4,6 +4,7 @@
 pub mod certification;
 pub mod finder;
 pub mod icons;
+pub mod proxies;
 
 use std::rc::Rc;
 
@@ -162,6 +163,18 @@ fn wire_card_services(app: &AppWindow, send: &Rc<dyn Fn(Event)>) {
     certification.on_print_tapped(card(send, CardServiceInput::Print));
     let on = send.clone();
     certification.on_find_counter(move || on(Event::ServiceTapped(ServiceId::ServicePointFinder)));
+    let proxies = app.global::<ProxiesAdapter>();
+    proxies.on_add(card(send, CardServiceInput::AddProxy));
+    proxies.on_confirm(card(send, CardServiceInput::Confirm));
+    proxies.on_print_tapped(card(send, CardServiceInput::Print));
+    let on = send.clone();
+    proxies.on_remove(move |slot| {
+        if let Ok(slot) = u8::try_from(slot) {
+            on(Event::Flow(FlowInput::Card(CardServiceInput::RemoveProxy(
+                slot,
+            ))));
+        }
+    });
 }
 
 fn single_char(text: &str) -> Option<char> {
@@ -200,6 +213,12 @@ pub fn apply_view(app: &AppWindow, view: &View) {
                 None => (PageId::Certification, cert.service.key()),
             }
         }
+        (Page::Flow, Some(FlowView::Proxies(proxy))) => {
+            match proxies::on_card_service_page(proxy) {
+                Some(_) => (PageId::CardService, ServiceId::ProxyBindings.key()),
+                None => (PageId::Proxies, ServiceId::ProxyBindings.key()),
+            }
+        }
         (Page::Flow, Some(FlowView::Finder(finder))) if finder.point.is_some() => {
             (PageId::ServicePoint, "")
         }
@@ -231,6 +250,7 @@ pub fn apply_view(app: &AppWindow, view: &View) {
     }
     let identifying = match &view.flow {
         Some(FlowView::Certification(cert)) => certification::identifying(cert),
+        Some(FlowView::Proxies(proxy)) => proxies::on_card_service_page(proxy),
         _ => None,
     };
     match (&view.flow, &identifying) {
@@ -241,6 +261,10 @@ pub fn apply_view(app: &AppWindow, view: &View) {
     match &view.flow {
         Some(FlowView::Certification(cert)) => certification::apply(app, cert, view.language),
         _ => certification::clear(app),
+    }
+    match &view.flow {
+        Some(FlowView::Proxies(proxy)) => proxies::apply(app, proxy),
+        _ => proxies::clear(app),
     }
 }
 
@@ -437,6 +461,8 @@ fn apply_card_service(app: &AppWindow, view: &CardServiceView, elderly: bool) {
                 "certification-relative-name-prompt"
             }
             (ServiceId::ProxyCertification, _) => "certification-relative-id-prompt",
+            (ServiceId::ProxyBindings, CardStep::TypeName { .. }) => "proxies-name-prompt",
+            (ServiceId::ProxyBindings, _) => "proxies-id-prompt",
             (_, CardStep::TypeName { .. }) => "loss-report-name-prompt",
             _ => "loss-report-id-prompt",
         }
@@ -723,6 +749,7 @@ pub fn failure_keys() -> Vec<&'static str> {
         .map(blocker_key),
     );
     keys.extend(certification::keys());
+    keys.extend(proxies::keys());
     keys
 }
 

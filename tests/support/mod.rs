@@ -158,6 +158,11 @@ impl Rig {
             self.app
                 .global::<renshe_kiosk::ui::CertificationAdapter>()
                 .get_step()
+        ) + &format!(
+            " {:?}",
+            self.app
+                .global::<renshe_kiosk::ui::ProxiesAdapter>()
+                .get_step()
         );
         if shown != self.laid_out {
             self.app.window().take_snapshot().expect("render");

@@ -31,6 +31,7 @@ pub use flows::certification::{
 };
 pub use flows::finder::{Filter, FinderInput, FinderView};
 pub use flows::pin::{PinEntryView, PinInput, PinNotice, PinPrompt};
+pub use flows::proxy::{ProxyChange, ProxyEntry, ProxyReceipt, ProxyReply, ProxyStep, ProxyView};
 pub use flows::query::{Answer, QueryInput, QueryKind, QueryStepView, QueryView, YearChoice};
 pub use flows::{FlowInput, FlowView, PrintState};
 pub use services::{ServiceGroup, ServiceId};

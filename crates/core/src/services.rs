@@ -10,6 +10,7 @@ pub enum ServiceId {
     LossRelease,
     PensionCertification,
     ProxyCertification,
+    ProxyBindings,
     EnrollmentQuery,
     ContributionQuery,
     PensionPaymentQuery,
@@ -27,7 +28,7 @@ pub enum ServiceGroup {
 }
 
 impl ServiceId {
-    pub const ALL: [ServiceId; 13] = [
+    pub const ALL: [ServiceId; 14] = [
         ServiceId::CardStatus,
         ServiceId::CardActivation,
         ServiceId::PinChange,
@@ -35,6 +36,7 @@ impl ServiceId {
         ServiceId::LossRelease,
         ServiceId::PensionCertification,
         ServiceId::ProxyCertification,
+        ServiceId::ProxyBindings,
         ServiceId::EnrollmentQuery,
         ServiceId::ContributionQuery,
         ServiceId::PensionPaymentQuery,
@@ -53,6 +55,7 @@ impl ServiceId {
             ServiceId::LossRelease => "loss-release",
             ServiceId::PensionCertification => "pension-certification",
             ServiceId::ProxyCertification => "proxy-certification",
+            ServiceId::ProxyBindings => "proxy-bindings",
             ServiceId::EnrollmentQuery => "enrollment-query",
             ServiceId::ContributionQuery => "contribution-query",
             ServiceId::PensionPaymentQuery => "pension-payment-query",
@@ -75,9 +78,9 @@ impl ServiceId {
             | ServiceId::PinChange
             | ServiceId::LossReport
             | ServiceId::LossRelease => ServiceGroup::CardServices,
-            ServiceId::PensionCertification | ServiceId::ProxyCertification => {
-                ServiceGroup::Certification
-            }
+            ServiceId::PensionCertification
+            | ServiceId::ProxyCertification
+            | ServiceId::ProxyBindings => ServiceGroup::Certification,
             ServiceId::EnrollmentQuery
             | ServiceId::ContributionQuery
             | ServiceId::PensionPaymentQuery
@@ -112,6 +115,7 @@ impl ServiceId {
                     | ServiceId::LossRelease
                     | ServiceId::PensionCertification
                     | ServiceId::ProxyCertification
+                    | ServiceId::ProxyBindings
             )
     }
 
@@ -143,6 +147,7 @@ impl ServiceId {
             ServiceId::PinChange => 10,
             ServiceId::EnrollmentQuery => 11,
             ServiceId::LossRelease => 12,
+            ServiceId::ProxyBindings => 13,
         }
     }
 }

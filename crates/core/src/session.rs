@@ -12,6 +12,7 @@ use crate::flows::card::{CardAction, CardReply, Confirmation, Identification};
 use crate::flows::certification::{
     CaptureProblem, CertificationOutcome, CertificationReply, LivenessAction, Pensioner,
 };
+use crate::flows::proxy::{ProxyChange, ProxyReceipt, ProxyReply};
 use crate::flows::query::{Answer, QueryKind};
 use crate::flows::{Flow, FlowContext, FlowInput, FlowView, Needs};
 use crate::identity::{HolderSummary, IdCardSummary, Pin};
@@ -118,6 +119,11 @@ pub enum Event {
         ticket: Ticket,
         result: Result<CertificationReply, BackendProblem>,
     },
+    /// The back end's answer to a proxy bindings' [`Command::Fetch`].
+    ProxiesAnswered {
+        ticket: Ticket,
+        result: Result<ProxyReply, BackendProblem>,
+    },
     /// The camera's still for a [`Command::Capture`] was taken (the shell holds it) or could
     /// not be used.
     Captured {
@@ -160,6 +166,12 @@ pub enum Request {
         who: Identification,
         pensioner: Pensioner,
     },
+    /// The identified pensioner's bound relatives (`change` None), or one change to them,
+    /// sent exactly once per ticket; answered with [`Event::ProxiesAnswered`].
+    Proxies {
+        who: Identification,
+        change: Option<ProxyChange>,
+    },
     /// The attempt's stills (held by the shell under `attempt`) for the back end's verdict,
     /// sent exactly once per ticket.
     Certify {
@@ -191,6 +203,8 @@ pub enum Document {
     },
     /// A certification's receipt: whose, the verdict, the reference.
     Certification(CertificationOutcome),
+    /// A change to the bindings: whom, added or removed, how many now.
+    Proxies(ProxyReceipt),
 }
 
 /// A flow within the kiosk's life: the part of a ticket that names who asked.
@@ -556,6 +570,15 @@ impl Session {
                 }
                 return Vec::new();
             }
+            Event::ProxiesAnswered { ticket, result } => {
+                if ticket.session == self.number {
+                    self.with_flow(|flow, _| {
+                        flow.proxies_answered(ticket, result);
+                        Vec::new()
+                    });
+                }
+                return Vec::new();
+            }
             Event::Captured { ticket, result } => {
                 if ticket.session != self.number {
                     return Vec::new();
@@ -649,6 +672,7 @@ impl Session {
             | Event::PinAnswered { .. }
             | Event::CardServiceAnswered { .. }
             | Event::CertificationAnswered { .. }
+            | Event::ProxiesAnswered { .. }
             | Event::Captured { .. }
             | Event::Answered { .. }
             | Event::Printed { .. } => Vec::new(),

@@ -79,6 +79,9 @@ pub enum CardServiceInput {
     Confirm,
     TryAgain,
     Print,
+    /// 亲情代办: bind another relative; unbind the one in this slot of the list.
+    AddProxy,
+    RemoveProxy(u8),
 }
 
 /// What is being waited for.

@@ -10,6 +10,7 @@ pub mod card;
 pub mod certification;
 pub mod finder;
 pub mod pin;
+pub mod proxy;
 pub mod query;
 
 use crate::failure::{BackendProblem, PinProblem, PrintProblem};
@@ -18,6 +19,7 @@ use crate::{Command, Date, SeedStream, ServiceId};
 use card::{ActivationFlow, CardReply, CardServiceInput, CardServiceView, LossFlow, PinChangeFlow};
 use certification::{CaptureProblem, CertificationFlow, CertificationReply, CertificationView};
 use finder::{FinderFlow, FinderInput, FinderView};
+use proxy::{ProxyFlow, ProxyReply, ProxyView};
 use query::{Answer, QueryFlow, QueryInput, QueryView};
 
 /// What a flow may know of the session around it.
@@ -99,6 +101,7 @@ pub enum Flow {
     Activation(ActivationFlow),
     Loss(LossFlow),
     Certification(CertificationFlow),
+    Proxies(ProxyFlow),
     /// A service whose flow is not built yet: its page says so and points to help.
     Unavailable(ServiceId),
 }
@@ -117,6 +120,7 @@ pub enum FlowView {
     Finder(FinderView),
     Card(CardServiceView),
     Certification(CertificationView),
+    Proxies(ProxyView),
     Unavailable(ServiceId),
 }
 
@@ -153,6 +157,10 @@ impl Needs {
                 ..Needs::default()
             },
             // By card or ID card; the face goes to the back end (or its outbox).
+            ServiceId::ProxyBindings => Needs {
+                back_end: true,
+                ..Needs::default()
+            },
             ServiceId::PensionCertification | ServiceId::ProxyCertification => Needs {
                 back_end: true,
                 camera: true,
@@ -191,6 +199,10 @@ impl Flow {
                 let (flow, commands) = CertificationFlow::start(service, ctx);
                 (Flow::Certification(flow), commands)
             }
+            ServiceId::ProxyBindings => {
+                let (flow, commands) = ProxyFlow::start(ctx);
+                (Flow::Proxies(flow), commands)
+            }
             service => (Flow::Unavailable(service), Vec::new()),
         }
     }
@@ -206,6 +218,7 @@ impl Flow {
             (Flow::Activation(flow), FlowInput::Card(input)) => flow.input(input, ctx),
             (Flow::Loss(flow), FlowInput::Card(input)) => flow.input(input, ctx),
             (Flow::Certification(flow), FlowInput::Card(input)) => flow.input(input, ctx),
+            (Flow::Proxies(flow), FlowInput::Card(input)) => flow.input(input, ctx),
             // An input for another flow (a tap that raced a page change) means nothing here.
             _ => Vec::new(),
         }
@@ -218,6 +231,7 @@ impl Flow {
             Flow::Activation(flow) => flow.card_identified(ctx),
             Flow::Loss(flow) => flow.card_identified(ctx),
             Flow::Certification(flow) => flow.card_identified(ctx),
+            Flow::Proxies(flow) => flow.card_identified(ctx),
             Flow::Finder(_) | Flow::Unavailable(_) => Vec::new(),
         }
     }
@@ -226,6 +240,7 @@ impl Flow {
         match self {
             Flow::Loss(flow) => flow.id_card_read(ctx),
             Flow::Certification(flow) => flow.id_card_read(ctx),
+            Flow::Proxies(flow) => flow.id_card_read(ctx),
             _ => Vec::new(),
         }
     }
@@ -264,6 +279,12 @@ impl Flow {
         }
     }
 
+    pub fn proxies_answered(&mut self, ticket: Ticket, result: Result<ProxyReply, BackendProblem>) {
+        if let Flow::Proxies(flow) = self {
+            flow.answered(ticket, result);
+        }
+    }
+
     pub fn captured(
         &mut self,
         ticket: Ticket,
@@ -289,6 +310,7 @@ impl Flow {
             Flow::Activation(flow) => flow.pin_answered(ticket, result, ctx),
             Flow::Loss(flow) => flow.pin_answered(ticket, result, ctx),
             Flow::Certification(flow) => flow.pin_answered(ticket, result, ctx),
+            Flow::Proxies(flow) => flow.pin_answered(ticket, result, ctx),
             Flow::Finder(_) | Flow::Unavailable(_) => Vec::new(),
         }
     }
@@ -301,6 +323,7 @@ impl Flow {
             Flow::Activation(flow) => flow.printed(ticket, result),
             Flow::Loss(flow) => flow.printed(ticket, result),
             Flow::Certification(flow) => flow.printed(ticket, result),
+            Flow::Proxies(flow) => flow.printed(ticket, result),
             Flow::Unavailable(_) => {}
         }
     }
@@ -311,6 +334,7 @@ impl Flow {
             Flow::Finder(flow) => flow.back(),
             Flow::Loss(flow) => flow.back(ctx),
             Flow::Certification(flow) => flow.back(),
+            Flow::Proxies(flow) => flow.back(),
             _ => false,
         }
     }
@@ -323,6 +347,7 @@ impl Flow {
             Flow::Loss(flow) => flow.in_flight(),
             Flow::PinChange(flow) => flow.in_flight(),
             Flow::Certification(flow) => flow.in_flight(),
+            Flow::Proxies(flow) => flow.in_flight(),
             _ => false,
         }
     }
@@ -335,6 +360,7 @@ impl Flow {
             Flow::Loss(flow) => flow.in_progress(),
             Flow::PinChange(flow) => flow.in_progress(),
             Flow::Certification(flow) => flow.in_progress(),
+            Flow::Proxies(flow) => flow.in_progress(),
             _ => false,
         }
     }
@@ -347,6 +373,7 @@ impl Flow {
             Flow::Activation(flow) => FlowView::Card(flow.view()),
             Flow::Loss(flow) => FlowView::Card(flow.view()),
             Flow::Certification(flow) => FlowView::Certification(flow.view()),
+            Flow::Proxies(flow) => FlowView::Proxies(flow.view()),
             Flow::Unavailable(service) => FlowView::Unavailable(*service),
         }
     }
