@@ -68,6 +68,7 @@ pub fn page_names() -> Vec<String> {
     .collect();
     names.extend(CARD_SERVICE_PAGES.iter().map(|s| s.to_string()));
     names.extend(CERTIFICATION_PAGES.iter().map(|s| s.to_string()));
+    names.extend(PROXY_PAGES.iter().map(|s| s.to_string()));
     names.extend(ServiceId::ALL.iter().map(|s| s.key().to_string()));
     names
 }
@@ -86,6 +87,15 @@ const CERTIFICATION_PAGES: [&str; 12] = [
     "certification-failed",
     "relative-id",
     "relative-name",
+];
+
+/// 亲情代办's own pages (identifying and typing are the card-service page's).
+const PROXY_PAGES: [&str; 5] = [
+    "proxies-none",
+    "proxies-list",
+    "proxies-full",
+    "proxies-confirm-remove",
+    "proxies-added",
 ];
 
 /// The card services' pages: every step a resident can meet.
@@ -322,6 +332,7 @@ impl Renderer {
             page if CARD_SERVICE_PAGES.contains(&page) => {
                 card_service_page(page, &controller, &send, &last_ticket)
             }
+            page if PROXY_PAGES.contains(&page) => proxy_page(page, &send, &last_ticket),
             page if CERTIFICATION_PAGES.contains(&page) => {
                 certification_page(page, &controller, &send, &last_ticket);
                 // The simulated camera's picture where the live preview would be.
@@ -607,6 +618,74 @@ fn certification_page(
                     actions: vec![LivenessAction::Nod, LivenessAction::Turn],
                 }),
             })))
+        }
+        _ => {}
+    }
+}
+
+/// Drives 亲情代办 to the step `page` names, answering as the back end.
+fn proxy_page(
+    page: &str,
+    send: &dyn Fn(Event),
+    last_ticket: &dyn Fn() -> Option<crate::core::Ticket>,
+) {
+    use crate::core::{ProxyEntry, ProxyReply};
+    let answer = |result| {
+        if let Some(ticket) = last_ticket() {
+            send(Event::ProxiesAnswered { ticket, result });
+        }
+    };
+    let names = [
+        ("李*", "500106********1351"),
+        ("张*芳", "500103********1220"),
+        ("王*", "500101********2213"),
+        ("欧**娜", "500112********0640"),
+    ];
+    let count = match page {
+        "proxies-none" => 0,
+        "proxies-full" => 4,
+        _ => 2,
+    };
+    let proxies = |count: usize| -> Vec<ProxyEntry> {
+        names[..count]
+            .iter()
+            .enumerate()
+            .map(|(slot, (name, id))| ProxyEntry {
+                masked_name: (*name).into(),
+                masked_id: (*id).into(),
+                slot: slot as u8,
+            })
+            .collect()
+    };
+    send(Event::Start);
+    send(Event::IdCardRead(IdCardSummary {
+        masked_name: "王*国".into(),
+        masked_id: "500101********0170".into(),
+    }));
+    send(Event::ServiceTapped(ServiceId::ProxyBindings));
+    answer(Ok(ProxyReply::List {
+        masked_name: "王*国".into(),
+        proxies: proxies(count),
+    }));
+    let card = |input| send(Event::Flow(FlowInput::Card(input)));
+    match page {
+        "proxies-confirm-remove" => card(CardServiceInput::RemoveProxy(1)),
+        "proxies-added" => {
+            card(CardServiceInput::AddProxy);
+            for key in "500106198511211351".chars() {
+                card(CardServiceInput::IdKey(key));
+            }
+            card(CardServiceInput::EntryConfirm);
+            for key in "liming".chars() {
+                card(CardServiceInput::NameKey(key));
+            }
+            card(CardServiceInput::EntryConfirm);
+            card(CardServiceInput::Confirm);
+            answer(Ok(ProxyReply::Changed {
+                masked_name: "王*国".into(),
+                proxies: proxies(3),
+                reference: "7C3E91A0".into(),
+            }));
         }
         _ => {}
     }
