@@ -1489,7 +1489,8 @@ mod tests {
                     _ => None,
                 })
             };
-            let script: [&dyn Fn(&mut Session, &[Command]) -> Vec<Command>; 8] = [
+            type Step<'a> = dyn Fn(&mut Session, &[Command]) -> Vec<Command> + 'a;
+            let script: [&Step; 8] = [
                 &|s, c| {
                     let result = Ok(CardReply::Found(PersonFound {
                         masked_name: "欧**娜".into(),
