@@ -25,12 +25,16 @@ pub use flows::card::{
     Identification, PersonFound,
 };
 pub use flows::certification::{
-    CaptureProblem, CertificationOutcome, CertificationReply,
-    CertificationStatus, CertificationStep, CertificationView, CycleState, LivenessAction,
-    LivenessChallenge, Pensioner, RejectReason, Verdict,
+    CaptureProblem, CertificationOutcome, CertificationReply, CertificationStatus,
+    CertificationStep, CertificationView, CycleState, LivenessAction, LivenessChallenge, Pensioner,
+    RejectReason, Verdict,
 };
 pub use flows::finder::{Filter, FinderInput, FinderView};
 pub use flows::pin::{PinEntryView, PinInput, PinNotice, PinPrompt};
+pub use flows::proof::{
+    A4Status, EnrollmentLine, Paper, ProofAnswer, ProofDocument, ProofInput, ProofKind, ProofMonth,
+    ProofStepView, ProofSummary, ProofView, ProofYear, YearSpan,
+};
 pub use flows::query::{Answer, QueryInput, QueryKind, QueryStepView, QueryView, YearChoice};
 pub use flows::{FlowInput, FlowView, PrintState};
 pub use services::{ServiceGroup, ServiceId};

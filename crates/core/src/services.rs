@@ -112,6 +112,7 @@ impl ServiceId {
                     | ServiceId::LossRelease
                     | ServiceId::PensionCertification
                     | ServiceId::ProxyCertification
+                    | ServiceId::ProofPrint
             )
     }
 

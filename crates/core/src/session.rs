@@ -12,6 +12,7 @@ use crate::flows::card::{CardAction, CardReply, Confirmation, Identification};
 use crate::flows::certification::{
     CaptureProblem, CertificationOutcome, CertificationReply, LivenessAction, Pensioner,
 };
+use crate::flows::proof::{A4Status, ProofAnswer, ProofDocument, ProofKind};
 use crate::flows::query::{Answer, QueryKind};
 use crate::flows::{Flow, FlowContext, FlowInput, FlowView, Needs};
 use crate::identity::{HolderSummary, IdCardSummary, Pin};
@@ -40,6 +41,9 @@ pub enum DeviceKind {
     /// The 二代身份证 reader (`NoDevice` where the terminal has none).
     IdCardReader,
     Camera,
+    /// The A4 printer for proofs (through CUPS); its refusal reason comes with
+    /// [`Event::A4PrinterChanged`].
+    A4Printer,
 }
 
 /// A device's health in the XFS4IoT vocabulary, reduced to what the header shows.
@@ -70,6 +74,9 @@ pub enum Blocker {
     Printer,
     BackEnd,
     Camera,
+    /// No A4 printer, or it refuses (with why, when known) and the receipt printer cannot
+    /// stand in either.
+    A4Printer(Option<PrintProblem>),
 }
 
 /// Something that happened: a tap, the passing of time, a device, a card or an answer.
@@ -88,6 +95,8 @@ pub enum Event {
     LanguageSelected(Language),
     ElderlyModeToggled,
     DeviceChanged(DeviceKind, DeviceHealth),
+    /// The A4 printer's readiness, with why it refuses (the adapter's poll).
+    A4PrinterChanged(A4Status),
     /// Today's local date: sent at start and when the date changes. The core never assumes a
     /// year.
     Today(Date),
@@ -131,6 +140,11 @@ pub enum Event {
         ticket: Ticket,
         result: Result<Answer, BackendProblem>,
     },
+    /// The back end's proof for a [`Request::Proof`].
+    ProofAnswered {
+        ticket: Ticket,
+        result: Result<ProofAnswer, BackendProblem>,
+    },
     /// The printer's result for a [`Command::Print`].
     Printed {
         ticket: Ticket,
@@ -169,6 +183,9 @@ pub enum Request {
         challenge_id: String,
         attempt: u8,
     },
+    /// A proof for the card holder, issued (with its verification code) by the back end;
+    /// `years` for contributions, oldest first. Answered with [`Event::ProofAnswered`].
+    Proof { kind: ProofKind, years: Vec<i32> },
 }
 
 /// Something to print.
@@ -191,6 +208,8 @@ pub enum Document {
     },
     /// A certification's receipt: whose, the verdict, the reference.
     Certification(CertificationOutcome),
+    /// An A4 proof (or its receipt copy).
+    Proof(Box<ProofDocument>),
 }
 
 /// A flow within the kiosk's life: the part of a ticket that names who asked.
@@ -303,6 +322,7 @@ pub struct View {
     pub id_card: Option<IdCardSummary>,
     pub farewell: Option<Farewell>,
     pub camera: DeviceHealth,
+    pub a4_printer: A4Status,
 }
 
 impl View {
@@ -317,6 +337,7 @@ impl View {
             printer: self.printer,
             network: self.network,
             camera: self.camera,
+            a4: self.a4_printer,
         }
     }
 
@@ -346,10 +367,14 @@ struct Devices {
     printer: DeviceHealth,
     network: DeviceHealth,
     camera: DeviceHealth,
+    a4: A4Status,
 }
 
 fn blocker(service: ServiceId, devices: Devices) -> Option<Blocker> {
     let needs = Needs::of(service);
+    let a4_blocks = service == ServiceId::ProofPrint
+        && (devices.a4.health == DeviceHealth::NoDevice
+            || (devices.a4.health.is_down() && devices.printer.is_down()));
     if needs.card_reader && devices.card_reader.is_down() {
         Some(Blocker::CardReader)
     } else if needs.back_end && devices.network.is_down() {
@@ -358,6 +383,8 @@ fn blocker(service: ServiceId, devices: Devices) -> Option<Blocker> {
         Some(Blocker::Camera)
     } else if needs.printer && devices.printer.is_down() {
         Some(Blocker::Printer)
+    } else if a4_blocks {
+        Some(Blocker::A4Printer(devices.a4.problem))
     } else {
         None
     }
@@ -397,6 +424,7 @@ struct Terminal {
     farewell: Option<(Farewell, Millis)>,
     secure_pin_entry: bool,
     camera: DeviceHealth,
+    a4_printer: A4Status,
 }
 
 /// The state machine.
@@ -433,6 +461,7 @@ impl Session {
                 farewell: None,
                 secure_pin_entry: false,
                 camera: DeviceHealth::Unknown,
+                a4_printer: A4Status::default(),
             },
             last_activity: now,
         }
@@ -475,6 +504,7 @@ impl Session {
             id_card: resident.id_card.clone(),
             farewell: self.terminal.farewell.map(|(farewell, _)| farewell),
             camera: self.terminal.camera,
+            a4_printer: self.terminal.a4_printer,
         }
     }
 
@@ -495,6 +525,19 @@ impl Session {
     pub fn handle(&mut self, event: Event, now: Millis) -> Vec<Command> {
         match event {
             Event::DeviceChanged(kind, health) => return self.device_changed(kind, health),
+            Event::A4PrinterChanged(status) => {
+                self.terminal.a4_printer = status;
+                self.printers_changed();
+                return Vec::new();
+            }
+            Event::ProofAnswered { ticket, result } => {
+                if ticket.session == self.number {
+                    if let Some(flow) = &mut self.resident.flow {
+                        flow.proof_answered(ticket, result);
+                    }
+                }
+                return Vec::new();
+            }
             Event::Today(date) => {
                 self.terminal.today = date;
                 return Vec::new();
@@ -639,6 +682,8 @@ impl Session {
             Event::ContinueTapped
             | Event::Tick
             | Event::DeviceChanged(..)
+            | Event::A4PrinterChanged(_)
+            | Event::ProofAnswered { .. }
             | Event::Today(_)
             | Event::CardIdentified(_)
             | Event::CardUnreadable(_)
@@ -662,9 +707,16 @@ impl Session {
             DeviceKind::Network => &mut self.terminal.network,
             DeviceKind::IdCardReader => &mut self.terminal.id_card_reader,
             DeviceKind::Camera => &mut self.terminal.camera,
+            DeviceKind::A4Printer => &mut self.terminal.a4_printer.health,
         };
         let changed = *slot != health;
         *slot = health;
+        if kind == DeviceKind::A4Printer && health == DeviceHealth::Online {
+            self.terminal.a4_printer.problem = None;
+        }
+        if matches!(kind, DeviceKind::A4Printer | DeviceKind::Printer) {
+            self.printers_changed();
+        }
         if changed && matches!(kind, DeviceKind::CardReader | DeviceKind::Printer) {
             vec![Command::ReportDevices {
                 card_reader: self.terminal.card_reader,
@@ -672,6 +724,12 @@ impl Session {
             }]
         } else {
             Vec::new()
+        }
+    }
+
+    fn printers_changed(&mut self) {
+        if let Some(flow) = &mut self.resident.flow {
+            flow.printers_changed(self.terminal.a4_printer, self.terminal.printer);
         }
     }
 
@@ -702,6 +760,8 @@ impl Session {
             id_card_reader: !self.terminal.id_card_reader.is_down(),
             id_card: id_card.is_some(),
             secure_pin_entry: self.terminal.secure_pin_entry,
+            a4_printer: self.terminal.a4_printer,
+            receipt_printer: self.terminal.printer,
         };
         act(flow, &mut ctx)
     }
@@ -714,6 +774,7 @@ impl Session {
             printer: self.terminal.printer,
             network: self.terminal.network,
             camera: self.terminal.camera,
+            a4: self.terminal.a4_printer,
         };
         if blocker(service, devices).is_some() {
             return Vec::new();
@@ -731,6 +792,8 @@ impl Session {
             id_card_reader: !self.terminal.id_card_reader.is_down(),
             id_card: self.resident.id_card.is_some(),
             secure_pin_entry: self.terminal.secure_pin_entry,
+            a4_printer: self.terminal.a4_printer,
+            receipt_printer: self.terminal.printer,
         };
         let (flow, started) = Flow::start(service, &mut ctx);
         self.resident.flow = Some(flow);
@@ -1036,17 +1099,11 @@ mod tests {
         session.handle(Event::Start, at(1));
         assert_eq!(session.view().page, Page::Home);
         session.handle(Event::ServiceTapped(ServiceId::ProofPrint), at(2));
-        assert_eq!(
-            session.view().flow,
-            Some(FlowView::Unavailable(ServiceId::ProofPrint))
-        );
+        assert!(matches!(session.view().flow, Some(FlowView::Proof(_))));
         session.handle(Event::HelpTapped, at(3));
         assert_eq!(session.view().page, Page::Help);
         session.handle(Event::BackTapped, at(4));
-        assert_eq!(
-            session.view().flow,
-            Some(FlowView::Unavailable(ServiceId::ProofPrint))
-        );
+        assert!(matches!(session.view().flow, Some(FlowView::Proof(_))));
         session.handle(Event::HomeTapped, at(5));
         assert_eq!(session.view().page, Page::Home);
         session.handle(Event::BackTapped, at(6));

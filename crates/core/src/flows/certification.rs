@@ -477,11 +477,23 @@ impl CertificationFlow {
                 ),
                 None => (Some(Step::TypeId(entry)), Vec::new()),
             },
-            (Step::TypeName { id_number, mut name }, In::NameKey(key)) => {
+            (
+                Step::TypeName {
+                    id_number,
+                    mut name,
+                },
+                In::NameKey(key),
+            ) => {
                 name.press(key);
                 (Some(Step::TypeName { id_number, name }), Vec::new())
             }
-            (Step::TypeName { id_number, mut name }, In::NameDelete) => {
+            (
+                Step::TypeName {
+                    id_number,
+                    mut name,
+                },
+                In::NameDelete,
+            ) => {
                 name.delete();
                 (Some(Step::TypeName { id_number, name }), Vec::new())
             }
@@ -610,11 +622,7 @@ impl CertificationFlow {
     }
 
     /// The back end's answer, taken only for the request the flow waits for.
-    pub fn answered(
-        &mut self,
-        ticket: Ticket,
-        result: Result<CertificationReply, BackendProblem>,
-    ) {
+    pub fn answered(&mut self, ticket: Ticket, result: Result<CertificationReply, BackendProblem>) {
         let step = std::mem::replace(&mut self.step, Step::Choose);
         self.step = match (step, result) {
             (Step::LookingUp { ticket: waiting }, result) if waiting == ticket => match result {

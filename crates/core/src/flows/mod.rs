@@ -10,16 +10,17 @@ pub mod card;
 pub mod certification;
 pub mod finder;
 pub mod pin;
+pub mod proof;
 pub mod query;
 
 use crate::failure::{BackendProblem, PinProblem, PrintProblem};
+use crate::session::DeviceHealth;
 use crate::ticket::{Ticket, TicketBook};
 use crate::{Command, Date, SeedStream, ServiceId};
 use card::{ActivationFlow, CardReply, CardServiceInput, CardServiceView, LossFlow, PinChangeFlow};
-use certification::{
-    CaptureProblem, CertificationFlow, CertificationReply, CertificationView,
-};
+use certification::{CaptureProblem, CertificationFlow, CertificationReply, CertificationView};
 use finder::{FinderFlow, FinderInput, FinderView};
+use proof::{A4Status, ProofAnswer, ProofFlow, ProofInput, ProofView};
 use query::{Answer, QueryFlow, QueryInput, QueryView};
 
 /// What a flow may know of the session around it.
@@ -40,6 +41,10 @@ pub struct FlowContext<'a> {
     pub id_card: bool,
     /// The card reader has its own PIN keypad (PC/SC Part 10): the service PIN is typed there.
     pub secure_pin_entry: bool,
+    /// The A4 printer as last heard of (proofs).
+    pub a4_printer: A4Status,
+    /// The receipt printer's health (a proof's receipt copy).
+    pub receipt_printer: DeviceHealth,
 }
 
 impl FlowContext<'_> {
@@ -101,6 +106,7 @@ pub enum Flow {
     Activation(ActivationFlow),
     Loss(LossFlow),
     Certification(CertificationFlow),
+    Proof(ProofFlow),
     /// A service whose flow is not built yet: its page says so and points to help.
     Unavailable(ServiceId),
 }
@@ -111,6 +117,7 @@ pub enum FlowInput {
     Query(QueryInput),
     Finder(FinderInput),
     Card(CardServiceInput),
+    Proof(ProofInput),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,6 +126,7 @@ pub enum FlowView {
     Finder(FinderView),
     Card(CardServiceView),
     Certification(CertificationView),
+    Proof(ProofView),
     Unavailable(ServiceId),
 }
 
@@ -160,6 +168,12 @@ impl Needs {
                 camera: true,
                 ..Needs::default()
             },
+            // The printers are judged in `blocker`: a receipt copy may stand in for A4.
+            ServiceId::ProofPrint => Needs {
+                card_reader: true,
+                back_end: true,
+                ..Needs::default()
+            },
             // The finder works offline from the terminal's copy of the catalogue; services
             // not built yet need nothing, their page only says so.
             _ => Needs::default(),
@@ -193,6 +207,10 @@ impl Flow {
                 let (flow, commands) = CertificationFlow::start(service, ctx);
                 (Flow::Certification(flow), commands)
             }
+            ServiceId::ProofPrint => {
+                let (flow, commands) = ProofFlow::start(ctx);
+                (Flow::Proof(flow), commands)
+            }
             service => (Flow::Unavailable(service), Vec::new()),
         }
     }
@@ -208,6 +226,10 @@ impl Flow {
             (Flow::Activation(flow), FlowInput::Card(input)) => flow.input(input, ctx),
             (Flow::Loss(flow), FlowInput::Card(input)) => flow.input(input, ctx),
             (Flow::Certification(flow), FlowInput::Card(input)) => flow.input(input, ctx),
+            (Flow::Proof(flow), FlowInput::Proof(input)) => flow.input(input, ctx),
+            (Flow::Proof(flow), FlowInput::Card(CardServiceInput::Pin(tap))) => {
+                flow.pin_input(tap, ctx)
+            }
             // An input for another flow (a tap that raced a page change) means nothing here.
             _ => Vec::new(),
         }
@@ -220,6 +242,7 @@ impl Flow {
             Flow::Activation(flow) => flow.card_identified(ctx),
             Flow::Loss(flow) => flow.card_identified(ctx),
             Flow::Certification(flow) => flow.card_identified(ctx),
+            Flow::Proof(flow) => flow.card_identified(ctx),
             Flow::Finder(_) | Flow::Unavailable(_) => Vec::new(),
         }
     }
@@ -253,6 +276,19 @@ impl Flow {
             Flow::Activation(flow) => flow.answered(ticket, result, ctx),
             Flow::Loss(flow) => flow.answered(ticket, result),
             _ => {}
+        }
+    }
+
+    pub fn proof_answered(&mut self, ticket: Ticket, result: Result<ProofAnswer, BackendProblem>) {
+        if let Flow::Proof(flow) = self {
+            flow.answered(ticket, result);
+        }
+    }
+
+    /// A printer changed: only the proof flow decides by it once started.
+    pub fn printers_changed(&mut self, a4: A4Status, receipt_printer: DeviceHealth) {
+        if let Flow::Proof(flow) = self {
+            flow.printers_changed(a4, receipt_printer);
         }
     }
 
@@ -291,6 +327,7 @@ impl Flow {
             Flow::Activation(flow) => flow.pin_answered(ticket, result, ctx),
             Flow::Loss(flow) => flow.pin_answered(ticket, result, ctx),
             Flow::Certification(flow) => flow.pin_answered(ticket, result, ctx),
+            Flow::Proof(flow) => flow.pin_answered(ticket, result, ctx),
             Flow::Finder(_) | Flow::Unavailable(_) => Vec::new(),
         }
     }
@@ -303,6 +340,7 @@ impl Flow {
             Flow::Activation(flow) => flow.printed(ticket, result),
             Flow::Loss(flow) => flow.printed(ticket, result),
             Flow::Certification(flow) => flow.printed(ticket, result),
+            Flow::Proof(flow) => flow.printed(ticket, result),
             Flow::Unavailable(_) => {}
         }
     }
@@ -313,6 +351,7 @@ impl Flow {
             Flow::Finder(flow) => flow.back(),
             Flow::Loss(flow) => flow.back(ctx),
             Flow::Certification(flow) => flow.back(),
+            Flow::Proof(flow) => flow.back(),
             _ => false,
         }
     }
@@ -349,6 +388,7 @@ impl Flow {
             Flow::Activation(flow) => FlowView::Card(flow.view()),
             Flow::Loss(flow) => FlowView::Card(flow.view()),
             Flow::Certification(flow) => FlowView::Certification(flow.view()),
+            Flow::Proof(flow) => FlowView::Proof(flow.view(today)),
             Flow::Unavailable(service) => FlowView::Unavailable(*service),
         }
     }
