@@ -14,13 +14,13 @@ use std::sync::Arc;
 use crate::backend::api::{self, CardState, ErrorCode, Operation, Reply};
 use crate::backend::engine::{Availability, Engine, Outcome};
 use crate::config::Config;
-use crate::core::identity::{mask_card_number, mask_name, Holder};
+use crate::core::identity::{mask_card_number, mask_name, Holder, IdNumber};
 use crate::core::records::{self, Records, YearMonth};
 use crate::core::{
     Answer, BackendProblem, BilingualMessage, CardAction, CardReply, CertificationReply,
-    CertificationStatus, Confirmation, CycleState, Date, DeviceHealth, DeviceKind, Event, FlowId,
-    LivenessAction, LivenessChallenge, PersonFound, QueryKind, RejectReason, Rejection, Request,
-    Ticket, Verdict,
+    CertificationStatus, Confirmation, CycleState, Date, DeviceHealth, DeviceKind, EnrollmentLine,
+    Event, FlowId, LivenessAction, LivenessChallenge, PersonFound, ProofAnswer, ProofKind,
+    ProofMonth, ProofYear, QueryKind, RejectReason, Rejection, Request, Ticket, Verdict,
 };
 use crate::locator::catalogue::ServicePoint;
 use crate::shell::events::EventSink;
@@ -171,6 +171,10 @@ impl BackendAdapter {
                         result: certification(&engine, &request, &who, &reference, &stop).await,
                     }
                 }
+                Request::Proof { kind, ref years } => Event::ProofAnswered {
+                    ticket,
+                    result: proof(&engine, kind, years, &who, &reference, &stop).await,
+                },
             };
             // The person's data goes with this task; an abandoned request's answer, too.
             drop(who);
@@ -408,6 +412,10 @@ pub fn unavailable(ticket: Ticket, request: &Request) -> Event {
                 result: Err(BackendProblem::RouteUnavailable),
             }
         }
+        Request::Proof { .. } => Event::ProofAnswered {
+            ticket,
+            result: Err(BackendProblem::RouteUnavailable),
+        },
         _ => Event::CardServiceAnswered {
             ticket,
             result: Err(BackendProblem::RouteUnavailable),
@@ -520,7 +528,8 @@ async fn certification(
     let (present, _) = identify(engine, who, reference).await?;
     let (pensioner, helper) = match &who.pensioner {
         Some(pensioner) => {
-            let (record, _) = identify(engine, pensioner, &format!("{reference}/pensioner")).await?;
+            let (record, _) =
+                identify(engine, pensioner, &format!("{reference}/pensioner")).await?;
             (record, Some(present.person_id))
         }
         None => (present, None),
@@ -535,11 +544,7 @@ async fn certification(
         } => (*cycle_year, challenge_id.clone()),
         _ => {
             let status = Operation::QueryCertification { person_id };
-            return match applied(
-                engine
-                    .execute(&format!("{reference}/status"), status)
-                    .await,
-            )? {
+            return match applied(engine.execute(&format!("{reference}/status"), status).await)? {
                 (Reply::CertificationStatus(reply), _) => {
                     certification_status(reply, masked_name).ok_or(BackendProblem::OutcomeUnknown)
                 }
@@ -614,10 +619,12 @@ fn challenge(challenge: api::Challenge) -> Option<LivenessChallenge> {
         })
         .collect::<Option<Vec<_>>>()?;
     // An attempt asks for one to four actions; anything else is not an answer to show.
-    (1..=4).contains(&actions.len()).then_some(LivenessChallenge {
-        id: challenge.id,
-        actions,
-    })
+    (1..=4)
+        .contains(&actions.len())
+        .then_some(LivenessChallenge {
+            id: challenge.id,
+            actions,
+        })
 }
 
 /// The back end's status as the core's; `None` when it does not hold together (a state
@@ -714,6 +721,137 @@ async fn records(
     })
 }
 
+/// Identify the holder, then have the back end issue the proof; its data typed and masked
+/// for the core, its pages counted by laying it out.
+async fn proof(
+    engine: &Engine,
+    kind: ProofKind,
+    years: &[i32],
+    who: &Claimant,
+    reference: &str,
+    cancelled: &AtomicBool,
+) -> Result<ProofAnswer, BackendProblem> {
+    if cancelled.load(Ordering::SeqCst) {
+        return Err(BackendProblem::RouteUnavailable);
+    }
+    let (record, _) = identify(engine, who, reference).await?;
+    let operation = Operation::IssueProof {
+        person_id: record.person_id.clone(),
+        kind: match kind {
+            ProofKind::Enrollment => "enrollment",
+            ProofKind::Contributions => "contributions",
+        }
+        .into(),
+        years: match kind {
+            ProofKind::Enrollment => Vec::new(),
+            ProofKind::Contributions => years
+                .iter()
+                .filter_map(|y| u16::try_from(*y).ok())
+                .collect(),
+        },
+    };
+    if cancelled.load(Ordering::SeqCst) {
+        return Err(BackendProblem::RouteUnavailable);
+    }
+    let (reply, key) = applied(
+        engine
+            .execute(&format!("{reference}/proof"), operation)
+            .await,
+    )?;
+    let Reply::Proof(reply) = reply else {
+        return Err(BackendProblem::RouteUnavailable);
+    };
+    let masked_id_number = IdNumber::parse(&record.id_number)
+        .map(|id| id.masked())
+        .unwrap_or_else(|_| mask_card_number(&record.id_number));
+    let mut answer = proof_answer(reply, kind, mask_name(&record.name), masked_id_number);
+    answer.reference = short_reference(&key);
+    answer.pages = super::a4::page_count(&answer).unwrap_or(0);
+    Ok(answer)
+}
+
+/// The back end's proof as the core's; rows the back end garbles are left out, not guessed.
+fn proof_answer(
+    reply: api::ProofReply,
+    kind: ProofKind,
+    masked_name: String,
+    masked_id_number: String,
+) -> ProofAnswer {
+    use base64::Engine as _;
+    let enrollment = reply
+        .insurances
+        .into_iter()
+        .map(|i| EnrollmentLine {
+            kind: insurance_kind(&i.kind),
+            status: insurance_status(&i.status),
+            since: i.since,
+            place: i.place,
+        })
+        .collect();
+    let mut years: Vec<ProofYear> = Vec::new();
+    let mut months: Vec<(YearMonth, api::ContributionMonth)> = reply
+        .months
+        .into_iter()
+        .filter_map(|m| Some((YearMonth::parse(&m.month)?, m)))
+        .collect();
+    months.sort_by_key(|(month, _)| *month);
+    for (month, m) in months {
+        let row = ProofMonth {
+            month: month.month,
+            base_fen: m.base_fen,
+            personal_fen: m.personal_fen,
+            employer_fen: m.employer_fen,
+            employer: m.employer,
+        };
+        match years.last_mut() {
+            Some(year) if year.year == month.year => year.months.push(row),
+            _ => years.push(ProofYear {
+                year: month.year,
+                months: vec![row],
+            }),
+        }
+    }
+    // A seal that does not decode is left out (the proof says none was given), never made up.
+    let seal_png = reply.seal_png_base64.and_then(|text| {
+        base64::engine::general_purpose::STANDARD
+            .decode(text.trim())
+            .inspect_err(|_| tracing::warn!("the back end's seal is not base64; left out"))
+            .ok()
+    });
+    ProofAnswer {
+        kind,
+        masked_name,
+        masked_id_number,
+        enrollment,
+        years,
+        verification_code: reply.verification_code,
+        verify_url: reply.verify_url,
+        issued_at: reply.issued_at,
+        seal_png,
+        pages: 0,
+        reference: String::new(),
+    }
+}
+
+fn insurance_kind(kind: &str) -> records::InsuranceKind {
+    match kind {
+        "pension" => records::InsuranceKind::Pension,
+        "medical" => records::InsuranceKind::Medical,
+        "unemployment" => records::InsuranceKind::Unemployment,
+        "work_injury" => records::InsuranceKind::WorkInjury,
+        _ => records::InsuranceKind::Other,
+    }
+}
+
+fn insurance_status(status: &str) -> records::InsuranceStatus {
+    match status {
+        "paying" => records::InsuranceStatus::Paying,
+        "receiving" => records::InsuranceStatus::Receiving,
+        "suspended" => records::InsuranceStatus::Suspended,
+        _ => records::InsuranceStatus::Other,
+    }
+}
+
 /// The first year the contribution records of the city's system go back to.
 const FIRST_CONTRIBUTION_YEAR: u16 = 1990;
 
@@ -767,19 +905,8 @@ fn records_of(reply: Reply) -> Option<Records> {
                 .insurances
                 .into_iter()
                 .map(|insurance| records::Insurance {
-                    kind: match insurance.kind.as_str() {
-                        "pension" => records::InsuranceKind::Pension,
-                        "medical" => records::InsuranceKind::Medical,
-                        "unemployment" => records::InsuranceKind::Unemployment,
-                        "work_injury" => records::InsuranceKind::WorkInjury,
-                        _ => records::InsuranceKind::Other,
-                    },
-                    status: match insurance.status.as_str() {
-                        "paying" => records::InsuranceStatus::Paying,
-                        "receiving" => records::InsuranceStatus::Receiving,
-                        "suspended" => records::InsuranceStatus::Suspended,
-                        _ => records::InsuranceStatus::Other,
-                    },
+                    kind: insurance_kind(&insurance.kind),
+                    status: insurance_status(&insurance.status),
                     since: insurance.since,
                 })
                 .collect(),

@@ -171,6 +171,9 @@ fn log(command: &Command) {
                 crate::core::Request::Card { action, .. } => format!("{action:?}"),
                 crate::core::Request::CertificationStatus { .. } => "certification-status".into(),
                 crate::core::Request::Certify { attempt, .. } => format!("certify #{attempt}"),
+                crate::core::Request::Proof { kind, years } => {
+                    format!("proof {kind:?} {} years", years.len())
+                }
             };
             tracing::info!(ticket = %ticket.reference(), %kind, "fetch")
         }
