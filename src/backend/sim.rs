@@ -957,29 +957,7 @@ impl SimState {
                     years,
                 } => {
                     let r = self.resident(person_id)?;
-                    let place = demo_place(&r.person_id);
-                    let (insurances, months) = if kind == "contributions" {
-                        let wanted: Vec<String> = years.iter().map(|y| format!("{y}-")).collect();
-                        let months: Vec<api::ContributionMonth> = r
-                            .contributions
-                            .iter()
-                            .filter(|m| wanted.iter().any(|y| m.month.starts_with(y.as_str())))
-                            .cloned()
-                            .collect();
-                        (Vec::new(), months)
-                    } else {
-                        let insurances = r
-                            .insurances
-                            .iter()
-                            .map(|i| api::ProofInsurance {
-                                kind: i.kind.clone(),
-                                status: i.status.clone(),
-                                since: i.since.clone(),
-                                place: place.clone(),
-                            })
-                            .collect();
-                        (insurances, Vec::new())
-                    };
+                    let (insurances, months) = proof_rows(r, kind, years);
                     if insurances.is_empty() && months.is_empty() {
                         return Err(reject(
                             ErrorCode::NotFound,
@@ -1493,6 +1471,69 @@ async fn admin_set_faults(
         }
         Err(e) => (StatusCode::BAD_REQUEST, bad_request(&e.to_string())),
     }
+}
+
+/// What a proof of `kind` for `years` shows of a resident: the insurances, or the months of
+/// those years that have records.
+pub fn proof_rows(
+    r: &Resident,
+    kind: &str,
+    years: &[u16],
+) -> (Vec<api::ProofInsurance>, Vec<api::ContributionMonth>) {
+    if kind == "contributions" {
+        let wanted: Vec<String> = years.iter().map(|y| format!("{y}-")).collect();
+        let months = r
+            .contributions
+            .iter()
+            .filter(|m| wanted.iter().any(|y| m.month.starts_with(y.as_str())))
+            .cloned()
+            .collect();
+        (Vec::new(), months)
+    } else {
+        let place = demo_place(&r.person_id);
+        let insurances = r
+            .insurances
+            .iter()
+            .map(|i| api::ProofInsurance {
+                kind: i.kind.clone(),
+                status: i.status.clone(),
+                since: i.since.clone(),
+                place: place.clone(),
+            })
+            .collect();
+        (insurances, Vec::new())
+    }
+}
+
+/// A proof of demo resident `r` as the demo back end would issue it, for review off-line
+/// (`proof render`): its code is the sim's, but no running sim will confirm it.
+pub fn review_proof(r: &Resident, kind: &str, years: &[u16]) -> Option<api::ProofReply> {
+    use base64::Engine as _;
+    let (insurances, months) = proof_rows(r, kind, years);
+    if insurances.is_empty() && months.is_empty() {
+        return None;
+    }
+    let op = Operation::IssueProof {
+        person_id: r.person_id.clone(),
+        kind: kind.to_string(),
+        years: years.to_vec(),
+    };
+    let code = verification_code(&op, 0);
+    Some(api::ProofReply {
+        kind: kind.to_string(),
+        insurances,
+        months,
+        verify_url: format!("http://127.0.0.1:8480/verify/{code}"),
+        verification_code: code,
+        issued_at: chrono::Local::now().format("%Y-%m-%d %H:%M").to_string(),
+        seal_png_base64: super::seal::demo_seal_png()
+            .map(|png| base64::engine::general_purpose::STANDARD.encode(png)),
+    })
+}
+
+/// The demo residents as the demo back end holds them: `people` first, then synthetic ones.
+pub fn demo_residents_with(people: &[KnownPerson]) -> Vec<Resident> {
+    with_known_people(synthetic_residents(DEFAULT_SEED, DEFAULT_RESIDENTS), people)
 }
 
 /// Where a demo resident's insurance is held: one of the 38 districts, by person.

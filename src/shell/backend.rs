@@ -224,21 +224,12 @@ type DemoBackend = crate::backend::sim::SimHandle;
 #[cfg(not(feature = "demo"))]
 type DemoBackend = std::convert::Infallible;
 
-/// Starts the bundled demo back end when the configuration asks for one (`[demo]`).
+/// The demo card tray's residents, so their virtual cards find records at the demo back end.
 #[cfg(feature = "demo")]
-fn start_demo_backend(
-    config: &Config,
-    runtime: &tokio::runtime::Runtime,
-) -> anyhow::Result<Option<DemoBackend>> {
-    use crate::backend::sim::{self, KnownPerson, SimOptions};
-    use crate::card::sim::demo_residents;
-    let Some(demo) = &config.demo else {
-        return Ok(None);
-    };
-    // The demo card tray's residents, so their virtual cards find records at the demo back end.
-    let known_people = demo_residents()
+pub fn demo_known_people() -> Vec<crate::backend::sim::KnownPerson> {
+    crate::card::sim::demo_residents()
         .into_iter()
-        .map(|holder| KnownPerson {
+        .map(|holder| crate::backend::sim::KnownPerson {
             name: holder.name.clone(),
             id_number: holder.id_number.as_str().to_string(),
             card_state: if holder.card_number == crate::card::sim::NOT_ACTIVATED_CARD {
@@ -248,7 +239,20 @@ fn start_demo_backend(
             },
             card_number: holder.card_number.clone(),
         })
-        .collect();
+        .collect()
+}
+
+/// Starts the bundled demo back end when the configuration asks for one (`[demo]`).
+#[cfg(feature = "demo")]
+fn start_demo_backend(
+    config: &Config,
+    runtime: &tokio::runtime::Runtime,
+) -> anyhow::Result<Option<DemoBackend>> {
+    use crate::backend::sim::{self, SimOptions};
+    let Some(demo) = &config.demo else {
+        return Ok(None);
+    };
+    let known_people = demo_known_people();
     let options = SimOptions {
         listen: demo.backend_listen,
         known_people,
@@ -771,7 +775,7 @@ async fn proof(
 }
 
 /// The back end's proof as the core's; rows the back end garbles are left out, not guessed.
-fn proof_answer(
+pub fn proof_answer(
     reply: api::ProofReply,
     kind: ProofKind,
     masked_name: String,

@@ -12,6 +12,8 @@ pub mod events;
 pub mod finder;
 pub mod id_card;
 pub mod printer;
+#[cfg(feature = "demo")]
+pub mod proof_cli;
 pub mod receipts;
 pub mod screenshot;
 

@@ -134,7 +134,7 @@ pub fn sample_proof(kind: ProofKind) -> ProofAnswer {
     ProofAnswer {
         kind,
         masked_name: "张*芳".into(),
-        masked_id_number: "500103********1234".into(),
+        masked_id_number: "500103********1220".into(),
         enrollment: vec![
             line(InsuranceKind::Pension, InsuranceStatus::Paying),
             line(InsuranceKind::Medical, InsuranceStatus::Paying),

@@ -323,12 +323,17 @@ fn apply_proof(app: &AppWindow, view: &ProofView, today: crate::core::Date) {
     );
     adapter.set_masked_name(summary.map_or("", |p| p.masked_name.as_str()).into());
     adapter.set_masked_id(summary.map_or("", |p| p.masked_id_number.as_str()).into());
+    let comma = if Language::from_tag(&lang) == Some(Language::EnUs) {
+        ", "
+    } else {
+        "、"
+    };
     let years = summary.map_or(String::new(), |p| {
         p.years
             .iter()
             .map(i32::to_string)
             .collect::<Vec<_>>()
-            .join("、")
+            .join(comma)
     });
     adapter.set_years_text(years.into());
     adapter.set_rows(summary.map_or(0, |p| i32::try_from(p.rows).unwrap_or(i32::MAX)));
