@@ -208,12 +208,13 @@ fn proofs_are_issued_printed_on_cups_and_refused_by_a_stopped_queue() {
             },
             (&holder).into(),
         );
-        let answer: ProofAnswer = wait_for(&mut incoming, Duration::from_secs(15), |e| match e {
-            Event::ProofAnswered { ticket: t, result } if t == ticket(flow, 0) => {
-                Some(result.expect("the demo back end issues the proof"))
-            }
-            _ => None,
-        });
+        let answer: Box<ProofAnswer> =
+            wait_for(&mut incoming, Duration::from_secs(15), |e| match e {
+                Event::ProofAnswered { ticket: t, result } if t == ticket(flow, 0) => {
+                    Some(result.expect("the demo back end issues the proof"))
+                }
+                _ => None,
+            });
         assert_eq!(answer.kind, kind);
         assert!(answer.rows() > 0 && answer.pages >= 1, "{answer:?}");
         assert!(answer.seal_png.is_some(), "the demo seal comes with it");

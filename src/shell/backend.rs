@@ -173,7 +173,9 @@ impl BackendAdapter {
                 }
                 Request::Proof { kind, ref years } => Event::ProofAnswered {
                     ticket,
-                    result: proof(&engine, kind, years, &who, &reference, &stop).await,
+                    result: proof(&engine, kind, years, &who, &reference, &stop)
+                        .await
+                        .map(Box::new),
                 },
             };
             // The person's data goes with this task; an abandoned request's answer, too.

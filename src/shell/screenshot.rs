@@ -91,7 +91,7 @@ fn proof_page(
     let result = if page == "proof-failed" {
         Err(BackendProblem::RouteUnavailable)
     } else {
-        Ok(sample_proof(kind))
+        Ok(Box::new(sample_proof(kind)))
     };
     send(Event::ProofAnswered { ticket, result });
     if !matches!(

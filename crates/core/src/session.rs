@@ -143,7 +143,8 @@ pub enum Event {
     /// The back end's proof for a [`Request::Proof`].
     ProofAnswered {
         ticket: Ticket,
-        result: Result<ProofAnswer, BackendProblem>,
+        // Boxed: a proof's rows would make every event that large.
+        result: Result<Box<ProofAnswer>, BackendProblem>,
     },
     /// The printer's result for a [`Command::Print`].
     Printed {

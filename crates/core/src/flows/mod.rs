@@ -279,7 +279,11 @@ impl Flow {
         }
     }
 
-    pub fn proof_answered(&mut self, ticket: Ticket, result: Result<ProofAnswer, BackendProblem>) {
+    pub fn proof_answered(
+        &mut self,
+        ticket: Ticket,
+        result: Result<Box<ProofAnswer>, BackendProblem>,
+    ) {
         if let Flow::Proof(flow) = self {
             flow.answered(ticket, result);
         }

@@ -364,12 +364,12 @@ impl ProofFlow {
     }
 
     /// The back end's proof, taken only if it is the one this flow waits for.
-    pub fn answered(&mut self, ticket: Ticket, result: Result<ProofAnswer, BackendProblem>) {
+    pub fn answered(&mut self, ticket: Ticket, result: Result<Box<ProofAnswer>, BackendProblem>) {
         if self.step != (Step::Loading { ticket }) {
             return;
         }
         self.step = match result {
-            Ok(answer) => Step::Preview(Box::new(answer)),
+            Ok(answer) => Step::Preview(answer),
             Err(problem) => Step::Failed(problem),
         };
     }
@@ -747,7 +747,7 @@ mod tests {
         s.handle(
             Event::ProofAnswered {
                 ticket,
-                result: Ok(answer(ProofKind::Enrollment)),
+                result: Ok(Box::new(answer(ProofKind::Enrollment))),
             },
             at(3),
         );
@@ -825,7 +825,7 @@ mod tests {
         s.handle(
             Event::ProofAnswered {
                 ticket,
-                result: Ok(answer(ProofKind::Enrollment)),
+                result: Ok(Box::new(answer(ProofKind::Enrollment))),
             },
             at(3),
         );
@@ -870,7 +870,7 @@ mod tests {
         s.handle(
             Event::ProofAnswered {
                 ticket,
-                result: Ok(answer(ProofKind::Enrollment)),
+                result: Ok(Box::new(answer(ProofKind::Enrollment))),
             },
             at(3),
         );
@@ -910,7 +910,7 @@ mod tests {
         s.handle(
             Event::ProofAnswered {
                 ticket,
-                result: Ok(answer(ProofKind::Contributions)),
+                result: Ok(Box::new(answer(ProofKind::Contributions))),
             },
             at(3),
         );
@@ -933,7 +933,7 @@ mod tests {
         s.handle(
             Event::ProofAnswered {
                 ticket: first,
-                result: Ok(answer(ProofKind::Enrollment)),
+                result: Ok(Box::new(answer(ProofKind::Enrollment))),
             },
             at(3),
         );
@@ -950,7 +950,7 @@ mod tests {
         s.handle(
             Event::ProofAnswered {
                 ticket: third,
-                result: Ok(answer(ProofKind::Enrollment)),
+                result: Ok(Box::new(answer(ProofKind::Enrollment))),
             },
             at(3),
         );
