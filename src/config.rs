@@ -760,6 +760,22 @@ mod tests {
     }
 
     #[test]
+    fn the_a4_printer_is_a_queue_sim_or_none_and_demo_allows_no_queue() {
+        let text = demo_text().replace("a4_printer = \"sim\"", "a4_printer = \"KIOSK_A4\"");
+        let found = problems(&text);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].field, "devices.a4_printer");
+        let text = demo_text().replace("a4_printer = \"sim\"", "a4_printer = \"no such/queue\"");
+        let fields: Vec<String> = problems(&text).into_iter().map(|p| p.field).collect();
+        assert!(
+            fields.iter().all(|f| f == "devices.a4_printer"),
+            "{fields:?}"
+        );
+        let text = demo_text().replace("a4_printer = \"sim\"", "a4_printer = \"none\"");
+        Config::parse(&text, Path::new("demo.toml")).expect("none is fine in a demo");
+    }
+
+    #[test]
     fn the_bundled_files_are_valid() {
         Config::parse(&demo_text(), Path::new("demo.toml")).expect("demo.toml");
         let example = concat!(

@@ -310,7 +310,6 @@ fn apply_proof(app: &AppWindow, view: &ProofView, today: crate::core::Date) {
     };
     adapter.set_step(step);
     adapter.set_receipt_copy_only(view.receipt_copy_only);
-    adapter.set_a4_problem_key(view.a4_problem.map_or("", print_problem_key).into());
     adapter.set_contributions_offered(view.contributions_offered);
     adapter.set_this_year(today.year);
     let summary = view.proof.as_ref();
@@ -341,6 +340,41 @@ fn apply_proof(app: &AppWindow, view: &ProofView, today: crate::core::Date) {
     adapter.set_verification_code(summary.map_or("", |p| p.verification_code.as_str()).into());
     adapter.set_reference(summary.map_or("", |p| p.reference.as_str()).into());
     adapter.set_receipt_copy(view.paper == Paper::ReceiptCopy);
+    let copy_only = view.receipt_copy_only;
+    let on_receipt = view.paper == Paper::ReceiptCopy;
+    let pick = |yes: bool, a: &'static str, b: &'static str| if yes { a } else { b };
+    adapter.set_notice_key(
+        view.a4_problem
+            .map_or("proof-a4-down", print_problem_key)
+            .into(),
+    );
+    adapter.set_enrollment_title_key(
+        pick(
+            copy_only,
+            "proof-kind-receipt-copy",
+            "proof-kind-enrollment",
+        )
+        .into(),
+    );
+    adapter.set_enrollment_hint_key(
+        pick(
+            copy_only,
+            "proof-receipt-copy-note",
+            "proof-kind-enrollment-hint",
+        )
+        .into(),
+    );
+    adapter.set_contributions_hint_key(
+        pick(
+            view.contributions_offered,
+            "proof-kind-contributions-hint",
+            "proof-contributions-needs-a4",
+        )
+        .into(),
+    );
+    adapter.set_printing_key(pick(on_receipt, "print-printing", "proof-printing").into());
+    adapter.set_done_key(pick(on_receipt, "proof-done-receipt", "proof-done-a4").into());
+    adapter.set_print_key(pick(copy_only, "proof-print-receipt-copy", "proof-print").into());
     adapter.set_receipt_copy_offered(view.receipt_copy_offered);
     adapter.set_print_message_key(print_message(view.print).into());
     adapter.set_problem_key(problem.into());
@@ -789,6 +823,22 @@ pub fn backend_detail(problem: &BackendProblem, lang: &str) -> String {
     }
 }
 
+/// The keys `apply_proof` hands the proof page.
+const PROOF_KEYS: [&str; 12] = [
+    "proof-a4-down",
+    "proof-kind-receipt-copy",
+    "proof-kind-enrollment",
+    "proof-receipt-copy-note",
+    "proof-kind-enrollment-hint",
+    "proof-kind-contributions-hint",
+    "proof-contributions-needs-a4",
+    "proof-printing",
+    "proof-done-receipt",
+    "proof-done-a4",
+    "proof-print-receipt-copy",
+    "proof-print",
+];
+
 pub fn blocker_key(blocker: Blocker) -> &'static str {
     match blocker {
         Blocker::CardReader => "blocked-card-reader",
@@ -836,6 +886,8 @@ pub fn failure_keys() -> Vec<&'static str> {
             message: None,
         }));
     }
+    // And the proof page's words that depend on the printers, chosen in `apply_proof`.
+    keys.extend(PROOF_KEYS);
     keys.push(backend_problem_key(&BackendProblem::RouteUnavailable));
     keys.push(backend_problem_key(&BackendProblem::OutcomeUnknown));
     keys.extend(
