@@ -316,6 +316,7 @@ fn apply_proof(app: &AppWindow, view: &ProofView, today: crate::core::Date) {
     adapter.set_kind_key(
         match summary.map(|p| p.kind).or(view.kind) {
             Some(ProofKind::Contributions) => "proof-kind-contributions",
+            _ if view.receipt_copy_only => "proof-kind-receipt-copy",
             _ => "proof-kind-enrollment",
         }
         .into(),
@@ -375,7 +376,11 @@ fn apply_proof(app: &AppWindow, view: &ProofView, today: crate::core::Date) {
     adapter.set_printing_key(pick(on_receipt, "print-printing", "proof-printing").into());
     adapter.set_done_key(pick(on_receipt, "proof-done-receipt", "proof-done-a4").into());
     adapter.set_print_key(pick(copy_only, "proof-print-receipt-copy", "proof-print").into());
-    adapter.set_receipt_copy_offered(view.receipt_copy_offered);
+    adapter.set_print_again_key(
+        pick(copy_only, "proof-print-receipt-copy", "proof-print-again").into(),
+    );
+    adapter.set_print_possible(view.print_possible);
+    adapter.set_receipt_copy_offered(view.receipt_copy_offered && !copy_only);
     adapter.set_print_message_key(print_message(view.print).into());
     adapter.set_problem_key(problem.into());
     adapter.set_problem_detail(detail.into());
@@ -824,7 +829,8 @@ pub fn backend_detail(problem: &BackendProblem, lang: &str) -> String {
 }
 
 /// The keys `apply_proof` hands the proof page.
-const PROOF_KEYS: [&str; 12] = [
+const PROOF_KEYS: [&str; 13] = [
+    "proof-print-again",
     "proof-a4-down",
     "proof-kind-receipt-copy",
     "proof-kind-enrollment",

@@ -247,6 +247,8 @@ pub struct ProofView {
     pub paper: Paper,
     /// After a failed A4 print: the receipt copy can still be had.
     pub receipt_copy_offered: bool,
+    /// "Print" would print now (on A4, or as the receipt copy when only that is possible).
+    pub print_possible: bool,
 }
 
 /// What the preview shows: whose (masked), what, how long.
@@ -525,6 +527,11 @@ impl ProofFlow {
                 .as_ref()
                 .is_some_and(|p| p.kind == ProofKind::Enrollment)
             && self.receipt_copy_possible();
+        let print_possible =
+            proof.as_ref().is_some_and(|p| {
+                !self.a4.health.is_down()
+                    || (p.kind == ProofKind::Enrollment && self.receipt_copy_possible())
+            }) && !matches!(print, Some(PrintState::Printing | PrintState::Printed));
         ProofView {
             step,
             contributions_offered: self.a4.is_ready(),
@@ -544,6 +551,7 @@ impl ProofFlow {
             print,
             paper: self.paper,
             receipt_copy_offered,
+            print_possible,
         }
     }
 }
@@ -917,7 +925,8 @@ mod tests {
         a4(&mut s, DeviceHealth::Offline, None);
         assert!(tap(&mut s, ProofInput::Print).is_empty());
         assert!(tap(&mut s, ProofInput::PrintReceiptCopy).is_empty());
-        assert!(!view(&s).receipt_copy_offered);
+        let v = view(&s);
+        assert!(!v.receipt_copy_offered && !v.print_possible);
     }
 
     #[test]
