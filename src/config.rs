@@ -120,11 +120,32 @@ pub struct Devices {
     /// "sim" (or "sim:<scenario>") for the simulator, or "none" (the default).
     #[serde(default = "Devices::no_camera")]
     pub camera: String,
+    /// The A4 printer for proofs (打印证明): a CUPS queue name, "sim" for the simulated one,
+    /// or "none" (the default: the proof tile is greyed).
+    #[serde(default = "Devices::no_a4_printer")]
+    pub a4_printer: String,
+    /// Where the CUPS scheduler of `a4_printer` listens (host:port).
+    #[serde(default = "Devices::default_cups_host")]
+    pub cups_host: String,
 }
 
 impl Devices {
     fn no_camera() -> String {
         "none".to_owned()
+    }
+
+    fn no_a4_printer() -> String {
+        "none".to_owned()
+    }
+
+    fn default_cups_host() -> String {
+        renshe_cups::DEFAULT_CUPS_HOST.to_owned()
+    }
+
+    /// The configured A4 printer; `config check` has refused a value that does not parse.
+    pub fn a4_printer_spec(&self) -> renshe_cups::A4PrinterSpec {
+        renshe_cups::A4PrinterSpec::parse(self.a4_printer.trim())
+            .unwrap_or(renshe_cups::A4PrinterSpec::None)
     }
 
     /// The configured camera; `config check` has refused a value that does not parse.
@@ -460,6 +481,9 @@ impl Config {
             if self.devices.camera.trim().starts_with("sim") {
                 problem("devices", "camera", NO_SIM.into());
             }
+            if self.devices.a4_printer.trim() == "sim" {
+                problem("devices", "a4_printer", NO_SIM.into());
+            }
             if self.demo.is_some() {
                 problem(
                     "demo",
@@ -498,6 +522,13 @@ impl Config {
             if self.devices.camera.trim().starts_with("/dev/") {
                 problem("devices", "camera", REAL_DEVICE.into());
             }
+            if !matches!(self.devices.a4_printer.trim(), "sim" | "none") {
+                problem(
+                    "devices",
+                    "a4_printer",
+                    "a [demo] configuration uses simulated devices only: set \"sim\" or \"none\", or remove [demo]".into(),
+                );
+            }
             for (service, route) in &self.backend.routes {
                 if let Some(endpoint) = route.endpoints.iter().find(|e| !Self::is_loopback_url(e)) {
                     let section = format!("backend.routes.{}", service.as_str());
@@ -534,6 +565,20 @@ impl Config {
                 "devices.printer",
                 "port",
                 "must be \"sim\" or a serial device path such as \"/dev/ttyS0\"".into(),
+            );
+        }
+        if let Err(error) = renshe_cups::A4PrinterSpec::parse(self.devices.a4_printer.trim()) {
+            problem("devices", "a4_printer", error.to_string());
+        }
+        if self.devices.cups_host.trim().is_empty() || self.devices.cups_host.contains('/') {
+            problem(
+                "devices",
+                "cups_host",
+                format!(
+                    "\"{}\" is not host:port, e.g. \"{}\"",
+                    self.devices.cups_host,
+                    renshe_cups::DEFAULT_CUPS_HOST
+                ),
             );
         }
         if let Err(error) = renshe_camera::CameraSpec::parse(self.devices.camera.trim()) {
@@ -712,6 +757,22 @@ mod tests {
         assert!(Config::is_loopback_url("http://localhost:8480"));
         assert!(Config::is_loopback_url("http://[::1]:8480"));
         assert!(!Config::is_loopback_url("https://10.1.2.3"));
+    }
+
+    #[test]
+    fn the_a4_printer_is_a_queue_sim_or_none_and_demo_allows_no_queue() {
+        let text = demo_text().replace("a4_printer = \"sim\"", "a4_printer = \"KIOSK_A4\"");
+        let found = problems(&text);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].field, "devices.a4_printer");
+        let text = demo_text().replace("a4_printer = \"sim\"", "a4_printer = \"no such/queue\"");
+        let fields: Vec<String> = problems(&text).into_iter().map(|p| p.field).collect();
+        assert!(
+            fields.iter().all(|f| f == "devices.a4_printer"),
+            "{fields:?}"
+        );
+        let text = demo_text().replace("a4_printer = \"sim\"", "a4_printer = \"none\"");
+        Config::parse(&text, Path::new("demo.toml")).expect("none is fine in a demo");
     }
 
     #[test]

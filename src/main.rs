@@ -69,6 +69,12 @@ enum Command {
     /// Write the generated demo catalogue into a database (a stand-in for the first sync on
     /// terminals installed without a back end).
     CatalogueSeed(CatalogueSeedArgs),
+    /// A4 proofs: render a demo resident's 参保证明 or 个人权益记录 to PDF for review.
+    #[cfg(feature = "demo")]
+    Proof {
+        #[command(subcommand)]
+        command: renshe_kiosk::shell::proof_cli::ProofCommand,
+    },
     /// Receipt printer tools: status and a test page, on the configured port or any other.
     Printer {
         #[command(subcommand)]
@@ -224,6 +230,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 baud: reader.baud,
             };
             renshe_kiosk::idcard::cli::run(&command, &defaults)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        #[cfg(feature = "demo")]
+        Command::Proof { command } => {
+            renshe_kiosk::shell::proof_cli::run(&command)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Printer { command } => {

@@ -13,6 +13,8 @@ pub const TERMINAL_ID_HEADER: &str = "X-Terminal-Id";
 pub const IDEMPOTENCY_KEY_HEADER: &str = "Idempotency-Key";
 /// Set by the back end on a response replayed from its idempotency store.
 pub const REPLAYED_HEADER: &str = "Idempotent-Replayed";
+/// Years one 个人权益记录 may cover.
+pub const MAX_PROOF_YEARS: usize = 3;
 /// Proxies a holder may have bound at once.
 pub const MAX_PROXIES: usize = 4;
 
@@ -97,6 +99,16 @@ pub enum Operation {
     },
     QueryMedicalAccount {
         person_id: String,
+    },
+    /// A proof (参保证明 or 个人权益记录) with a verification code the back end issues and can
+    /// confirm. A query: issuing again is harmless (another code for the same data).
+    IssueProof {
+        person_id: String,
+        /// `enrollment` or `contributions`.
+        kind: String,
+        /// For contributions: the calendar years, oldest first; empty for enrollment.
+        #[serde(default)]
+        years: Vec<u16>,
     },
     ActivateCard {
         person_id: String,
@@ -200,6 +212,7 @@ const TABLE: &[(&str, &str, Service, bool)] = &[
         Service::Insurance,
         false,
     ),
+    ("issue_proof", "proofs", Service::Insurance, false),
     ("activate_card", "cards/activate", Service::Card, true),
     ("report_loss", "cards/loss-report", Service::Card, true),
     ("release_loss", "cards/loss-release", Service::Card, true),
@@ -243,6 +256,7 @@ impl Operation {
             Operation::QueryContributions { .. } => "query_contributions",
             Operation::QueryPensionPayments { .. } => "query_pension_payments",
             Operation::QueryMedicalAccount { .. } => "query_medical_account",
+            Operation::IssueProof { .. } => "issue_proof",
             Operation::ActivateCard { .. } => "activate_card",
             Operation::ReportLoss { .. } => "report_loss",
             Operation::ReleaseLoss { .. } => "release_loss",
@@ -320,6 +334,22 @@ impl Operation {
 
     /// Checks the parameter formats the contract fixes.
     pub fn validate(&self) -> Result<(), ParseError> {
+        if let Operation::IssueProof { kind, years, .. } = self {
+            let fine = match kind.as_str() {
+                "enrollment" => years.is_empty(),
+                "contributions" => !years.is_empty() && years.len() <= MAX_PROOF_YEARS,
+                _ => false,
+            };
+            if !fine {
+                return Err(ParseError {
+                    what: "proof",
+                    detail: format!(
+                        "kind must be enrollment (no years) or contributions (1 to \
+                         {MAX_PROOF_YEARS} years)"
+                    ),
+                });
+            }
+        }
         if let Operation::CardCryptogram { challenge, .. } = self {
             if !is_hex(challenge, 16) {
                 return Err(ParseError {
@@ -663,6 +693,56 @@ pub struct ReconciliationReport {
     pub applied_keys: Vec<String>,
 }
 
+/// One insurance line of a 参保证明.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProofInsurance {
+    pub kind: String,
+    pub status: String,
+    pub since: String,
+    /// Where it is held, e.g. "重庆市渝中区".
+    pub place: String,
+}
+
+/// The back end's proof: its rows, the verification code it issued and where anyone can
+/// check it, and its seal.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProofReply {
+    /// `enrollment` or `contributions`.
+    pub kind: String,
+    #[serde(default)]
+    pub insurances: Vec<ProofInsurance>,
+    /// The chosen years' months that have records.
+    #[serde(default)]
+    pub months: Vec<ContributionMonth>,
+    pub verification_code: String,
+    pub verify_url: String,
+    /// `YYYY-MM-DD HH:MM`, the back end's local time.
+    pub issued_at: String,
+    /// The issuer's 电子印章, PNG as base64.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seal_png_base64: Option<String>,
+}
+
+// Rows name employers and places; the seal is large: Debug shows the shape only.
+impl fmt::Debug for ProofReply {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProofReply")
+            .field("kind", &self.kind)
+            .field("insurances", &self.insurances.len())
+            .field("months", &self.months.len())
+            .field("seal", &self.seal_png_base64.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for ProofInsurance {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ProofInsurance { .. }")
+    }
+}
+
 /// A typed successful answer.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Reply {
@@ -671,6 +751,7 @@ pub enum Reply {
     Contributions(Contributions),
     PensionPayments(PensionPayments),
     MedicalAccount(MedicalAccount),
+    Proof(ProofReply),
     Card(CardStatusReply),
     Certification(CertificationReceipt),
     CertificationStatus(CertificationStatusReply),
@@ -695,6 +776,17 @@ pub fn parse_reply(op: &Operation, bytes: &[u8]) -> Result<Reply, ParseError> {
         Operation::QueryContributions { .. } => Reply::Contributions(parse_as(bytes)?),
         Operation::QueryPensionPayments { .. } => Reply::PensionPayments(parse_as(bytes)?),
         Operation::QueryMedicalAccount { .. } => Reply::MedicalAccount(parse_as(bytes)?),
+        Operation::IssueProof { .. } => {
+            let proof: ProofReply = parse_as(bytes)?;
+            // A proof without a code cannot be checked by anyone: not a proof.
+            if proof.verification_code.trim().is_empty() || proof.verify_url.trim().is_empty() {
+                return Err(ParseError {
+                    what: "proof",
+                    detail: "no verification code or verify URL".into(),
+                });
+            }
+            Reply::Proof(proof)
+        }
         Operation::ActivateCard { .. }
         | Operation::ReportLoss { .. }
         | Operation::ReleaseLoss { .. } => Reply::Card(parse_as(bytes)?),
@@ -847,6 +939,11 @@ mod tests {
             Operation::Reconciliation {
                 date: "2026-11-28".into(),
             },
+            Operation::IssueProof {
+                person_id: "p".into(),
+                kind: "contributions".into(),
+                years: vec![2025, 2026],
+            },
         ];
         for op in ops {
             assert!(TABLE.iter().any(|r| r.0 == op.name()), "{}", op.name());
@@ -859,6 +956,23 @@ mod tests {
                 op
             );
         }
+    }
+
+    #[test]
+    fn a_proof_needs_a_known_kind_and_a_code() {
+        let bad = br#"{"person_id":"p","kind":"pension","years":[]}"#;
+        assert!(Operation::from_request("proofs", bad).is_err());
+        let too_many = br#"{"person_id":"p","kind":"contributions","years":[1,2,3,4]}"#;
+        assert!(Operation::from_request("proofs", too_many).is_err());
+        let op = Operation::IssueProof {
+            person_id: "p".into(),
+            kind: "enrollment".into(),
+            years: Vec::new(),
+        };
+        assert!(!op.is_mutation());
+        let no_code =
+            br#"{"kind":"enrollment","verification_code":"","verify_url":"u","issued_at":"t"}"#;
+        assert!(parse_reply(&op, no_code).is_err());
     }
 
     #[test]

@@ -9,4 +9,6 @@ pub mod demo_cli;
 pub mod engine;
 pub mod http;
 #[cfg(feature = "demo")]
+mod seal;
+#[cfg(feature = "demo")]
 pub mod sim;

@@ -267,7 +267,16 @@ struct SimState {
     /// Where receipts' verification codes can be checked (this sim's own `/verify`).
     verify_base: String,
     desk: CertificationDesk,
+    /// Proofs issued since start (part of each code, so a re-issue gets a new one).
+    proofs_issued: u64,
+    /// The latest proofs' codes, oldest first: `/verify` confirms them, memory stays bounded.
+    proof_codes: std::collections::VecDeque<String>,
+    /// The demo seal, drawn once.
+    seal: Option<String>,
 }
+
+/// Proof codes the demo back end remembers.
+const PROOF_CODES: usize = 256;
 
 /// Face attempts a pensioner has per day at the demo back end.
 const CERTIFICATION_ATTEMPTS: u8 = 3;
@@ -565,6 +574,9 @@ pub async fn start(options: SimOptions) -> Result<SimHandle, SimError> {
         catalogue: options.catalogue.clone(),
         verify_base: String::new(),
         desk: CertificationDesk::default(),
+        proofs_issued: 0,
+        proof_codes: std::collections::VecDeque::new(),
+        seal: None,
     }));
     let tls = match &options.tls {
         Some(t) => Some(tokio_rustls::TlsAcceptor::from(Arc::new(server_config(t)?))),
@@ -653,6 +665,11 @@ fn api_paths() -> Vec<String> {
         },
         Operation::QueryMedicalAccount {
             person_id: String::new(),
+        },
+        Operation::IssueProof {
+            person_id: String::new(),
+            kind: String::new(),
+            years: Vec::new(),
         },
         Operation::ActivateCard {
             person_id: String::new(),
@@ -931,6 +948,41 @@ impl SimState {
                         year_in_fen: 120_000,
                         year_out_fen: 35_000,
                         recent: r.medical_recent.clone(),
+                    })
+                }
+                Operation::IssueProof {
+                    person_id,
+                    kind,
+                    years,
+                } => {
+                    let r = self.resident(person_id)?;
+                    let (insurances, months) = proof_rows(r, kind, years);
+                    if insurances.is_empty() && months.is_empty() {
+                        return Err(reject(
+                            ErrorCode::NotFound,
+                            "所选年度没有缴费记录",
+                            "No records for the years chosen",
+                        ));
+                    }
+                    self.proofs_issued += 1;
+                    let code = verification_code(op, self.proofs_issued as usize);
+                    self.proof_codes.push_back(code.clone());
+                    while self.proof_codes.len() > PROOF_CODES {
+                        self.proof_codes.pop_front();
+                    }
+                    if self.seal.is_none() {
+                        use base64::Engine as _;
+                        self.seal = super::seal::demo_seal_png()
+                            .map(|png| base64::engine::general_purpose::STANDARD.encode(png));
+                    }
+                    serde_json::to_value(api::ProofReply {
+                        kind: kind.clone(),
+                        insurances,
+                        months,
+                        verify_url: format!("{}{code}", self.verify_base),
+                        verification_code: code,
+                        issued_at: chrono::Local::now().format("%Y-%m-%d %H:%M").to_string(),
+                        seal_png_base64: self.seal.clone(),
                     })
                 }
                 Operation::ActivateCard {
@@ -1387,7 +1439,12 @@ async fn verify_code(
     State(state): State<Arc<Mutex<SimState>>>,
     UrlPath(code): UrlPath<String>,
 ) -> Response {
-    match lock(&state).durable.codes.get(&code) {
+    let state = lock(&state);
+    let proof = state
+        .proof_codes
+        .contains(&code)
+        .then(|| "issue_proof".to_string());
+    match state.durable.codes.get(&code).cloned().or(proof) {
         Some(op) => {
             Json(serde_json::json!({"code": code, "valid": true, "operation": op})).into_response()
         }
@@ -1433,6 +1490,81 @@ async fn admin_set_faults(
             (StatusCode::OK, "{\"ok\":true}".to_string())
         }
         Err(e) => (StatusCode::BAD_REQUEST, bad_request(&e.to_string())),
+    }
+}
+
+/// What a proof of `kind` for `years` shows of a resident: the insurances, or the months of
+/// those years that have records.
+pub fn proof_rows(
+    r: &Resident,
+    kind: &str,
+    years: &[u16],
+) -> (Vec<api::ProofInsurance>, Vec<api::ContributionMonth>) {
+    if kind == "contributions" {
+        let wanted: Vec<String> = years.iter().map(|y| format!("{y}-")).collect();
+        let months = r
+            .contributions
+            .iter()
+            .filter(|m| wanted.iter().any(|y| m.month.starts_with(y.as_str())))
+            .cloned()
+            .collect();
+        (Vec::new(), months)
+    } else {
+        let place = demo_place(&r.person_id);
+        let insurances = r
+            .insurances
+            .iter()
+            .map(|i| api::ProofInsurance {
+                kind: i.kind.clone(),
+                status: i.status.clone(),
+                since: i.since.clone(),
+                place: place.clone(),
+            })
+            .collect();
+        (insurances, Vec::new())
+    }
+}
+
+/// A proof of demo resident `r` as the demo back end would issue it, for review off-line
+/// (`proof render`): its code is the sim's, but no running sim will confirm it.
+pub fn review_proof(r: &Resident, kind: &str, years: &[u16]) -> Option<api::ProofReply> {
+    use base64::Engine as _;
+    let (insurances, months) = proof_rows(r, kind, years);
+    if insurances.is_empty() && months.is_empty() {
+        return None;
+    }
+    let op = Operation::IssueProof {
+        person_id: r.person_id.clone(),
+        kind: kind.to_string(),
+        years: years.to_vec(),
+    };
+    let code = verification_code(&op, 0);
+    Some(api::ProofReply {
+        kind: kind.to_string(),
+        insurances,
+        months,
+        verify_url: format!("http://127.0.0.1:8480/verify/{code}"),
+        verification_code: code,
+        issued_at: chrono::Local::now().format("%Y-%m-%d %H:%M").to_string(),
+        seal_png_base64: super::seal::demo_seal_png()
+            .map(|png| base64::engine::general_purpose::STANDARD.encode(png)),
+    })
+}
+
+/// The demo residents as the demo back end holds them: `people` first, then synthetic ones.
+pub fn demo_residents_with(people: &[KnownPerson]) -> Vec<Resident> {
+    with_known_people(synthetic_residents(DEFAULT_SEED, DEFAULT_RESIDENTS), people)
+}
+
+/// Where a demo resident's insurance is held: one of the 38 districts, by person.
+fn demo_place(person_id: &str) -> String {
+    let districts = crate::core::districts::all();
+    let hash = person_id.bytes().fold(0usize, |h, b| {
+        h.wrapping_mul(31).wrapping_add(usize::from(b))
+    });
+    match districts.get(hash % districts.len().max(1)) {
+        Some(district) => format!("重庆市{}", district.name),
+        None => "重庆市".into(),
     }
 }
 

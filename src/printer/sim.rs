@@ -661,7 +661,7 @@ const FONT_CANDIDATES: [&str; 3] = [
 ];
 
 /// A CJK font, loaded once: a known path, else whatever fontconfig offers for Chinese.
-fn cjk_font() -> Result<&'static FontVec, RenderError> {
+pub(crate) fn cjk_font() -> Result<&'static FontVec, RenderError> {
     static FONT: OnceLock<Option<FontVec>> = OnceLock::new();
     FONT.get_or_init(|| {
         let mut paths: Vec<PathBuf> = FONT_CANDIDATES.iter().map(PathBuf::from).collect();

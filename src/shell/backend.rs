@@ -14,13 +14,14 @@ use std::sync::Arc;
 use crate::backend::api::{self, CardState, ErrorCode, Operation, Reply};
 use crate::backend::engine::{Availability, Engine, Outcome};
 use crate::config::Config;
-use crate::core::identity::{mask_card_number, mask_name, Holder};
+use crate::core::identity::{mask_card_number, mask_name, Holder, IdNumber};
 use crate::core::records::{self, Records, YearMonth};
 use crate::core::{
     Answer, BackendProblem, BilingualMessage, CardAction, CardReply, CertificationReply,
-    CertificationStatus, Confirmation, CycleState, Date, DeviceHealth, DeviceKind, Event, FlowId,
-    LivenessAction, LivenessChallenge, PersonFound, ProxyChange, ProxyEntry, ProxyReply, QueryKind,
-    RejectReason, Rejection, Request, Ticket, Verdict,
+    CertificationStatus, Confirmation, CycleState, Date, DeviceHealth, DeviceKind, EnrollmentLine,
+    Event, FlowId, LivenessAction, LivenessChallenge, PersonFound, ProofAnswer, ProofKind,
+    ProofMonth, ProofYear, ProxyChange, ProxyEntry, ProxyReply, QueryKind, RejectReason, Rejection,
+    Request, Ticket, Verdict,
 };
 use crate::locator::catalogue::ServicePoint;
 use crate::shell::events::EventSink;
@@ -175,6 +176,12 @@ impl BackendAdapter {
                     ticket,
                     result: proxies(&engine, change.as_ref(), &who, &reference, &stop).await,
                 },
+                Request::Proof { kind, ref years } => Event::ProofAnswered {
+                    ticket,
+                    result: proof(&engine, kind, years, &who, &reference, &stop)
+                        .await
+                        .map(Box::new),
+                },
             };
             // The person's data goes with this task; an abandoned request's answer, too.
             drop(who);
@@ -224,21 +231,12 @@ type DemoBackend = crate::backend::sim::SimHandle;
 #[cfg(not(feature = "demo"))]
 type DemoBackend = std::convert::Infallible;
 
-/// Starts the bundled demo back end when the configuration asks for one (`[demo]`).
+/// The demo card tray's residents, so their virtual cards find records at the demo back end.
 #[cfg(feature = "demo")]
-fn start_demo_backend(
-    config: &Config,
-    runtime: &tokio::runtime::Runtime,
-) -> anyhow::Result<Option<DemoBackend>> {
-    use crate::backend::sim::{self, KnownPerson, SimOptions};
-    use crate::card::sim::demo_residents;
-    let Some(demo) = &config.demo else {
-        return Ok(None);
-    };
-    // The demo card tray's residents, so their virtual cards find records at the demo back end.
-    let known_people = demo_residents()
+pub fn demo_known_people() -> Vec<crate::backend::sim::KnownPerson> {
+    crate::card::sim::demo_residents()
         .into_iter()
-        .map(|holder| KnownPerson {
+        .map(|holder| crate::backend::sim::KnownPerson {
             name: holder.name.clone(),
             id_number: holder.id_number.as_str().to_string(),
             card_state: if holder.card_number == crate::card::sim::NOT_ACTIVATED_CARD {
@@ -248,7 +246,20 @@ fn start_demo_backend(
             },
             card_number: holder.card_number.clone(),
         })
-        .collect();
+        .collect()
+}
+
+/// Starts the bundled demo back end when the configuration asks for one (`[demo]`).
+#[cfg(feature = "demo")]
+fn start_demo_backend(
+    config: &Config,
+    runtime: &tokio::runtime::Runtime,
+) -> anyhow::Result<Option<DemoBackend>> {
+    use crate::backend::sim::{self, SimOptions};
+    let Some(demo) = &config.demo else {
+        return Ok(None);
+    };
+    let known_people = demo_known_people();
     let options = SimOptions {
         listen: demo.backend_listen,
         known_people,
@@ -414,6 +425,10 @@ pub fn unavailable(ticket: Ticket, request: &Request) -> Event {
             }
         }
         Request::Proxies { .. } => Event::ProxiesAnswered {
+            ticket,
+            result: Err(BackendProblem::RouteUnavailable),
+        },
+        Request::Proof { .. } => Event::ProofAnswered {
             ticket,
             result: Err(BackendProblem::RouteUnavailable),
         },
@@ -830,6 +845,137 @@ async fn records(
     })
 }
 
+/// Identify the holder, then have the back end issue the proof; its data typed and masked
+/// for the core, its pages counted by laying it out.
+async fn proof(
+    engine: &Engine,
+    kind: ProofKind,
+    years: &[i32],
+    who: &Claimant,
+    reference: &str,
+    cancelled: &AtomicBool,
+) -> Result<ProofAnswer, BackendProblem> {
+    if cancelled.load(Ordering::SeqCst) {
+        return Err(BackendProblem::RouteUnavailable);
+    }
+    let (record, _) = identify(engine, who, reference).await?;
+    let operation = Operation::IssueProof {
+        person_id: record.person_id.clone(),
+        kind: match kind {
+            ProofKind::Enrollment => "enrollment",
+            ProofKind::Contributions => "contributions",
+        }
+        .into(),
+        years: match kind {
+            ProofKind::Enrollment => Vec::new(),
+            ProofKind::Contributions => years
+                .iter()
+                .filter_map(|y| u16::try_from(*y).ok())
+                .collect(),
+        },
+    };
+    if cancelled.load(Ordering::SeqCst) {
+        return Err(BackendProblem::RouteUnavailable);
+    }
+    let (reply, key) = applied(
+        engine
+            .execute(&format!("{reference}/proof"), operation)
+            .await,
+    )?;
+    let Reply::Proof(reply) = reply else {
+        return Err(BackendProblem::RouteUnavailable);
+    };
+    let masked_id_number = IdNumber::parse(&record.id_number)
+        .map(|id| id.masked())
+        .unwrap_or_else(|_| mask_card_number(&record.id_number));
+    let mut answer = proof_answer(reply, kind, mask_name(&record.name), masked_id_number);
+    answer.reference = short_reference(&key);
+    answer.pages = super::a4::page_count(&answer).unwrap_or(0);
+    Ok(answer)
+}
+
+/// The back end's proof as the core's; rows the back end garbles are left out, not guessed.
+pub fn proof_answer(
+    reply: api::ProofReply,
+    kind: ProofKind,
+    masked_name: String,
+    masked_id_number: String,
+) -> ProofAnswer {
+    use base64::Engine as _;
+    let enrollment = reply
+        .insurances
+        .into_iter()
+        .map(|i| EnrollmentLine {
+            kind: insurance_kind(&i.kind),
+            status: insurance_status(&i.status),
+            since: i.since,
+            place: i.place,
+        })
+        .collect();
+    let mut years: Vec<ProofYear> = Vec::new();
+    let mut months: Vec<(YearMonth, api::ContributionMonth)> = reply
+        .months
+        .into_iter()
+        .filter_map(|m| Some((YearMonth::parse(&m.month)?, m)))
+        .collect();
+    months.sort_by_key(|(month, _)| *month);
+    for (month, m) in months {
+        let row = ProofMonth {
+            month: month.month,
+            base_fen: m.base_fen,
+            personal_fen: m.personal_fen,
+            employer_fen: m.employer_fen,
+            employer: m.employer,
+        };
+        match years.last_mut() {
+            Some(year) if year.year == month.year => year.months.push(row),
+            _ => years.push(ProofYear {
+                year: month.year,
+                months: vec![row],
+            }),
+        }
+    }
+    // A seal that does not decode is left out (the proof says none was given), never made up.
+    let seal_png = reply.seal_png_base64.and_then(|text| {
+        base64::engine::general_purpose::STANDARD
+            .decode(text.trim())
+            .inspect_err(|_| tracing::warn!("the back end's seal is not base64; left out"))
+            .ok()
+    });
+    ProofAnswer {
+        kind,
+        masked_name,
+        masked_id_number,
+        enrollment,
+        years,
+        verification_code: reply.verification_code,
+        verify_url: reply.verify_url,
+        issued_at: reply.issued_at,
+        seal_png,
+        pages: 0,
+        reference: String::new(),
+    }
+}
+
+fn insurance_kind(kind: &str) -> records::InsuranceKind {
+    match kind {
+        "pension" => records::InsuranceKind::Pension,
+        "medical" => records::InsuranceKind::Medical,
+        "unemployment" => records::InsuranceKind::Unemployment,
+        "work_injury" => records::InsuranceKind::WorkInjury,
+        _ => records::InsuranceKind::Other,
+    }
+}
+
+fn insurance_status(status: &str) -> records::InsuranceStatus {
+    match status {
+        "paying" => records::InsuranceStatus::Paying,
+        "receiving" => records::InsuranceStatus::Receiving,
+        "suspended" => records::InsuranceStatus::Suspended,
+        _ => records::InsuranceStatus::Other,
+    }
+}
+
 /// The first year the contribution records of the city's system go back to.
 const FIRST_CONTRIBUTION_YEAR: u16 = 1990;
 
@@ -884,19 +1030,8 @@ fn records_of(reply: Reply) -> Option<Records> {
                 .insurances
                 .into_iter()
                 .map(|insurance| records::Insurance {
-                    kind: match insurance.kind.as_str() {
-                        "pension" => records::InsuranceKind::Pension,
-                        "medical" => records::InsuranceKind::Medical,
-                        "unemployment" => records::InsuranceKind::Unemployment,
-                        "work_injury" => records::InsuranceKind::WorkInjury,
-                        _ => records::InsuranceKind::Other,
-                    },
-                    status: match insurance.status.as_str() {
-                        "paying" => records::InsuranceStatus::Paying,
-                        "receiving" => records::InsuranceStatus::Receiving,
-                        "suspended" => records::InsuranceStatus::Suspended,
-                        _ => records::InsuranceStatus::Other,
-                    },
+                    kind: insurance_kind(&insurance.kind),
+                    status: insurance_status(&insurance.status),
                     since: insurance.since,
                 })
                 .collect(),

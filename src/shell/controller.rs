@@ -180,6 +180,9 @@ fn log(command: &Command) {
                     change: Some(crate::core::ProxyChange::Remove { .. }),
                     ..
                 } => "proxy-remove".into(),
+                crate::core::Request::Proof { kind, years } => {
+                    format!("proof {kind:?} {} years", years.len())
+                }
             };
             tracing::info!(ticket = %ticket.reference(), %kind, "fetch")
         }

@@ -1,6 +1,7 @@
 //! The imperative shell: owns the tokio runtime and the Slint event loop, feeds events to the
 //! core and carries out its commands. The only place where the parts meet.
 
+pub mod a4;
 pub mod backend;
 pub mod camera;
 pub mod card;
@@ -11,6 +12,8 @@ pub mod events;
 pub mod finder;
 pub mod id_card;
 pub mod printer;
+#[cfg(feature = "demo")]
+pub mod proof_cli;
 pub mod receipts;
 pub mod screenshot;
 
@@ -133,6 +136,7 @@ pub struct Kiosk {
     pub id_card: Rc<id_card::IdCardAdapter>,
     pub backend: Rc<backend::BackendAdapter>,
     pub camera: Rc<camera::CameraAdapter>,
+    pub a4: Rc<a4::A4Adapter>,
 }
 
 impl Kiosk {
@@ -174,6 +178,22 @@ impl Kiosk {
             });
         });
         let printer = printer::PrinterAdapter::start(config, events.clone(), demo_receipts)?;
+        // The simulated A4 printer's first page, in the same overlay.
+        let page_window = app.as_weak();
+        let demo_pages: a4::DemoPages = std::sync::Arc::new(move |path| {
+            let _ = page_window.upgrade_in_event_loop(move |app| {
+                if let Ok(picture) = slint::Image::load_from_path(&path) {
+                    app.set_demo_receipt(picture);
+                    app.set_demo_receipt_visible(true);
+                }
+            });
+        });
+        let a4 = Rc::new(a4::A4Adapter::start(
+            config.devices.a4_printer_spec(),
+            config.devices.cups_host.trim(),
+            events.clone(),
+            demo_pages,
+        ));
 
         let controller = Controller::attach(app, settings, clock);
         controller.dispatch(Event::Today(today()));
@@ -297,6 +317,8 @@ impl Kiosk {
             backend: backend.clone(),
             camera: camera.clone(),
             printer,
+            a4: a4.clone(),
+            app: app.as_weak(),
             finder: finder.clone(),
             translator,
             config: config.clone(),
@@ -309,6 +331,7 @@ impl Kiosk {
             id_card,
             backend,
             camera,
+            a4,
         })
     }
 }
@@ -340,6 +363,8 @@ struct Effects {
     backend: Rc<backend::BackendAdapter>,
     camera: Rc<camera::CameraAdapter>,
     printer: printer::PrinterAdapter,
+    a4: Rc<a4::A4Adapter>,
+    app: slint::Weak<AppWindow>,
     finder: Rc<RefCell<Finder>>,
     translator: Rc<Translator>,
     config: Config,
@@ -350,7 +375,7 @@ impl Effects {
     /// Who a request is for: the card's holder, the ID card's bearer, or what was typed.
     fn claimant(&self, request: &Request) -> Option<backend::Claimant> {
         let who = match request {
-            Request::Records(_) => &Identification::Card,
+            Request::Records(_) | Request::Proof { .. } => &Identification::Card,
             Request::LookUp(who)
             | Request::Card { who, .. }
             | Request::CertificationStatus { who, .. }
@@ -388,6 +413,12 @@ impl Effects {
                 self.card_reader.forget_holder();
                 self.id_card.forget();
                 self.camera.forget();
+                self.a4.forget();
+                // A proof's page shown by the simulated A4 printer goes with the session.
+                if let Some(app) = self.app.upgrade() {
+                    app.set_demo_receipt_visible(false);
+                    app.set_demo_receipt(slint::Image::default());
+                }
                 self.backend.cancel(None);
             }
             Command::Cancel(flow) => {
@@ -414,7 +445,7 @@ impl Effects {
             Command::Fetch { ticket, request } => match self.claimant(request) {
                 Some(who) => self.backend.fetch(*ticket, request.clone(), who),
                 None => {
-                    if matches!(request, Request::Records(_)) {
+                    if matches!(request, Request::Records(_) | Request::Proof { .. }) {
                         self.card_reader.reread();
                     }
                     self.events.send(backend::unavailable(*ticket, request));
@@ -422,6 +453,22 @@ impl Effects {
             },
             Command::Print { ticket, document } => {
                 let receipt = match document {
+                    Document::Proof(doc) => match doc.paper {
+                        crate::core::Paper::A4 => {
+                            let translator = &self.translator;
+                            let proof = a4::proof_of(&doc.proof, view.language, |key| {
+                                translator.tr(view.language, key)
+                            });
+                            self.a4.print(*ticket, proof);
+                            return;
+                        }
+                        crate::core::Paper::ReceiptCopy => receipts::proof_receipt_copy(
+                            &self.translator,
+                            &self.config,
+                            view,
+                            &doc.proof,
+                        ),
+                    },
                     Document::ServicePointSlip(index) => {
                         let finder = self.finder.borrow();
                         let Some(point) = finder.point(*index as usize) else {

@@ -88,6 +88,50 @@ pub fn records_receipt(
     }
 }
 
+/// The enrollment proof on the receipt printer while the A4 printer is down: its lines,
+/// the back end's code and address, and on top that it is not an official proof.
+pub fn proof_receipt_copy(
+    translator: &Translator,
+    config: &Config,
+    view: &View,
+    proof: &crate::core::ProofAnswer,
+) -> Receipt {
+    let tr = |key: &str| translator.tr(view.language, key);
+    let mut extra_lines = vec![ReceiptLine {
+        label: String::new(),
+        value: tr("proof-receipt-copy-note"),
+    }];
+    extra_lines.extend(proof.enrollment.iter().map(|line| ReceiptLine {
+        label: tr(crate::core::records::insurance_kind_key(line.kind)),
+        value: format!(
+            "{} {} {}",
+            tr(crate::core::records::insurance_status_key(line.status)),
+            line.since,
+            line.place
+        ),
+    }));
+    extra_lines.push(ReceiptLine {
+        label: tr("proof-verification-code"),
+        value: proof.verification_code.clone(),
+    });
+    Receipt {
+        labels: labels(translator, view),
+        terminal_id: config.terminal.id.clone(),
+        location: config.location.address.clone(),
+        service: tr("proof-receipt-copy-title"),
+        time: proof.issued_at.clone(),
+        holder_masked: Some(proof.masked_name.clone()),
+        id_masked: Some(proof.masked_id_number.clone()),
+        result: Some(tr("proof-receipt-copy-note")),
+        reference: Some(ReceiptReference {
+            journal_sequence: None,
+            backend_serial: proof.reference.clone(),
+        }),
+        verify_url: Some(proof.verify_url.clone()),
+        extra_lines,
+    }
+}
+
 /// A slip with a service point's name, address, hours and phone, and its navigation QR code.
 pub fn service_point_slip(
     translator: &Translator,

@@ -19,6 +19,9 @@ use crate::core::records::{
     MedicalSpending, PensionPayment, Records, YearMonth,
 };
 use crate::core::{
+    A4Status, EnrollmentLine, ProofAnswer, ProofInput, ProofKind, ProofMonth, ProofYear, YearSpan,
+};
+use crate::core::{
     Answer, BackendProblem, CardProblem, CardReply, CardServiceInput, CardServiceView, CardStep,
     Command, Confirmation, Date, DeviceHealth, DeviceKind, Event, FinderInput, FlowInput, FlowView,
     Language, Millis, PersonFound, PinInput, PinProblem, PrintProblem, QueryInput, Rejection,
@@ -29,6 +32,132 @@ use crate::shell::controller::Controller;
 use crate::shell::session_settings;
 use crate::ui::finder::Finder;
 use crate::ui::{self, AppWindow};
+
+/// Drives the proof flow to `page`: card, PIN, choice, answer, print.
+fn proof_page(
+    page: &str,
+    controller: &Controller,
+    send: &dyn Fn(Event),
+    last_ticket: &dyn Fn() -> Option<crate::core::Ticket>,
+) {
+    let receipt_copy = page.starts_with("proof-receipt-copy");
+    if page != "proof-checking-printer" {
+        let status = if receipt_copy {
+            A4Status {
+                health: DeviceHealth::HardwareError,
+                problem: Some(PrintProblem::Jammed),
+            }
+        } else {
+            A4Status {
+                health: DeviceHealth::Online,
+                problem: None,
+            }
+        };
+        send(Event::A4PrinterChanged(status));
+    }
+    send(Event::CardIdentified(sample_holder()));
+    send(Event::ServiceTapped(ServiceId::ProofPrint));
+    enter_pin(controller, send, "123456");
+    if let Some(ticket) = last_ticket() {
+        send(Event::PinAnswered {
+            ticket,
+            result: Ok(()),
+        });
+    }
+    let input = |input| send(Event::Flow(FlowInput::Proof(input)));
+    let contributions = matches!(page, "proof-years" | "proof-preview-contributions");
+    match page {
+        "proof-checking-printer" | "proof-choose" | "proof-receipt-copy-choose" => return,
+        _ if contributions => {
+            input(ProofInput::Choose(ProofKind::Contributions));
+            if page == "proof-years" {
+                return;
+            }
+            input(ProofInput::Years(YearSpan::LastThree));
+        }
+        _ => input(ProofInput::Choose(ProofKind::Enrollment)),
+    }
+    if page == "proof-loading" {
+        return;
+    }
+    let Some(ticket) = last_ticket() else {
+        return;
+    };
+    let kind = if contributions {
+        ProofKind::Contributions
+    } else {
+        ProofKind::Enrollment
+    };
+    let result = if page == "proof-failed" {
+        Err(BackendProblem::RouteUnavailable)
+    } else {
+        Ok(Box::new(sample_proof(kind)))
+    };
+    send(Event::ProofAnswered { ticket, result });
+    if !matches!(
+        page,
+        "proof-printing" | "proof-printed" | "proof-print-failed"
+    ) {
+        return;
+    }
+    input(ProofInput::Print);
+    let result = match page {
+        "proof-printed" => Ok(()),
+        "proof-print-failed" => Err(PrintProblem::Jammed),
+        _ => return,
+    };
+    if let Some(ticket) = last_ticket() {
+        send(Event::Printed { ticket, result });
+    }
+}
+
+/// A proof as the demo back end would issue it.
+pub fn sample_proof(kind: ProofKind) -> ProofAnswer {
+    let months = |year: i32| ProofYear {
+        year,
+        months: (1..=12)
+            .map(|month| ProofMonth {
+                month,
+                base_fen: 612_300,
+                personal_fen: 48_984,
+                employer_fen: 97_968,
+                employer: "重庆某某信息技术有限公司".into(),
+            })
+            .collect(),
+    };
+    let line = |kind, status| EnrollmentLine {
+        kind,
+        status,
+        since: "2015-07".into(),
+        place: "重庆市渝中区".into(),
+    };
+    ProofAnswer {
+        kind,
+        masked_name: "张*芳".into(),
+        masked_id_number: "500103********1220".into(),
+        enrollment: vec![
+            line(InsuranceKind::Pension, InsuranceStatus::Paying),
+            line(InsuranceKind::Medical, InsuranceStatus::Paying),
+            line(InsuranceKind::Unemployment, InsuranceStatus::Paying),
+            line(InsuranceKind::WorkInjury, InsuranceStatus::Suspended),
+        ],
+        years: if kind == ProofKind::Contributions {
+            vec![months(2024), months(2025), months(2026)]
+        } else {
+            Vec::new()
+        },
+        verification_code: "K7Q2-9XMA".into(),
+        verify_url: "https://rlsbj.cq.gov.cn.example/verify/K7Q2-9XMA".into(),
+        issued_at: "2026-12-01 10:30".into(),
+        seal_png: None,
+        pages: if kind == ProofKind::Contributions {
+            2
+        } else {
+            1
+        },
+        reference: "3F9A2C1B".into(),
+    }
+}
 
 /// The pages that can be rendered, by name. Services are named by their key.
 pub fn page_names() -> Vec<String> {
@@ -62,6 +191,7 @@ pub fn page_names() -> Vec<String> {
         "service-point",
         "service-point-printed",
         "attract-farewell",
+        "home-a4-down",
     ]
     .into_iter()
     .map(String::from)
@@ -69,6 +199,7 @@ pub fn page_names() -> Vec<String> {
     names.extend(CARD_SERVICE_PAGES.iter().map(|s| s.to_string()));
     names.extend(CERTIFICATION_PAGES.iter().map(|s| s.to_string()));
     names.extend(PROXY_PAGES.iter().map(|s| s.to_string()));
+    names.extend(PROOF_PAGES.iter().map(|s| s.to_string()));
     names.extend(ServiceId::ALL.iter().map(|s| s.key().to_string()));
     names
 }
@@ -87,6 +218,22 @@ const CERTIFICATION_PAGES: [&str; 12] = [
     "certification-failed",
     "relative-id",
     "relative-name",
+];
+
+/// The proof service's pages: every step a resident can meet.
+const PROOF_PAGES: [&str; 12] = [
+    "proof-checking-printer",
+    "proof-choose",
+    "proof-years",
+    "proof-loading",
+    "proof-preview",
+    "proof-preview-contributions",
+    "proof-printing",
+    "proof-printed",
+    "proof-print-failed",
+    "proof-failed",
+    "proof-receipt-copy-choose",
+    "proof-receipt-copy-preview",
 ];
 
 /// 亲情代办's own pages (identifying and typing are the card-service page's).
@@ -333,6 +480,20 @@ impl Renderer {
                 card_service_page(page, &controller, &send, &last_ticket)
             }
             page if PROXY_PAGES.contains(&page) => proxy_page(page, &send, &last_ticket),
+            "home-a4-down" => {
+                send(Event::DeviceChanged(
+                    DeviceKind::Printer,
+                    DeviceHealth::Offline,
+                ));
+                send(Event::A4PrinterChanged(A4Status {
+                    health: DeviceHealth::HardwareError,
+                    problem: Some(PrintProblem::PaperOut),
+                }));
+                send(Event::Start);
+            }
+            page if PROOF_PAGES.contains(&page) => {
+                proof_page(page, &controller, &send, &last_ticket)
+            }
             page if CERTIFICATION_PAGES.contains(&page) => {
                 certification_page(page, &controller, &send, &last_ticket);
                 // The simulated camera's picture where the live preview would be.
@@ -482,6 +643,10 @@ pub fn enter_pin(controller: &Controller, send: &dyn Fn(Event), digits: &str) {
         }))
         | Some(FlowView::Certification(crate::core::CertificationView {
             step: crate::core::CertificationStep::EnterPin(entry),
+            ..
+        }))
+        | Some(FlowView::Proof(crate::core::ProofView {
+            step: crate::core::ProofStepView::EnterPin(entry),
             ..
         })) => entry.pad,
         _ => return,

@@ -18,9 +18,10 @@ use crate::core::records::Cell;
 use crate::core::services::home_layout;
 use crate::core::{
     BackendProblem, Blocker, CardProblem, CardServiceInput, CardServiceView, CardStep,
-    DeviceHealth, Event, FinderInput, FlowInput, FlowView, Language, NextStep, Page, PinEntryView,
-    PinInput, PinNotice, PinPrompt, PrintProblem, PrintState, QueryInput, QueryStepView, QueryView,
-    Rejection, ServiceId, View,
+    DeviceHealth, Event, FinderInput, FlowInput, FlowView, Language, NextStep, Page, Paper,
+    PinEntryView, PinInput, PinNotice, PinPrompt, PrintProblem, PrintState, ProofInput, ProofKind,
+    ProofStepView, ProofView, QueryInput, QueryStepView, QueryView, Rejection, ServiceId, View,
+    YearSpan,
 };
 use crate::i18n::Translator;
 
@@ -68,6 +69,22 @@ pub fn wire_callbacks(app: &AppWindow, send: Rc<dyn Fn(Event)>) {
     app.on_continue_tapped(move || on(Event::ContinueTapped));
     let on = send.clone();
     app.on_elderly_tapped(move || on(Event::ElderlyModeToggled));
+
+    let proof = app.global::<ProofAdapter>();
+    let tap = |send: &Rc<dyn Fn(Event)>, input: ProofInput| {
+        let send = send.clone();
+        move || send(Event::Flow(FlowInput::Proof(input)))
+    };
+    proof.on_choose_enrollment(tap(&send, ProofInput::Choose(ProofKind::Enrollment)));
+    proof.on_choose_contributions(tap(&send, ProofInput::Choose(ProofKind::Contributions)));
+    proof.on_years_this(tap(&send, ProofInput::Years(YearSpan::ThisYear)));
+    proof.on_years_last(tap(&send, ProofInput::Years(YearSpan::LastYear)));
+    proof.on_years_three(tap(&send, ProofInput::Years(YearSpan::LastThree)));
+    proof.on_print_tapped(tap(&send, ProofInput::Print));
+    proof.on_print_receipt_copy(tap(&send, ProofInput::PrintReceiptCopy));
+    proof.on_try_again(tap(&send, ProofInput::TryAgain));
+    let on = send.clone();
+    proof.on_find_counter(move || on(Event::ServiceTapped(ServiceId::ServicePointFinder)));
 
     let query = app.global::<QueryAdapter>();
     let input = |send: &Rc<dyn Fn(Event)>, input: QueryInput| {
@@ -223,6 +240,7 @@ pub fn apply_view(app: &AppWindow, view: &View) {
             (PageId::ServicePoint, "")
         }
         (Page::Flow, Some(FlowView::Finder(_))) => (PageId::Finder, ""),
+        (Page::Flow, Some(FlowView::Proof(_))) => (PageId::Proof, ServiceId::ProofPrint.key()),
         (Page::Flow, Some(FlowView::Unavailable(service))) => (PageId::Unavailable, service.key()),
         (Page::Flow, None) => (PageId::Home, ""),
     };
@@ -265,6 +283,145 @@ pub fn apply_view(app: &AppWindow, view: &View) {
     match &view.flow {
         Some(FlowView::Proxies(proxy)) => proxies::apply(app, proxy),
         _ => proxies::clear(app),
+    }
+    match &view.flow {
+        Some(FlowView::Proof(proof)) => apply_proof(app, proof, view.today),
+        // Nothing of an ended proof stays in the page's adapter.
+        _ => clear_proof(app),
+    }
+}
+
+/// The proof page's adapter from the core's view.
+fn apply_proof(app: &AppWindow, view: &ProofView, today: crate::core::Date) {
+    let adapter = app.global::<ProofAdapter>();
+    let lang = app.global::<I18n>().get_lang();
+    let (mut problem, mut detail, mut offers): (&str, String, &[NextStep]) =
+        ("", String::new(), &[]);
+    let print_step = match view.print {
+        Some(PrintState::Printing) => Some(ProofStep::Printing),
+        Some(PrintState::Printed) => Some(ProofStep::Printed),
+        Some(PrintState::Failed(_)) => Some(ProofStep::PrintFailed),
+        None => None,
+    };
+    let step = match &view.step {
+        ProofStepView::NeedsCard => ProofStep::NeedsCard,
+        ProofStepView::EnterPin(entry) => {
+            apply_pad(app, entry);
+            ProofStep::EnterPin
+        }
+        ProofStepView::PinOnReader(notice) => {
+            apply_pad_on_reader(app, *notice);
+            ProofStep::EnterPin
+        }
+        ProofStepView::CheckingPin => ProofStep::CheckingPin,
+        ProofStepView::PinBlocked => {
+            offers = &[NextStep::FindCounter];
+            ProofStep::PinBlocked
+        }
+        ProofStepView::CheckingPrinter => ProofStep::CheckingPrinter,
+        ProofStepView::ChooseKind => ProofStep::ChooseKind,
+        ProofStepView::ChooseYears => ProofStep::ChooseYears,
+        ProofStepView::Loading => ProofStep::Loading,
+        ProofStepView::Preview => print_step.unwrap_or(ProofStep::Preview),
+        ProofStepView::Failed {
+            problem: failure,
+            offers: next,
+        } => {
+            problem = backend_problem_key(failure);
+            detail = backend_detail(failure, &lang);
+            offers = next;
+            ProofStep::Failed
+        }
+    };
+    adapter.set_step(step);
+    adapter.set_receipt_copy_only(view.receipt_copy_only);
+    adapter.set_contributions_offered(view.contributions_offered);
+    adapter.set_this_year(today.year);
+    let summary = view.proof.as_ref();
+    adapter.set_kind_key(
+        match summary.map(|p| p.kind).or(view.kind) {
+            Some(ProofKind::Contributions) => "proof-kind-contributions",
+            _ if view.receipt_copy_only => "proof-kind-receipt-copy",
+            _ => "proof-kind-enrollment",
+        }
+        .into(),
+    );
+    adapter.set_masked_name(summary.map_or("", |p| p.masked_name.as_str()).into());
+    adapter.set_masked_id(summary.map_or("", |p| p.masked_id_number.as_str()).into());
+    let comma = if Language::from_tag(&lang) == Some(Language::EnUs) {
+        ", "
+    } else {
+        "、"
+    };
+    let years = summary.map_or(String::new(), |p| {
+        p.years
+            .iter()
+            .map(i32::to_string)
+            .collect::<Vec<_>>()
+            .join(comma)
+    });
+    adapter.set_years_text(years.into());
+    adapter.set_rows(summary.map_or(0, |p| i32::try_from(p.rows).unwrap_or(i32::MAX)));
+    adapter.set_pages(summary.map_or(0, |p| i32::from(p.pages)));
+    adapter.set_verification_code(summary.map_or("", |p| p.verification_code.as_str()).into());
+    adapter.set_reference(summary.map_or("", |p| p.reference.as_str()).into());
+    adapter.set_receipt_copy(view.paper == Paper::ReceiptCopy);
+    let copy_only = view.receipt_copy_only;
+    let on_receipt = view.paper == Paper::ReceiptCopy;
+    let pick = |yes: bool, a: &'static str, b: &'static str| if yes { a } else { b };
+    adapter.set_notice_key(
+        view.a4_problem
+            .map_or("proof-a4-down", print_problem_key)
+            .into(),
+    );
+    adapter.set_enrollment_title_key(
+        pick(
+            copy_only,
+            "proof-kind-receipt-copy",
+            "proof-kind-enrollment",
+        )
+        .into(),
+    );
+    adapter.set_enrollment_hint_key(
+        pick(
+            copy_only,
+            "proof-receipt-copy-note",
+            "proof-kind-enrollment-hint",
+        )
+        .into(),
+    );
+    adapter.set_contributions_hint_key(
+        pick(
+            view.contributions_offered,
+            "proof-kind-contributions-hint",
+            "proof-contributions-needs-a4",
+        )
+        .into(),
+    );
+    adapter.set_printing_key(pick(on_receipt, "print-printing", "proof-printing").into());
+    adapter.set_done_key(pick(on_receipt, "proof-done-receipt", "proof-done-a4").into());
+    adapter.set_print_key(pick(copy_only, "proof-print-receipt-copy", "proof-print").into());
+    adapter.set_print_again_key(
+        pick(copy_only, "proof-print-receipt-copy", "proof-print-again").into(),
+    );
+    adapter.set_print_possible(view.print_possible);
+    adapter.set_receipt_copy_offered(view.receipt_copy_offered && !copy_only);
+    adapter.set_print_message_key(print_message(view.print).into());
+    adapter.set_problem_key(problem.into());
+    adapter.set_problem_detail(detail.into());
+    adapter.set_offer_try_again(offers.contains(&NextStep::TryAgain));
+    adapter.set_offer_find_counter(offers.contains(&NextStep::FindCounter));
+}
+
+fn clear_proof(app: &AppWindow) {
+    let adapter = app.global::<ProofAdapter>();
+    if !adapter.get_masked_name().is_empty() || !adapter.get_verification_code().is_empty() {
+        adapter.set_masked_name("".into());
+        adapter.set_masked_id("".into());
+        adapter.set_verification_code("".into());
+        adapter.set_reference("".into());
+        adapter.set_years_text("".into());
+        adapter.set_step(ProofStep::NeedsCard);
     }
 }
 
@@ -656,6 +813,8 @@ pub fn print_problem_key(problem: PrintProblem) -> &'static str {
     match problem {
         PrintProblem::PaperOut => "print-error-paper-out",
         PrintProblem::CoverOpen => "print-error-cover-open",
+        PrintProblem::Jammed => "print-error-jammed",
+        PrintProblem::Unconfirmed => "print-error-unconfirmed",
         PrintProblem::Offline => "print-error-unavailable",
     }
 }
@@ -696,12 +855,34 @@ pub fn backend_detail(problem: &BackendProblem, lang: &str) -> String {
     }
 }
 
+/// The keys `apply_proof` hands the proof page.
+const PROOF_KEYS: [&str; 13] = [
+    "proof-print-again",
+    "proof-a4-down",
+    "proof-kind-receipt-copy",
+    "proof-kind-enrollment",
+    "proof-receipt-copy-note",
+    "proof-kind-enrollment-hint",
+    "proof-kind-contributions-hint",
+    "proof-contributions-needs-a4",
+    "proof-printing",
+    "proof-done-receipt",
+    "proof-done-a4",
+    "proof-print-receipt-copy",
+    "proof-print",
+];
+
 pub fn blocker_key(blocker: Blocker) -> &'static str {
     match blocker {
         Blocker::CardReader => "blocked-card-reader",
         Blocker::Printer => "blocked-printer",
         Blocker::BackEnd => "blocked-back-end",
         Blocker::Camera => "blocked-camera",
+        Blocker::A4Printer(None) => "blocked-a4-printer",
+        Blocker::A4Printer(Some(PrintProblem::PaperOut)) => "blocked-a4-paper-out",
+        Blocker::A4Printer(Some(PrintProblem::Jammed)) => "blocked-a4-jammed",
+        Blocker::A4Printer(Some(PrintProblem::CoverOpen)) => "blocked-a4-cover-open",
+        Blocker::A4Printer(Some(_)) => "blocked-a4-printer",
     }
 }
 
@@ -720,6 +901,8 @@ pub fn failure_keys() -> Vec<&'static str> {
         [
             PrintProblem::PaperOut,
             PrintProblem::CoverOpen,
+            PrintProblem::Jammed,
+            PrintProblem::Unconfirmed,
             PrintProblem::Offline,
         ]
         .into_iter()
@@ -736,6 +919,8 @@ pub fn failure_keys() -> Vec<&'static str> {
             message: None,
         }));
     }
+    // And the proof page's words that depend on the printers, chosen in `apply_proof`.
+    keys.extend(PROOF_KEYS);
     keys.push(backend_problem_key(&BackendProblem::RouteUnavailable));
     keys.push(backend_problem_key(&BackendProblem::OutcomeUnknown));
     keys.extend(
@@ -744,6 +929,10 @@ pub fn failure_keys() -> Vec<&'static str> {
             Blocker::Printer,
             Blocker::BackEnd,
             Blocker::Camera,
+            Blocker::A4Printer(None),
+            Blocker::A4Printer(Some(PrintProblem::PaperOut)),
+            Blocker::A4Printer(Some(PrintProblem::Jammed)),
+            Blocker::A4Printer(Some(PrintProblem::CoverOpen)),
         ]
         .into_iter()
         .map(blocker_key),

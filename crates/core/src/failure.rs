@@ -31,6 +31,11 @@ pub enum PinProblem {
 pub enum PrintProblem {
     PaperOut,
     CoverOpen,
+    /// Paper stuck in the printer (the A4 printer says `media-jam`).
+    Jammed,
+    /// Sent, but the printer never said it finished: the page may or may not be in the
+    /// tray.
+    Unconfirmed,
     /// The printer does not answer, is missing, or reports a hardware fault.
     Offline,
 }

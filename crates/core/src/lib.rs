@@ -31,6 +31,10 @@ pub use flows::certification::{
 };
 pub use flows::finder::{Filter, FinderInput, FinderView};
 pub use flows::pin::{PinEntryView, PinInput, PinNotice, PinPrompt};
+pub use flows::proof::{
+    A4Status, EnrollmentLine, Paper, ProofAnswer, ProofDocument, ProofInput, ProofKind, ProofMonth,
+    ProofStepView, ProofSummary, ProofView, ProofYear, YearSpan,
+};
 pub use flows::proxy::{ProxyChange, ProxyEntry, ProxyReceipt, ProxyReply, ProxyStep, ProxyView};
 pub use flows::query::{Answer, QueryInput, QueryKind, QueryStepView, QueryView, YearChoice};
 pub use flows::{FlowInput, FlowView, PrintState};

@@ -366,7 +366,7 @@ pub fn card_state_key(state: CardState) -> &'static str {
     }
 }
 
-fn insurance_kind_key(kind: InsuranceKind) -> &'static str {
+pub fn insurance_kind_key(kind: InsuranceKind) -> &'static str {
     match kind {
         InsuranceKind::Pension => "insurance-pension",
         InsuranceKind::Medical => "insurance-medical",
@@ -376,7 +376,7 @@ fn insurance_kind_key(kind: InsuranceKind) -> &'static str {
     }
 }
 
-fn insurance_status_key(status: InsuranceStatus) -> &'static str {
+pub fn insurance_status_key(status: InsuranceStatus) -> &'static str {
     match status {
         InsuranceStatus::Paying => "insurance-status-paying",
         InsuranceStatus::Receiving => "insurance-status-receiving",

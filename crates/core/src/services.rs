@@ -116,6 +116,7 @@ impl ServiceId {
                     | ServiceId::PensionCertification
                     | ServiceId::ProxyCertification
                     | ServiceId::ProxyBindings
+                    | ServiceId::ProofPrint
             )
     }
 

@@ -12,6 +12,7 @@ use crate::flows::card::{CardAction, CardReply, Confirmation, Identification};
 use crate::flows::certification::{
     CaptureProblem, CertificationOutcome, CertificationReply, LivenessAction, Pensioner,
 };
+use crate::flows::proof::{A4Status, ProofAnswer, ProofDocument, ProofKind};
 use crate::flows::proxy::{ProxyChange, ProxyReceipt, ProxyReply};
 use crate::flows::query::{Answer, QueryKind};
 use crate::flows::{Flow, FlowContext, FlowInput, FlowView, Needs};
@@ -41,6 +42,9 @@ pub enum DeviceKind {
     /// The 二代身份证 reader (`NoDevice` where the terminal has none).
     IdCardReader,
     Camera,
+    /// The A4 printer for proofs (through CUPS); its refusal reason comes with
+    /// [`Event::A4PrinterChanged`].
+    A4Printer,
 }
 
 /// A device's health in the XFS4IoT vocabulary, reduced to what the header shows.
@@ -71,6 +75,9 @@ pub enum Blocker {
     Printer,
     BackEnd,
     Camera,
+    /// No A4 printer, or it refuses (with why, when known) and the receipt printer cannot
+    /// stand in either.
+    A4Printer(Option<PrintProblem>),
 }
 
 /// Something that happened: a tap, the passing of time, a device, a card or an answer.
@@ -89,6 +96,8 @@ pub enum Event {
     LanguageSelected(Language),
     ElderlyModeToggled,
     DeviceChanged(DeviceKind, DeviceHealth),
+    /// The A4 printer's readiness, with why it refuses (the adapter's poll).
+    A4PrinterChanged(A4Status),
     /// Today's local date: sent at start and when the date changes. The core never assumes a
     /// year.
     Today(Date),
@@ -137,6 +146,12 @@ pub enum Event {
         ticket: Ticket,
         result: Result<Answer, BackendProblem>,
     },
+    /// The back end's proof for a [`Request::Proof`].
+    ProofAnswered {
+        ticket: Ticket,
+        // Boxed: a proof's rows would make every event that large.
+        result: Result<Box<ProofAnswer>, BackendProblem>,
+    },
     /// The printer's result for a [`Command::Print`].
     Printed {
         ticket: Ticket,
@@ -181,6 +196,9 @@ pub enum Request {
         challenge_id: String,
         attempt: u8,
     },
+    /// A proof for the card holder, issued (with its verification code) by the back end;
+    /// `years` for contributions, oldest first. Answered with [`Event::ProofAnswered`].
+    Proof { kind: ProofKind, years: Vec<i32> },
 }
 
 /// Something to print.
@@ -205,6 +223,8 @@ pub enum Document {
     Certification(CertificationOutcome),
     /// A change to the bindings: whom, added or removed, how many now.
     Proxies(ProxyReceipt),
+    /// An A4 proof (or its receipt copy).
+    Proof(Box<ProofDocument>),
 }
 
 /// A flow within the kiosk's life: the part of a ticket that names who asked.
@@ -317,6 +337,7 @@ pub struct View {
     pub id_card: Option<IdCardSummary>,
     pub farewell: Option<Farewell>,
     pub camera: DeviceHealth,
+    pub a4_printer: A4Status,
 }
 
 impl View {
@@ -331,6 +352,7 @@ impl View {
             printer: self.printer,
             network: self.network,
             camera: self.camera,
+            a4: self.a4_printer,
         }
     }
 
@@ -360,10 +382,14 @@ struct Devices {
     printer: DeviceHealth,
     network: DeviceHealth,
     camera: DeviceHealth,
+    a4: A4Status,
 }
 
 fn blocker(service: ServiceId, devices: Devices) -> Option<Blocker> {
     let needs = Needs::of(service);
+    let a4_blocks = service == ServiceId::ProofPrint
+        && (devices.a4.health == DeviceHealth::NoDevice
+            || (devices.a4.health.is_down() && devices.printer.is_down()));
     if needs.card_reader && devices.card_reader.is_down() {
         Some(Blocker::CardReader)
     } else if needs.back_end && devices.network.is_down() {
@@ -372,6 +398,8 @@ fn blocker(service: ServiceId, devices: Devices) -> Option<Blocker> {
         Some(Blocker::Camera)
     } else if needs.printer && devices.printer.is_down() {
         Some(Blocker::Printer)
+    } else if a4_blocks {
+        Some(Blocker::A4Printer(devices.a4.problem))
     } else {
         None
     }
@@ -411,6 +439,7 @@ struct Terminal {
     farewell: Option<(Farewell, Millis)>,
     secure_pin_entry: bool,
     camera: DeviceHealth,
+    a4_printer: A4Status,
 }
 
 /// The state machine.
@@ -447,6 +476,7 @@ impl Session {
                 farewell: None,
                 secure_pin_entry: false,
                 camera: DeviceHealth::Unknown,
+                a4_printer: A4Status::default(),
             },
             last_activity: now,
         }
@@ -489,6 +519,7 @@ impl Session {
             id_card: resident.id_card.clone(),
             farewell: self.terminal.farewell.map(|(farewell, _)| farewell),
             camera: self.terminal.camera,
+            a4_printer: self.terminal.a4_printer,
         }
     }
 
@@ -509,6 +540,19 @@ impl Session {
     pub fn handle(&mut self, event: Event, now: Millis) -> Vec<Command> {
         match event {
             Event::DeviceChanged(kind, health) => return self.device_changed(kind, health),
+            Event::A4PrinterChanged(status) => {
+                self.terminal.a4_printer = status;
+                self.printers_changed();
+                return Vec::new();
+            }
+            Event::ProofAnswered { ticket, result } => {
+                if ticket.session == self.number {
+                    if let Some(flow) = &mut self.resident.flow {
+                        flow.proof_answered(ticket, result);
+                    }
+                }
+                return Vec::new();
+            }
             Event::Today(date) => {
                 self.terminal.today = date;
                 return Vec::new();
@@ -662,6 +706,8 @@ impl Session {
             Event::ContinueTapped
             | Event::Tick
             | Event::DeviceChanged(..)
+            | Event::A4PrinterChanged(_)
+            | Event::ProofAnswered { .. }
             | Event::Today(_)
             | Event::CardIdentified(_)
             | Event::CardUnreadable(_)
@@ -686,9 +732,16 @@ impl Session {
             DeviceKind::Network => &mut self.terminal.network,
             DeviceKind::IdCardReader => &mut self.terminal.id_card_reader,
             DeviceKind::Camera => &mut self.terminal.camera,
+            DeviceKind::A4Printer => &mut self.terminal.a4_printer.health,
         };
         let changed = *slot != health;
         *slot = health;
+        if kind == DeviceKind::A4Printer && health == DeviceHealth::Online {
+            self.terminal.a4_printer.problem = None;
+        }
+        if matches!(kind, DeviceKind::A4Printer | DeviceKind::Printer) {
+            self.printers_changed();
+        }
         if changed && matches!(kind, DeviceKind::CardReader | DeviceKind::Printer) {
             vec![Command::ReportDevices {
                 card_reader: self.terminal.card_reader,
@@ -696,6 +749,12 @@ impl Session {
             }]
         } else {
             Vec::new()
+        }
+    }
+
+    fn printers_changed(&mut self) {
+        if let Some(flow) = &mut self.resident.flow {
+            flow.printers_changed(self.terminal.a4_printer, self.terminal.printer);
         }
     }
 
@@ -726,6 +785,8 @@ impl Session {
             id_card_reader: !self.terminal.id_card_reader.is_down(),
             id_card: id_card.is_some(),
             secure_pin_entry: self.terminal.secure_pin_entry,
+            a4_printer: self.terminal.a4_printer,
+            receipt_printer: self.terminal.printer,
         };
         act(flow, &mut ctx)
     }
@@ -738,6 +799,7 @@ impl Session {
             printer: self.terminal.printer,
             network: self.terminal.network,
             camera: self.terminal.camera,
+            a4: self.terminal.a4_printer,
         };
         if blocker(service, devices).is_some() {
             return Vec::new();
@@ -755,6 +817,8 @@ impl Session {
             id_card_reader: !self.terminal.id_card_reader.is_down(),
             id_card: self.resident.id_card.is_some(),
             secure_pin_entry: self.terminal.secure_pin_entry,
+            a4_printer: self.terminal.a4_printer,
+            receipt_printer: self.terminal.printer,
         };
         let (flow, started) = Flow::start(service, &mut ctx);
         self.resident.flow = Some(flow);
@@ -1060,17 +1124,11 @@ mod tests {
         session.handle(Event::Start, at(1));
         assert_eq!(session.view().page, Page::Home);
         session.handle(Event::ServiceTapped(ServiceId::ProofPrint), at(2));
-        assert_eq!(
-            session.view().flow,
-            Some(FlowView::Unavailable(ServiceId::ProofPrint))
-        );
+        assert!(matches!(session.view().flow, Some(FlowView::Proof(_))));
         session.handle(Event::HelpTapped, at(3));
         assert_eq!(session.view().page, Page::Help);
         session.handle(Event::BackTapped, at(4));
-        assert_eq!(
-            session.view().flow,
-            Some(FlowView::Unavailable(ServiceId::ProofPrint))
-        );
+        assert!(matches!(session.view().flow, Some(FlowView::Proof(_))));
         session.handle(Event::HomeTapped, at(5));
         assert_eq!(session.view().page, Page::Home);
         session.handle(Event::BackTapped, at(6));

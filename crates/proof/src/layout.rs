@@ -349,6 +349,21 @@ fn paginate(table: &Table, titles: &[Option<Row>]) -> Vec<PagePlan> {
     pages
 }
 
+/// How many pages [`render`] would make, without drawing them.
+pub(crate) fn page_count(proof: &Proof, font: &Font) -> Result<usize, ProofError> {
+    let m = Metrics::new(&font.data, font.index).ok_or(ProofError::Font {
+        index: font.index,
+        len: font.data.len(),
+    })?;
+    let table = build_table(proof, &m)?;
+    let titles: Vec<Option<Row>> = table
+        .sections
+        .iter()
+        .map(|s| s.title.as_ref().map(|t| title_row(&m, t)))
+        .collect();
+    Ok(paginate(&table, &titles).len())
+}
+
 pub(crate) fn render(proof: &Proof, font: &Font) -> Result<Vec<u8>, ProofError> {
     let m = Metrics::new(&font.data, font.index).ok_or(ProofError::Font {
         index: font.index,

@@ -207,6 +207,11 @@ pub fn render(proof: &Proof, font: &Font) -> Result<Vec<u8>, ProofError> {
     layout::render(proof, font)
 }
 
+/// The pages [`render`] would make (for a preview), without drawing them.
+pub fn page_count(proof: &Proof, font: &Font) -> Result<usize, ProofError> {
+    layout::page_count(proof, font)
+}
+
 /// Fen as yuan with thousands separators: 123456 → "1,234.56".
 pub fn yuan(fen: i64) -> String {
     let sign = if fen < 0 { "-" } else { "" };

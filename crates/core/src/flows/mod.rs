@@ -10,15 +10,18 @@ pub mod card;
 pub mod certification;
 pub mod finder;
 pub mod pin;
+pub mod proof;
 pub mod proxy;
 pub mod query;
 
 use crate::failure::{BackendProblem, PinProblem, PrintProblem};
+use crate::session::DeviceHealth;
 use crate::ticket::{Ticket, TicketBook};
 use crate::{Command, Date, SeedStream, ServiceId};
 use card::{ActivationFlow, CardReply, CardServiceInput, CardServiceView, LossFlow, PinChangeFlow};
 use certification::{CaptureProblem, CertificationFlow, CertificationReply, CertificationView};
 use finder::{FinderFlow, FinderInput, FinderView};
+use proof::{A4Status, ProofAnswer, ProofFlow, ProofInput, ProofView};
 use proxy::{ProxyFlow, ProxyReply, ProxyView};
 use query::{Answer, QueryFlow, QueryInput, QueryView};
 
@@ -40,6 +43,10 @@ pub struct FlowContext<'a> {
     pub id_card: bool,
     /// The card reader has its own PIN keypad (PC/SC Part 10): the service PIN is typed there.
     pub secure_pin_entry: bool,
+    /// The A4 printer as last heard of (proofs).
+    pub a4_printer: A4Status,
+    /// The receipt printer's health (a proof's receipt copy).
+    pub receipt_printer: DeviceHealth,
 }
 
 impl FlowContext<'_> {
@@ -102,6 +109,7 @@ pub enum Flow {
     Loss(LossFlow),
     Certification(CertificationFlow),
     Proxies(ProxyFlow),
+    Proof(ProofFlow),
     /// A service whose flow is not built yet: its page says so and points to help.
     Unavailable(ServiceId),
 }
@@ -112,6 +120,7 @@ pub enum FlowInput {
     Query(QueryInput),
     Finder(FinderInput),
     Card(CardServiceInput),
+    Proof(ProofInput),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,6 +130,7 @@ pub enum FlowView {
     Card(CardServiceView),
     Certification(CertificationView),
     Proxies(ProxyView),
+    Proof(ProofView),
     Unavailable(ServiceId),
 }
 
@@ -166,6 +176,12 @@ impl Needs {
                 camera: true,
                 ..Needs::default()
             },
+            // The printers are judged in `blocker`: a receipt copy may stand in for A4.
+            ServiceId::ProofPrint => Needs {
+                card_reader: true,
+                back_end: true,
+                ..Needs::default()
+            },
             // The finder works offline from the terminal's copy of the catalogue; services
             // not built yet need nothing, their page only says so.
             _ => Needs::default(),
@@ -203,6 +219,10 @@ impl Flow {
                 let (flow, commands) = ProxyFlow::start(ctx);
                 (Flow::Proxies(flow), commands)
             }
+            ServiceId::ProofPrint => {
+                let (flow, commands) = ProofFlow::start(ctx);
+                (Flow::Proof(flow), commands)
+            }
             service => (Flow::Unavailable(service), Vec::new()),
         }
     }
@@ -219,6 +239,10 @@ impl Flow {
             (Flow::Loss(flow), FlowInput::Card(input)) => flow.input(input, ctx),
             (Flow::Certification(flow), FlowInput::Card(input)) => flow.input(input, ctx),
             (Flow::Proxies(flow), FlowInput::Card(input)) => flow.input(input, ctx),
+            (Flow::Proof(flow), FlowInput::Proof(input)) => flow.input(input, ctx),
+            (Flow::Proof(flow), FlowInput::Card(CardServiceInput::Pin(tap))) => {
+                flow.pin_input(tap, ctx)
+            }
             // An input for another flow (a tap that raced a page change) means nothing here.
             _ => Vec::new(),
         }
@@ -232,6 +256,7 @@ impl Flow {
             Flow::Loss(flow) => flow.card_identified(ctx),
             Flow::Certification(flow) => flow.card_identified(ctx),
             Flow::Proxies(flow) => flow.card_identified(ctx),
+            Flow::Proof(flow) => flow.card_identified(ctx),
             Flow::Finder(_) | Flow::Unavailable(_) => Vec::new(),
         }
     }
@@ -266,6 +291,23 @@ impl Flow {
             Flow::Activation(flow) => flow.answered(ticket, result, ctx),
             Flow::Loss(flow) => flow.answered(ticket, result),
             _ => {}
+        }
+    }
+
+    pub fn proof_answered(
+        &mut self,
+        ticket: Ticket,
+        result: Result<Box<ProofAnswer>, BackendProblem>,
+    ) {
+        if let Flow::Proof(flow) = self {
+            flow.answered(ticket, result);
+        }
+    }
+
+    /// A printer changed: only the proof flow decides by it once started.
+    pub fn printers_changed(&mut self, a4: A4Status, receipt_printer: DeviceHealth) {
+        if let Flow::Proof(flow) = self {
+            flow.printers_changed(a4, receipt_printer);
         }
     }
 
@@ -311,6 +353,7 @@ impl Flow {
             Flow::Loss(flow) => flow.pin_answered(ticket, result, ctx),
             Flow::Certification(flow) => flow.pin_answered(ticket, result, ctx),
             Flow::Proxies(flow) => flow.pin_answered(ticket, result, ctx),
+            Flow::Proof(flow) => flow.pin_answered(ticket, result, ctx),
             Flow::Finder(_) | Flow::Unavailable(_) => Vec::new(),
         }
     }
@@ -324,6 +367,7 @@ impl Flow {
             Flow::Loss(flow) => flow.printed(ticket, result),
             Flow::Certification(flow) => flow.printed(ticket, result),
             Flow::Proxies(flow) => flow.printed(ticket, result),
+            Flow::Proof(flow) => flow.printed(ticket, result),
             Flow::Unavailable(_) => {}
         }
     }
@@ -335,6 +379,7 @@ impl Flow {
             Flow::Loss(flow) => flow.back(ctx),
             Flow::Certification(flow) => flow.back(),
             Flow::Proxies(flow) => flow.back(),
+            Flow::Proof(flow) => flow.back(),
             _ => false,
         }
     }
@@ -374,6 +419,7 @@ impl Flow {
             Flow::Loss(flow) => FlowView::Card(flow.view()),
             Flow::Certification(flow) => FlowView::Certification(flow.view()),
             Flow::Proxies(flow) => FlowView::Proxies(flow.view()),
+            Flow::Proof(flow) => FlowView::Proof(flow.view(today)),
             Flow::Unavailable(service) => FlowView::Unavailable(*service),
         }
     }

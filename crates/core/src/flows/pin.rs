@@ -302,6 +302,8 @@ mod tests {
                 id_card_reader: true,
                 id_card: false,
                 secure_pin_entry: self.secure,
+                a4_printer: Default::default(),
+                receipt_printer: Default::default(),
             }
         }
     }
