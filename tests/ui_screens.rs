@@ -131,9 +131,10 @@ fn every_page_renders_and_navigation_works() {
     assert_eq!(page(), PageId::Home);
     assert!(element(app, "HomePage::help-button").is_some());
 
+    // 打印证明 without a card asks for the card first.
     click_label(app, "打印证明");
-    assert_eq!(page(), PageId::Unavailable);
-    assert!(element(app, "UnavailablePage::find-counter-button").is_some());
+    assert_eq!(page(), PageId::Proof);
+    assert!(element(app, "ProofPage::needs-card").is_some());
     click(app, "NavBar::back-button");
     assert_eq!(page(), PageId::Home);
 

@@ -387,6 +387,44 @@ pub fn render(
 mod tests {
     use super::*;
 
+    #[cfg(feature = "demo")]
+    #[test]
+    fn the_simulator_draws_the_pages_shows_the_first_and_forgets_them() {
+        let translator = Translator::new().expect("locales");
+        let answer = crate::shell::screenshot::sample_proof(ProofKind::Contributions);
+        let proof = proof_of(&answer, Language::ZhCn, |key| {
+            translator.tr(Language::ZhCn, key)
+        });
+        let shown: Arc<Mutex<Vec<PathBuf>>> = Arc::default();
+        let seen = shown.clone();
+        let demo_pages: DemoPages = Arc::new(move |path| {
+            if let Ok(mut all) = seen.lock() {
+                all.push(path);
+            }
+        });
+        let pictures = Mutex::new(None);
+        let result = print_proof(&A4PrinterSpec::Sim, None, &proof, None, |pdf| {
+            show_pages(pdf, &pictures, &demo_pages)
+        });
+        assert_eq!(result, Ok(()));
+        let first = shown
+            .lock()
+            .expect("shown")
+            .first()
+            .cloned()
+            .expect("a page shown");
+        assert!(first.exists() && first.extension().is_some_and(|x| x == "png"));
+        let dir = first.parent().expect("its folder").to_path_buf();
+        // Only pictures: the PDF went to pdftoppm on stdin.
+        let files: Vec<_> = std::fs::read_dir(&dir).expect("dir").flatten().collect();
+        assert_eq!(files.len(), usize::from(answer.pages), "{files:?}");
+        assert!(files
+            .iter()
+            .all(|f| f.path().extension().is_some_and(|x| x == "png")));
+        *pictures.lock().expect("pictures") = None;
+        assert!(!dir.exists(), "the session's pictures are gone");
+    }
+
     #[test]
     fn refusals_a_resident_can_act_on_come_first() {
         assert_eq!(
