@@ -85,6 +85,8 @@ async fn outbox_and_overhead() {
                         card_reader: "ok".into(),
                         printer: "ok".into(),
                         paper: "ok".into(),
+                        camera: String::new(),
+                        a4_printer: String::new(),
                         uptime_s: i as u64,
                         version: String::new(),
                         commit: String::new(),

@@ -69,6 +69,11 @@ pub struct DeviceStatus {
     pub card_reader: String,
     pub printer: String,
     pub paper: String,
+    /// The face camera and the A4 printer, in the same words; absent from older kiosks.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub camera: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub a4_printer: String,
     pub uptime_s: u64,
     /// The kiosk's version and the commit it was built from, so the fleet knows what runs.
     #[serde(default)]
@@ -931,6 +936,8 @@ mod tests {
                     card_reader: "ok".into(),
                     printer: "ok".into(),
                     paper: "low".into(),
+                    camera: String::new(),
+                    a4_printer: String::new(),
                     uptime_s: 5,
                     version: String::new(),
                     commit: String::new(),

@@ -242,6 +242,8 @@ fn session_script(seed: u64, index: u32, residents: &[sim::Resident]) -> Vec<Ste
                     card_reader: "ok".into(),
                     printer: "ok".into(),
                     paper: "ok".into(),
+                    camera: String::new(),
+                    a4_printer: String::new(),
                     uptime_s: u64::from(index),
                     version: String::new(),
                     commit: String::new(),

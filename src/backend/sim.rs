@@ -720,6 +720,8 @@ fn api_paths() -> Vec<String> {
                 card_reader: String::new(),
                 printer: String::new(),
                 paper: String::new(),
+                camera: String::new(),
+                a4_printer: String::new(),
                 uptime_s: 0,
                 version: String::new(),
                 commit: String::new(),

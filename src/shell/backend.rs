@@ -21,7 +21,7 @@ use crate::core::{
     CertificationStatus, Confirmation, CycleState, Date, DeviceHealth, DeviceKind, EnrollmentLine,
     Event, FlowId, LivenessAction, LivenessChallenge, PersonFound, ProofAnswer, ProofKind,
     ProofMonth, ProofYear, ProxyChange, ProxyEntry, ProxyReply, QueryKind, RejectReason, Rejection,
-    Request, Ticket, Verdict,
+    ReportedDevices, Request, Ticket, Verdict,
 };
 use crate::locator::catalogue::ServicePoint;
 use crate::shell::events::EventSink;
@@ -36,8 +36,8 @@ pub struct BackendAdapter {
     /// False while journal entries with an unknown outcome remain: nobody is served until
     /// the back end has said what became of them.
     ready: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    /// What the next heartbeat reports: the devices' health as the header shows it.
-    device_status: std::sync::Arc<std::sync::Mutex<(DeviceHealth, DeviceHealth)>>,
+    /// What the next heartbeat reports: the devices' health as the session knows it.
+    device_status: std::sync::Arc<std::sync::Mutex<ReportedDevices>>,
     engine: Engine,
     runtime: tokio::runtime::Handle,
     events: EventSink,
@@ -77,10 +77,12 @@ impl BackendAdapter {
             DeviceHealth::Offline
         };
         events.send(Event::DeviceChanged(DeviceKind::Network, network));
-        let device_status = std::sync::Arc::new(std::sync::Mutex::new((
-            DeviceHealth::Unknown,
-            DeviceHealth::Unknown,
-        )));
+        let device_status = std::sync::Arc::new(std::sync::Mutex::new(ReportedDevices {
+            card_reader: DeviceHealth::Unknown,
+            printer: DeviceHealth::Unknown,
+            camera: DeviceHealth::Unknown,
+            a4_printer: DeviceHealth::Unknown,
+        }));
         let ready = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(
             report.unresolved.is_empty(),
         ));
@@ -103,10 +105,10 @@ impl BackendAdapter {
         })
     }
 
-    /// Tells the heartbeat what the card reader and printer look like now.
-    pub fn report_devices(&self, card_reader: DeviceHealth, printer: DeviceHealth) {
+    /// Tells the heartbeat what the devices look like now.
+    pub fn report_devices(&self, devices: ReportedDevices) {
         if let Ok(mut status) = self.device_status.lock() {
-            *status = (card_reader, printer);
+            *status = devices;
         }
     }
 
@@ -289,7 +291,7 @@ fn start_demo_backend(
 
 async fn background(
     ready: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    device_status: std::sync::Arc<std::sync::Mutex<(DeviceHealth, DeviceHealth)>>,
+    device_status: std::sync::Arc<std::sync::Mutex<ReportedDevices>>,
     engine: Engine,
     events: EventSink,
     mut unresolved: Vec<String>,
@@ -306,13 +308,16 @@ async fn background(
         }
         if last_heartbeat.is_none_or(|at| at.elapsed() >= HEARTBEAT_EVERY) {
             last_heartbeat = Some(Instant::now());
-            let (card_reader, printer) = device_status
-                .lock()
-                .map(|status| *status)
-                .unwrap_or((DeviceHealth::Unknown, DeviceHealth::Unknown));
+            let devices = device_status.lock().map(|status| *status).ok();
+            let health = |pick: fn(&ReportedDevices) -> DeviceHealth| {
+                devices.as_ref().map_or(DeviceHealth::Unknown, pick)
+            };
+            let printer = health(|d| d.printer);
             let status = api::DeviceStatus {
-                card_reader: crate::ui::health_name(card_reader).into(),
+                card_reader: crate::ui::health_name(health(|d| d.card_reader)).into(),
                 printer: crate::ui::health_name(printer).into(),
+                camera: crate::ui::health_name(health(|d| d.camera)).into(),
+                a4_printer: crate::ui::health_name(health(|d| d.a4_printer)).into(),
                 paper: if printer == DeviceHealth::Online {
                     "ok"
                 } else {

@@ -432,10 +432,7 @@ impl Effects {
                 action,
             } => self.camera.capture(*ticket, *attempt, *index, *action),
             Command::RemindToTakeCard => {}
-            Command::ReportDevices {
-                card_reader,
-                printer,
-            } => self.backend.report_devices(*card_reader, *printer),
+            Command::ReportDevices(devices) => self.backend.report_devices(*devices),
             Command::VerifyPin { ticket, pin } => self.card_reader.pin(*ticket, pin.clone(), None),
             Command::VerifyPinOnReader { ticket } => self.card_reader.pin_on_reader(*ticket),
             Command::ChangePin { ticket, old, new } => {

@@ -40,8 +40,8 @@ pub use flows::query::{Answer, QueryInput, QueryKind, QueryStepView, QueryView, 
 pub use flows::{FlowInput, FlowView, PrintState};
 pub use services::{ServiceGroup, ServiceId};
 pub use session::{
-    Blocker, Command, DeviceHealth, DeviceKind, Document, Event, FlowId, Page, Request, Session,
-    SessionSettings, View,
+    Blocker, Command, DeviceHealth, DeviceKind, Document, Event, FlowId, Page, ReportedDevices,
+    Request, Session, SessionSettings, View,
 };
 pub use ticket::Ticket;
 

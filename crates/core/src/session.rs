@@ -276,10 +276,16 @@ pub enum Command {
         action: LivenessAction,
     },
     /// The card reader's or printer's health changed: what the heartbeat reports.
-    ReportDevices {
-        card_reader: DeviceHealth,
-        printer: DeviceHealth,
-    },
+    ReportDevices(ReportedDevices),
+}
+
+/// The devices' health as heartbeats report it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReportedDevices {
+    pub card_reader: DeviceHealth,
+    pub printer: DeviceHealth,
+    pub camera: DeviceHealth,
+    pub a4_printer: DeviceHealth,
 }
 
 /// The settings a session starts from; they come from the terminal's configuration.
@@ -541,9 +547,14 @@ impl Session {
         match event {
             Event::DeviceChanged(kind, health) => return self.device_changed(kind, health),
             Event::A4PrinterChanged(status) => {
+                let changed = self.terminal.a4_printer.health != status.health;
                 self.terminal.a4_printer = status;
                 self.printers_changed();
-                return Vec::new();
+                return if changed {
+                    vec![self.report_devices()]
+                } else {
+                    Vec::new()
+                };
             }
             Event::ProofAnswered { ticket, result } => {
                 if ticket.session == self.number {
@@ -742,14 +753,28 @@ impl Session {
         if matches!(kind, DeviceKind::A4Printer | DeviceKind::Printer) {
             self.printers_changed();
         }
-        if changed && matches!(kind, DeviceKind::CardReader | DeviceKind::Printer) {
-            vec![Command::ReportDevices {
-                card_reader: self.terminal.card_reader,
-                printer: self.terminal.printer,
-            }]
+        if changed
+            && matches!(
+                kind,
+                DeviceKind::CardReader
+                    | DeviceKind::Printer
+                    | DeviceKind::Camera
+                    | DeviceKind::A4Printer
+            )
+        {
+            vec![self.report_devices()]
         } else {
             Vec::new()
         }
+    }
+
+    fn report_devices(&self) -> Command {
+        Command::ReportDevices(ReportedDevices {
+            card_reader: self.terminal.card_reader,
+            printer: self.terminal.printer,
+            camera: self.terminal.camera,
+            a4_printer: self.terminal.a4_printer.health,
+        })
     }
 
     fn printers_changed(&mut self) {
@@ -1265,10 +1290,12 @@ mod tests {
         );
         assert_eq!(
             commands,
-            vec![Command::ReportDevices {
+            vec![Command::ReportDevices(ReportedDevices {
                 card_reader: DeviceHealth::Unknown,
-                printer: DeviceHealth::Offline
-            }]
+                printer: DeviceHealth::Offline,
+                camera: DeviceHealth::Unknown,
+                a4_printer: DeviceHealth::Unknown,
+            })]
         );
         assert!(
             session

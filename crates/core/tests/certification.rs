@@ -430,9 +430,19 @@ fn a_helper_with_an_id_card_certifies_a_relative_typed_on_the_keypads() {
 #[test]
 fn without_a_camera_the_tiles_say_why_and_do_not_start() {
     let mut session = session();
-    session.handle(
+    let commands = session.handle(
         Event::DeviceChanged(DeviceKind::Camera, DeviceHealth::NoDevice),
         at(1),
+    );
+    assert!(
+        matches!(
+            commands.as_slice(),
+            [Command::ReportDevices(renshe_core::ReportedDevices {
+                camera: DeviceHealth::NoDevice,
+                ..
+            })]
+        ),
+        "the heartbeat hears of it: {commands:?}"
     );
     session.handle(Event::Start, at(1));
     assert_eq!(
