@@ -9,7 +9,8 @@
 //! Its inputs are the card services' ([`CardServiceInput`]): identifying is the same
 //! (card and PIN, ID card, the keypads), and so are confirm, try again and print.
 
-use super::pin::{CheckOutcome, PinCheck, PinEntryView, PinNotice, PinPrompt};
+use super::identify::{Identifying, IdentifyingView, Progress};
+use super::pin::{PinEntryView, PinNotice};
 use super::{FlowContext, PrintJob, PrintState};
 use crate::entry::{IdEntryState, IdNumberEntry, TypedName};
 use crate::failure::{BackendProblem, NextStep, PinProblem, PrintProblem};
@@ -241,8 +242,7 @@ pub struct CertificationOutcome {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Step {
-    Choose,
-    Pin(PinCheck),
+    Identifying(Identifying),
     TypeId(IdNumberEntry),
     TypeName {
         id_number: IdNumber,
@@ -286,6 +286,11 @@ enum Step {
     },
 }
 
+impl Step {
+    /// Nothing identified yet (also the placeholder while a step is taken apart).
+    const WAITING: Step = Step::Identifying(Identifying::Waiting);
+}
+
 /// Pension certification, for oneself or for a relative.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CertificationFlow {
@@ -307,13 +312,12 @@ impl CertificationFlow {
             who: None,
             pensioner: None,
             attempt: 0,
-            step: Step::Choose,
+            step: Step::WAITING,
             print: PrintJob::default(),
         };
-        let mut commands = flow.card_identified(ctx);
-        if commands.is_empty() && matches!(flow.step, Step::Choose) {
-            commands = flow.id_card_read(ctx);
-        }
+        let (identifying, progress) = Identifying::start(ctx);
+        flow.step = Step::Identifying(identifying);
+        let commands = flow.progress(progress, ctx);
         (flow, commands)
     }
 
@@ -323,23 +327,31 @@ impl CertificationFlow {
 
     /// The card in the reader identifies, after its PIN.
     pub fn card_identified(&mut self, ctx: &mut FlowContext) -> Vec<Command> {
-        if !matches!(self.step, Step::Choose) || !ctx.identified {
-            return Vec::new();
+        match &mut self.step {
+            Step::Identifying(identifying) => {
+                let progress = identifying.card_identified(ctx);
+                self.progress(progress, ctx)
+            }
+            _ => Vec::new(),
         }
-        if *ctx.pin_verified {
-            return self.identified(Identification::Card, ctx);
-        }
-        let (check, commands) = PinCheck::start(PinPrompt::Service, ctx);
-        self.step = Step::Pin(check);
-        commands
     }
 
     /// An ID card on the reader identifies, where the flow is waiting for one.
     pub fn id_card_read(&mut self, ctx: &mut FlowContext) -> Vec<Command> {
-        if matches!(self.step, Step::Choose) && ctx.id_card {
-            return self.identified(Identification::IdCard, ctx);
+        match &mut self.step {
+            Step::Identifying(identifying) => {
+                let progress = identifying.id_card_read(ctx);
+                self.progress(progress, ctx)
+            }
+            _ => Vec::new(),
         }
-        Vec::new()
+    }
+
+    fn progress(&mut self, progress: Progress, ctx: &mut FlowContext) -> Vec<Command> {
+        match progress {
+            Progress::Identified(who) => self.identified(who, ctx),
+            Progress::Pending(commands) => commands,
+        }
     }
 
     /// The resident is identified: for oneself the status is looked up; for a relative the
@@ -431,7 +443,7 @@ impl CertificationFlow {
     }
 
     pub fn input(&mut self, input: CardServiceInput, ctx: &mut FlowContext) -> Vec<Command> {
-        let step = std::mem::replace(&mut self.step, Step::Choose);
+        let step = std::mem::replace(&mut self.step, Step::WAITING);
         let (step, commands) = self.next(step, input, ctx);
         // `next` returns the step to keep when the input changed nothing; a step it set
         // itself (a request went out) is already in place.
@@ -451,13 +463,13 @@ impl CertificationFlow {
     ) -> (Option<Step>, Vec<Command>) {
         use CardServiceInput as In;
         match (step, input) {
-            (Step::Choose, In::UseIdCard) => {
-                self.step = Step::Choose;
+            (Step::Identifying(identifying), In::UseIdCard) => {
+                self.step = Step::Identifying(identifying);
                 (None, self.id_card_read(ctx))
             }
-            (Step::Pin(mut check), In::Pin(tap)) => {
-                let commands = check.input(tap, ctx);
-                (Some(Step::Pin(check)), commands)
+            (Step::Identifying(mut identifying), In::Pin(tap)) => {
+                let commands = identifying.pin_input(tap, ctx);
+                (Some(Step::Identifying(identifying)), commands)
             }
             (Step::TypeId(mut entry), In::IdKey(key)) => {
                 entry.press(key);
@@ -614,18 +626,16 @@ impl CertificationFlow {
         result: Result<(), PinProblem>,
         ctx: &mut FlowContext,
     ) -> Vec<Command> {
-        let Step::Pin(check) = &mut self.step else {
+        let Step::Identifying(identifying) = &mut self.step else {
             return Vec::new();
         };
-        match check.answered(ticket, result, ctx) {
-            (CheckOutcome::Verified, _) => self.identified(Identification::Card, ctx),
-            (CheckOutcome::Pending | CheckOutcome::Blocked, commands) => commands,
-        }
+        let progress = identifying.pin_answered(ticket, result, ctx);
+        self.progress(progress, ctx)
     }
 
     /// The back end's answer, taken only for the request the flow waits for.
     pub fn answered(&mut self, ticket: Ticket, result: Result<CertificationReply, BackendProblem>) {
-        let step = std::mem::replace(&mut self.step, Step::Choose);
+        let step = std::mem::replace(&mut self.step, Step::WAITING);
         self.step = match (step, result) {
             (Step::LookingUp { ticket: waiting }, result) if waiting == ticket => match result {
                 // The view tells a due pensioner from one with nothing to do.
@@ -668,7 +678,7 @@ impl CertificationFlow {
         result: Result<(), CaptureProblem>,
         ctx: &mut FlowContext,
     ) -> Vec<Command> {
-        let step = std::mem::replace(&mut self.step, Step::Choose);
+        let step = std::mem::replace(&mut self.step, Step::WAITING);
         match step {
             Step::Action {
                 status,
@@ -701,7 +711,7 @@ impl CertificationFlow {
     /// "Back": from the name to the number, from the camera to the status page (a new
     /// start there uses the same attempt: its stills are taken again).
     pub fn back(&mut self) -> bool {
-        let step = std::mem::replace(&mut self.step, Step::Choose);
+        let step = std::mem::replace(&mut self.step, Step::WAITING);
         let (step, moved) = match step {
             Step::TypeName { .. } => (Step::TypeId(IdNumberEntry::new()), true),
             // Out of the camera: an action's capture still on its way is not this step's.
@@ -716,11 +726,13 @@ impl CertificationFlow {
 
     pub fn view(&self) -> CertificationView {
         let step = match &self.step {
-            Step::Choose => CertificationStep::NeedsCardOrIdCard,
-            Step::Pin(PinCheck::Entering(entry)) => CertificationStep::EnterPin(entry.view()),
-            Step::Pin(PinCheck::Checking { .. }) => CertificationStep::CheckingPin,
-            Step::Pin(PinCheck::OnReader { notice, .. }) => CertificationStep::PinOnReader(*notice),
-            Step::Pin(PinCheck::Blocked) => CertificationStep::PinBlocked,
+            Step::Identifying(identifying) => match identifying.view() {
+                IdentifyingView::NeedsCardOrIdCard => CertificationStep::NeedsCardOrIdCard,
+                IdentifyingView::EnterPin(entry) => CertificationStep::EnterPin(entry),
+                IdentifyingView::PinOnReader(notice) => CertificationStep::PinOnReader(notice),
+                IdentifyingView::CheckingPin => CertificationStep::CheckingPin,
+                IdentifyingView::PinBlocked => CertificationStep::PinBlocked,
+            },
             Step::TypeId(entry) => CertificationStep::TypeIdNumber {
                 masked: entry.masked(),
                 state: entry.state(),

@@ -9,6 +9,7 @@
 pub mod card;
 pub mod certification;
 pub mod finder;
+pub mod identify;
 pub mod pin;
 pub mod proof;
 pub mod proxy;

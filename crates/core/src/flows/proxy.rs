@@ -3,7 +3,7 @@
 //! add (the relative's ID number and name typed) or remove — each sent exactly once, with a
 //! receipt.
 
-use super::pin::{CheckOutcome, PinCheck, PinPrompt};
+use super::identify::{Identifying, IdentifyingView, Progress};
 use super::{FlowContext, PrintJob, PrintState};
 use crate::entry::{IdEntryState, IdNumberEntry, TypedName};
 use crate::failure::{BackendProblem, NextStep, PinProblem, PrintProblem};
@@ -104,8 +104,7 @@ pub struct ProxyView {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Step {
-    Choose,
-    Pin(PinCheck),
+    Identifying(Identifying),
     LookingUp {
         ticket: Ticket,
     },
@@ -128,6 +127,11 @@ enum Step {
     },
 }
 
+impl Step {
+    /// Nothing identified yet (also the placeholder while a step is taken apart).
+    const WAITING: Step = Step::Identifying(Identifying::Waiting);
+}
+
 /// The bindings of the pensioner who identified.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProxyFlow {
@@ -144,33 +148,40 @@ impl ProxyFlow {
             who: None,
             masked_name: String::new(),
             proxies: Vec::new(),
-            step: Step::Choose,
+            step: Step::WAITING,
             print: PrintJob::default(),
         };
-        let mut commands = flow.card_identified(ctx);
-        if commands.is_empty() && matches!(flow.step, Step::Choose) {
-            commands = flow.id_card_read(ctx);
-        }
+        let (identifying, progress) = Identifying::start(ctx);
+        flow.step = Step::Identifying(identifying);
+        let commands = flow.progress(progress, ctx);
         (flow, commands)
     }
 
     pub fn card_identified(&mut self, ctx: &mut FlowContext) -> Vec<Command> {
-        if !matches!(self.step, Step::Choose) || !ctx.identified {
-            return Vec::new();
+        match &mut self.step {
+            Step::Identifying(identifying) => {
+                let progress = identifying.card_identified(ctx);
+                self.progress(progress, ctx)
+            }
+            _ => Vec::new(),
         }
-        if *ctx.pin_verified {
-            return self.look_up(Identification::Card, ctx);
-        }
-        let (check, commands) = PinCheck::start(PinPrompt::Service, ctx);
-        self.step = Step::Pin(check);
-        commands
     }
 
     pub fn id_card_read(&mut self, ctx: &mut FlowContext) -> Vec<Command> {
-        if matches!(self.step, Step::Choose) && ctx.id_card {
-            return self.look_up(Identification::IdCard, ctx);
+        match &mut self.step {
+            Step::Identifying(identifying) => {
+                let progress = identifying.id_card_read(ctx);
+                self.progress(progress, ctx)
+            }
+            _ => Vec::new(),
         }
-        Vec::new()
+    }
+
+    fn progress(&mut self, progress: Progress, ctx: &mut FlowContext) -> Vec<Command> {
+        match progress {
+            Progress::Identified(who) => self.look_up(who, ctx),
+            Progress::Pending(commands) => commands,
+        }
     }
 
     fn look_up(&mut self, who: Identification, ctx: &mut FlowContext) -> Vec<Command> {
@@ -198,12 +209,15 @@ impl ProxyFlow {
 
     pub fn input(&mut self, input: CardServiceInput, ctx: &mut FlowContext) -> Vec<Command> {
         use CardServiceInput as In;
-        let step = std::mem::replace(&mut self.step, Step::Choose);
+        let step = std::mem::replace(&mut self.step, Step::WAITING);
         let (step, commands) = match (step, input) {
-            (Step::Choose, In::UseIdCard) => return self.id_card_read(ctx),
-            (Step::Pin(mut check), In::Pin(tap)) => {
-                let commands = check.input(tap, ctx);
-                (Step::Pin(check), commands)
+            (Step::Identifying(identifying), In::UseIdCard) => {
+                self.step = Step::Identifying(identifying);
+                return self.id_card_read(ctx);
+            }
+            (Step::Identifying(mut identifying), In::Pin(tap)) => {
+                let commands = identifying.pin_input(tap, ctx);
+                (Step::Identifying(identifying), commands)
             }
             (Step::List, In::AddProxy) if self.proxies.len() < MAX_PROXIES => {
                 (Step::TypeId(IdNumberEntry::new()), Vec::new())
@@ -324,18 +338,16 @@ impl ProxyFlow {
         result: Result<(), PinProblem>,
         ctx: &mut FlowContext,
     ) -> Vec<Command> {
-        let Step::Pin(check) = &mut self.step else {
+        let Step::Identifying(identifying) = &mut self.step else {
             return Vec::new();
         };
-        match check.answered(ticket, result, ctx) {
-            (CheckOutcome::Verified, _) => self.look_up(Identification::Card, ctx),
-            (CheckOutcome::Pending | CheckOutcome::Blocked, commands) => commands,
-        }
+        let progress = identifying.pin_answered(ticket, result, ctx);
+        self.progress(progress, ctx)
     }
 
     /// The back end's answer, taken only for the request the flow waits for.
     pub fn answered(&mut self, ticket: Ticket, result: Result<ProxyReply, BackendProblem>) {
-        let step = std::mem::replace(&mut self.step, Step::Choose);
+        let step = std::mem::replace(&mut self.step, Step::WAITING);
         self.step = match (step, result) {
             (Step::LookingUp { ticket: waiting }, result) if waiting == ticket => match result {
                 Ok(ProxyReply::List {
@@ -401,7 +413,7 @@ impl ProxyFlow {
 
     /// "Back": from typing or confirming to the list; from the name to the number.
     pub fn back(&mut self) -> bool {
-        let step = std::mem::replace(&mut self.step, Step::Choose);
+        let step = std::mem::replace(&mut self.step, Step::WAITING);
         let (step, moved) = match step {
             Step::TypeName { .. } => (Step::TypeId(IdNumberEntry::new()), true),
             Step::TypeId(_) | Step::Confirm(_) | Step::Done(_) => (Step::List, true),
@@ -413,11 +425,13 @@ impl ProxyFlow {
 
     pub fn view(&self) -> ProxyView {
         let step = match &self.step {
-            Step::Choose => ProxyStep::NeedsCardOrIdCard,
-            Step::Pin(PinCheck::Entering(entry)) => ProxyStep::EnterPin(entry.view()),
-            Step::Pin(PinCheck::Checking { .. }) => ProxyStep::CheckingPin,
-            Step::Pin(PinCheck::OnReader { notice, .. }) => ProxyStep::PinOnReader(*notice),
-            Step::Pin(PinCheck::Blocked) => ProxyStep::PinBlocked,
+            Step::Identifying(identifying) => match identifying.view() {
+                IdentifyingView::NeedsCardOrIdCard => ProxyStep::NeedsCardOrIdCard,
+                IdentifyingView::EnterPin(entry) => ProxyStep::EnterPin(entry),
+                IdentifyingView::PinOnReader(notice) => ProxyStep::PinOnReader(notice),
+                IdentifyingView::CheckingPin => ProxyStep::CheckingPin,
+                IdentifyingView::PinBlocked => ProxyStep::PinBlocked,
+            },
             Step::LookingUp { .. } => ProxyStep::LookingUp,
             Step::List => ProxyStep::List {
                 masked_name: self.masked_name.clone(),
