@@ -8,8 +8,9 @@
 //! Not the whole kiosk with pcscd + vpcd (tests/card_services.rs): the card and PIN part of
 //! the proof flow is the core's, unit-tested in crates/core/src/flows/proof.rs.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
+mod support;
+
+use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
@@ -114,15 +115,7 @@ fn pdftotext(pdf: &[u8]) -> String {
 
 /// `GET /verify/{code}` at the demo back end: whether it confirms the code.
 fn verified(config: &Config, code: &str) -> bool {
-    let address = config.demo.as_ref().expect("[demo]").backend_listen;
-    let mut stream = TcpStream::connect(address).expect("connect");
-    write!(
-        stream,
-        "GET /verify/{code} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
-    )
-    .expect("send");
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).expect("answer");
+    let answer = support::demo_http(config, "GET", &format!("/verify/{code}"), None);
     answer.starts_with("HTTP/1.1 200") && answer.contains("\"valid\":true")
 }
 

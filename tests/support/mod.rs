@@ -59,17 +59,31 @@ pub fn config(dir: &tempfile::TempDir) -> Config {
     Config::parse(&text, Path::new("demo.toml")).expect("demo config")
 }
 
-/// The operations the demo back end applied, in order.
-pub fn ledger(config: &Config) -> Vec<String> {
+/// One HTTP/1.1 exchange with the demo back end (`body` sent as JSON when given): the whole
+/// answer, status line first.
+pub fn demo_http(config: &Config, method: &str, path: &str, body: Option<&str>) -> String {
     let address = config.demo.as_ref().expect("[demo]").backend_listen;
     let mut stream = TcpStream::connect(address).expect("connect to the demo back end");
+    let body_headers = body.map_or(String::new(), |body| {
+        format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        )
+    });
     write!(
         stream,
-        "GET /admin/ledger HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\n{body_headers}Connection: close\r\n\r\n{}",
+        body.unwrap_or("")
     )
     .expect("send");
     let mut answer = String::new();
     stream.read_to_string(&mut answer).expect("answer");
+    answer
+}
+
+/// The operations the demo back end applied, in order.
+pub fn ledger(config: &Config) -> Vec<String> {
+    let answer = demo_http(config, "GET", "/admin/ledger", None);
     let body = answer.split("\r\n\r\n").nth(1).unwrap_or("[]");
     let entries: Vec<serde_json::Value> = serde_json::from_str(body).expect("ledger JSON");
     entries
@@ -291,15 +305,6 @@ pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 
 /// Sets the demo back end's fault plan (`/admin/faults`), e.g. `{"certification_verdict": "not_live"}`.
 pub fn set_faults(config: &Config, plan: &str) {
-    let address = config.demo.as_ref().expect("[demo]").backend_listen;
-    let mut stream = TcpStream::connect(address).expect("connect to the demo back end");
-    write!(
-        stream,
-        "POST /admin/faults HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{plan}",
-        plan.len()
-    )
-    .expect("send");
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).expect("answer");
+    let answer = demo_http(config, "POST", "/admin/faults", Some(plan));
     assert!(answer.starts_with("HTTP/1.1 2"), "faults not set: {answer}");
 }
