@@ -218,6 +218,11 @@ pub struct Data {
     /// Where the database and saved receipts live; relative paths are relative to the
     /// configuration file's folder.
     pub directory: PathBuf,
+    /// The records key that seals the journal's payloads. Unset: `kiosk.key` in the data
+    /// directory, created on first start. On a terminal with a TPM: the systemd credential
+    /// it unseals (README, "The records key"), which must exist.
+    #[serde(default)]
+    pub key_file: Option<PathBuf>,
 }
 
 /// One thing wrong with a configuration file, located precisely.
@@ -275,9 +280,17 @@ impl Config {
             }],
         })?;
         let mut config = Self::parse(&text, path)?;
+        let base = path.parent().unwrap_or_else(|| Path::new("."));
         if config.data.directory.is_relative() {
-            let base = path.parent().unwrap_or_else(|| Path::new("."));
             config.data.directory = base.join(&config.data.directory);
+        }
+        if let Some(key) = config
+            .data
+            .key_file
+            .as_mut()
+            .filter(|key| key.is_relative())
+        {
+            *key = base.join(&*key);
         }
         Ok(config)
     }
@@ -336,6 +349,19 @@ impl Config {
 
     pub fn database_path(&self) -> PathBuf {
         self.data.directory.join("kiosk.db")
+    }
+
+    /// Where the records key comes from (`data.key_file`).
+    pub fn key_source(&self) -> crate::store::KeySource {
+        match &self.data.key_file {
+            Some(path) => crate::store::KeySource::File(path.clone()),
+            None => crate::store::KeySource::BesideDatabase,
+        }
+    }
+
+    /// Opens the terminal's database with its records key, as the kiosk's one writer.
+    pub fn open_store(&self) -> Result<crate::store::Store, crate::store::StoreError> {
+        crate::store::Store::open_with(&self.database_path(), &self.key_source())
     }
 
     /// An endpoint on this machine (`127.0.0.1`, `::1`, `localhost`).

@@ -296,6 +296,7 @@ fn backend_context(config: &Config) -> anyhow::Result<BackendContext> {
         config: config.backend.clone(),
         terminal_id: config.terminal.id.clone(),
         db: config.database_path(),
+        key: config.key_source(),
     })
 }
 

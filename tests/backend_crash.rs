@@ -144,11 +144,14 @@ async fn killing_the_kiosk_at_random_points_never_loses_or_duplicates_an_operati
     for e in &entries {
         reference_of.insert(e.idempotency_key.clone(), e.reference.clone());
         if e.kind == EntryKind::Intent
-            && Operation::from_journal(&e.payload).is_ok_and(|op| op.is_mutation())
+            && e.payload
+                .text()
+                .and_then(|text| Operation::from_journal(text).ok())
+                .is_some_and(|op| op.is_mutation())
         {
             mutation_refs.insert(e.reference.clone());
         }
-        if e.kind == EntryKind::Result && e.payload.starts_with("{\"outcome\":\"applied\"") {
+        if e.kind == EntryKind::Result && e.outcome.as_deref() == Some("applied") {
             journal_applied.insert(e.idempotency_key.clone());
         }
     }

@@ -184,8 +184,9 @@ proptest! {
                     let id = format!("m{}", enqueued.len());
                     store
                         .outbox_enqueue(
-                            &NewMessage { message_id: &id, kind: "heartbeat", service: "terminal",
-                                          path: "/v1/heartbeats", body: "{}", now_ms: 0 },
+                            &NewMessage { message_id: &id, kind: "journal_batch", service: "terminal",
+                                          path: "/v1/journal-batches", body: "{}", now_ms: 0,
+                                          latest_wins: false },
                             &[],
                         )
                         .expect("enqueue");

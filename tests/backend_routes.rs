@@ -371,40 +371,40 @@ async fn recover_resolves_what_a_previous_run_left_unknown() {
 }
 
 #[tokio::test]
-async fn the_outbox_holds_messages_while_the_back_end_is_down_and_delivers_each_once() {
+async fn the_outbox_holds_heartbeats_while_the_back_end_is_down_latest_wins_and_ships_the_journal_once(
+) {
     let sim = start_sim().await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let heartbeat = Operation::Heartbeat {
+    let heartbeat = |uptime_s| Operation::Heartbeat {
         status: renshe_kiosk::backend::api::DeviceStatus {
             card_reader: "ok".into(),
             printer: "paper-low".into(),
             paper: "low".into(),
-            camera: String::new(),
-            a4_printer: String::new(),
-            uptime_s: 60,
-            version: String::new(),
-            commit: String::new(),
+            uptime_s,
+            ..Default::default()
         },
     };
-    let key = {
+    {
         let offline = engine(&dir, config(&[dead_url().await], 500, 1));
-        let deferred = offline
-            .defer("hb-1", heartbeat.clone())
-            .await
-            .expect("defer");
+        let deferred = offline.defer("hb-1", heartbeat(60)).await.expect("defer");
         assert!(matches!(deferred, Outcome::Deferred { .. }));
         let pass = offline.flush_outbox().await.expect("relay");
         assert_eq!((pass.sent, pass.retry_later), (0, 1));
         assert_eq!(offline.outbox_counts().await.expect("counts").pending, 1);
-        // Deferring the same reference again queues nothing new.
+        // A newer heartbeat replaces the one still waiting: status is latest-wins.
         offline
-            .defer("hb-1", heartbeat.clone())
+            .defer("hb-2", heartbeat(90))
             .await
             .expect("defer again");
         assert_eq!(offline.outbox_counts().await.expect("counts").pending, 1);
-        deferred.key().to_string()
-    };
+        // An operation to ship with the journal.
+        offline
+            .execute("r-activate", activation(&sim))
+            .await
+            .expect("unknown, not an error");
+    }
     let online = engine(&dir, config(&[sim.url().to_string()], 2_000, 1));
+    online.recover().await.expect("recover");
     sim.set_faults(FaultPlan {
         duplicate: 1.0,
         ..FaultPlan::default()
@@ -413,7 +413,6 @@ async fn the_outbox_holds_messages_while_the_back_end_is_down_and_delivers_each_
     assert_eq!(pass.sent, 1);
     let counts = online.outbox_counts().await.expect("counts");
     assert_eq!((counts.pending, counts.sent), (0, 1));
-    assert_eq!(ledger_count(&sim, &key), 1);
     let shipped = online
         .ship_journal(1_000)
         .await
@@ -421,6 +420,8 @@ async fn the_outbox_holds_messages_while_the_back_end_is_down_and_delivers_each_
         .expect("a batch");
     online.flush_outbox().await.expect("flush batch");
     assert_eq!(ledger_count(&sim, &shipped), 1);
+    // Nothing new to ship: the batch is not queued twice.
+    assert_eq!(online.ship_journal(1_000).await.expect("ship"), None);
     sim.shutdown().await;
 }
 
@@ -551,6 +552,7 @@ async fn daily_reconciliation_matches_the_journal_and_flags_what_only_the_host_h
                     uptime_s: 1,
                     version: String::new(),
                     commit: String::new(),
+                    ..Default::default()
                 },
             },
         )
@@ -564,9 +566,10 @@ async fn daily_reconciliation_matches_the_journal_and_flags_what_only_the_host_h
             .as_millis() as i64,
     );
     let clean = engine.reconcile_day(&today).await.expect("reconcile");
+    // The activation; the heartbeat is status, not an exactly-once mutation.
     assert_eq!(
         (clean.matched, clean.host_only.len(), clean.kiosk_only.len()),
-        (2, 0, 0),
+        (1, 0, 0),
         "{clean:?}"
     );
 
@@ -592,7 +595,7 @@ async fn daily_reconciliation_matches_the_journal_and_flags_what_only_the_host_h
     assert_eq!(stray.status(), 200);
     let flagged = engine.reconcile_day(&today).await.expect("reconcile");
     assert_eq!(flagged.host_only, vec!["stray-key".to_string()]);
-    assert_eq!(flagged.matched, 2);
+    assert_eq!(flagged.matched, 1);
     let other_day = engine.reconcile_day("2000-01-01").await.expect("reconcile");
     assert_eq!((other_day.matched, other_day.kiosk_only.len()), (0, 0));
     sim.shutdown().await;

@@ -409,3 +409,10 @@ blocked-a4-printer = A4 printer out of service
 blocked-a4-paper-out = A4 printer out of paper: not available now
 blocked-a4-jammed = A4 printer paper jam: not available now
 blocked-a4-cover-open = A4 printer cover open: not available now
+
+## Out of service: the terminal's records cannot be opened (both languages on one page).
+out-of-service-title = Temporarily out of service
+out-of-service-body = This terminal cannot serve anyone right now; what you have already done here is not affected. Please go to a staffed counter, or call the hotline.
+out-of-service-counter = Nearest staffed counter: { $name }
+out-of-service-district = Please go to a social security service hall in { $district }
+out-of-service-terminal = When you report this, give the terminal number: { $id }

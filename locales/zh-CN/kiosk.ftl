@@ -409,3 +409,10 @@ blocked-a4-printer = A4 打印机暂停服务
 blocked-a4-paper-out = A4 打印机缺纸，暂停办理
 blocked-a4-jammed = A4 打印机卡纸，暂停办理
 blocked-a4-cover-open = A4 打印机盖未关好，暂停办理
+
+## Out of service: the terminal's records cannot be opened (both languages on one page).
+out-of-service-title = 暂停服务
+out-of-service-body = 本机暂时不能办理业务，已经办完的业务不受影响。请到人工窗口办理，或拨打热线咨询。
+out-of-service-counter = 最近的人工窗口：{ $name }
+out-of-service-district = 请到{ $district }的人社服务大厅办理
+out-of-service-terminal = 报修时请说明本机编号：{ $id }

@@ -63,7 +63,7 @@ impl Service {
 }
 
 /// Device health reported with a heartbeat.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeviceStatus {
     pub card_reader: String,
@@ -80,6 +80,14 @@ pub struct DeviceStatus {
     pub version: String,
     #[serde(default)]
     pub commit: String,
+    /// The records: operations quarantined for a technician, differences the latest daily
+    /// reconciliation found, and the journal chain's head (its last sequence number).
+    #[serde(default)]
+    pub quarantined: u32,
+    #[serde(default)]
+    pub reconciliation_differences: u32,
+    #[serde(default)]
+    pub journal_head: i64,
 }
 
 /// A business operation with its parameters. The serialized `params` object is the request
@@ -249,7 +257,8 @@ const TABLE: &[(&str, &str, Service, bool)] = &[
         Service::Catalogue,
         false,
     ),
-    ("heartbeat", "heartbeats", Service::Terminal, true),
+    // Latest-wins status, not an exactly-once mutation: never journaled (see `Engine::defer`).
+    ("heartbeat", "heartbeats", Service::Terminal, false),
     ("reconciliation", "reconciliation", Service::Terminal, false),
 ];
 
@@ -315,7 +324,7 @@ impl Operation {
     }
 
     pub fn from_journal(text: &str) -> Result<Operation, ParseError> {
-        serde_json::from_str(text).map_err(|e| ParseError::new("journaled operation", &e))
+        serde_json::from_str(text).map_err(|e| ParseError::from_serde("journaled operation", &e))
     }
 
     /// Parses a request as the back end receives it: the path below `/v1/` and the body.
@@ -329,10 +338,10 @@ impl Operation {
                 detail: format!("no operation at /{API_VERSION}/{path}"),
             })?;
         let params: serde_json::Value =
-            serde_json::from_slice(body).map_err(|e| ParseError::new("request body", &e))?;
+            serde_json::from_slice(body).map_err(|e| ParseError::from_serde("request body", &e))?;
         let tagged = serde_json::json!({ "op": name, "params": params });
-        let op: Operation =
-            serde_json::from_value(tagged).map_err(|e| ParseError::new("request body", &e))?;
+        let op: Operation = serde_json::from_value(tagged)
+            .map_err(|e| ParseError::from_serde("request body", &e))?;
         op.validate()?;
         Ok(op)
     }
@@ -380,12 +389,25 @@ pub struct ParseError {
 }
 
 impl ParseError {
-    fn new(what: &'static str, e: &serde_json::Error) -> ParseError {
+    /// A serde error reduced to its category and position: serde's own text can quote the
+    /// offending value (an ID number, a name), and this one reaches logs and the journal.
+    pub fn from_serde(what: &'static str, e: &serde_json::Error) -> ParseError {
+        let category = match e.classify() {
+            serde_json::error::Category::Io => "unreadable",
+            serde_json::error::Category::Syntax => "not well-formed JSON",
+            serde_json::error::Category::Data => "a field is missing, unknown or of the wrong type",
+            serde_json::error::Category::Eof => "cut short",
+        };
         ParseError {
             what,
-            detail: e.to_string(),
+            detail: format!("{category} at line {} column {}", e.line(), e.column()),
         }
     }
+}
+
+/// Whether the operation named `name` (as journaled) is a mutation.
+pub fn is_mutation_name(name: &str) -> bool {
+    TABLE.iter().any(|r| r.0 == name && r.3)
 }
 
 /// Stable error codes; residents see the message, technicians and logs the code.
@@ -453,7 +475,7 @@ impl ApiError {
     pub fn parse(bytes: &[u8]) -> Result<ApiError, ParseError> {
         serde_json::from_slice::<ErrorBody>(bytes)
             .map(|b| b.error)
-            .map_err(|e| ParseError::new("error body", &e))
+            .map_err(|e| ParseError::from_serde("error body", &e))
     }
 }
 
@@ -770,7 +792,7 @@ pub enum Reply {
 }
 
 fn parse_as<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ParseError> {
-    serde_json::from_slice(bytes).map_err(|e| ParseError::new("response body", &e))
+    serde_json::from_slice(bytes).map_err(|e| ParseError::from_serde("response body", &e))
 }
 
 /// Parses the 2xx body of `op`'s answer into its typed reply.
@@ -849,6 +871,8 @@ pub enum TxState {
     Void,
     /// Never arrived (a read-only status query does not fence).
     NotFound,
+    /// Arrived and still executing: never void it, ask again later.
+    InProgress,
 }
 
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
@@ -911,6 +935,11 @@ pub struct JournalBatch {
     pub terminal_id: String,
     pub first_seq: i64,
     pub last_seq: i64,
+    /// The chain link the batch continues from (hex): the hash of entry `first_seq - 1`, or
+    /// of the anchor when older entries were pruned. With each entry's `hash` the back end
+    /// holds the chain's head and can tell a gap or a rewrite.
+    #[serde(default)]
+    pub prev_hash: String,
     pub entries: Vec<serde_json::Value>,
 }
 
@@ -941,6 +970,7 @@ mod tests {
                     uptime_s: 5,
                     version: String::new(),
                     commit: String::new(),
+                    ..Default::default()
                 },
             },
             Operation::Reconciliation {

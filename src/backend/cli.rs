@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-use super::api::{self, Operation};
+use super::api;
 use super::config::BackendConfig;
 use super::engine::Engine;
 use crate::store::journal::EntryKind;
@@ -18,6 +18,8 @@ pub struct BackendContext {
     pub terminal_id: String,
     /// The kiosk database (journal and outbox).
     pub db: PathBuf,
+    /// Its records key.
+    pub key: crate::store::KeySource,
 }
 
 #[derive(Debug, Clone, clap::Subcommand)]
@@ -51,7 +53,7 @@ pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 pub fn run_outbox(args: &OutboxArgs, ctx: &BackendContext) -> anyhow::Result<()> {
     let rt = runtime()?;
     rt.block_on(async {
-        let store = Store::open(&ctx.db)?;
+        let store = Store::open_with(&ctx.db, &ctx.key)?;
         let engine = Engine::new(store, ctx.config.clone(), &ctx.terminal_id)?;
         match args.command {
             OutboxCommand::Status { json } => {
@@ -121,15 +123,11 @@ pub fn reconcile(
     for e in entries {
         reference_of.insert(&e.idempotency_key, &e.reference);
         last_kind.insert(&e.idempotency_key, e.kind);
-        if e.kind == EntryKind::Result && e.payload.starts_with("{\"outcome\":\"applied\"") {
+        if e.kind == EntryKind::Result && e.outcome.as_deref() == Some("applied") {
             applied_keys.insert(&e.idempotency_key);
         }
-        if e.kind == EntryKind::Intent {
-            if let Ok(op) = Operation::from_journal(&e.payload) {
-                if op.is_mutation() {
-                    mutation_refs.entry(&e.reference).or_default();
-                }
-            }
+        if e.kind == EntryKind::Intent && api::is_mutation_name(&e.operation) {
+            mutation_refs.entry(&e.reference).or_default();
         }
     }
     verdict.open_operations = last_kind

@@ -23,6 +23,14 @@ pub struct BackendConfig {
     pub breaker: BreakerPolicy,
     #[serde(default)]
     pub outbox: OutboxPolicy,
+    /// How long the back end keeps a key's outcome (the contract's retention). A key older
+    /// than this is never voided on `not_found`, only quarantined.
+    #[serde(default = "default_key_retention_hours")]
+    pub key_retention_hours: u64,
+}
+
+fn default_key_retention_hours() -> u64 {
+    168
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -147,7 +155,13 @@ impl BackendConfig {
             routes,
             breaker: BreakerPolicy::default(),
             outbox: OutboxPolicy::default(),
+            key_retention_hours: default_key_retention_hours(),
         }
+    }
+
+    /// [`BackendConfig::key_retention_hours`] in milliseconds.
+    pub fn key_retention_ms(&self) -> u64 {
+        self.key_retention_hours.saturating_mul(3_600_000)
     }
 
     pub fn from_toml(text: &str) -> Result<BackendConfig, ConfigError> {

@@ -247,6 +247,7 @@ fn session_script(seed: u64, index: u32, residents: &[sim::Resident]) -> Vec<Ste
                     uptime_s: u64::from(index),
                     version: String::new(),
                     commit: String::new(),
+                    ..Default::default()
                 },
             },
             deferred: true,
@@ -365,7 +366,8 @@ async fn soak(args: &SoakArgs, ctx: &BackendContext) -> anyhow::Result<SoakRepor
             );
         }
     }
-    let store = Store::open(&ctx.db).with_context(|| format!("opening {}", ctx.db.display()))?;
+    let store = Store::open_with(&ctx.db, &ctx.key)
+        .with_context(|| format!("opening {}", ctx.db.display()))?;
     let engine = Engine::new(store, ctx.config.clone(), &ctx.terminal_id)?;
     let started = Instant::now();
     let recovery = engine.recover_with(50, Duration::from_millis(100)).await?;

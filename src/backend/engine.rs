@@ -21,7 +21,7 @@ use super::api::{
 };
 use super::config::{BackendConfig, BreakerPolicy};
 use super::http::{HttpClient, HttpError, Method, WireRequest};
-use crate::store::journal::{EntryKind, JournalEntry, NewEntry};
+use crate::store::journal::{self, EntryKind, JournalEntry, NewEntry};
 use crate::store::outbox::{MessageState, NewMessage, OutboxCounts};
 use crate::store::{Store, StoreError};
 
@@ -42,6 +42,8 @@ pub enum EngineError {
     Task(String),
     #[error("{0} is not a deferrable operation")]
     NotDeferrable(&'static str),
+    #[error("an operation for this reference is already in flight")]
+    InFlight,
 }
 
 /// How an operation ended (or where it stands).
@@ -101,8 +103,10 @@ pub struct RecoveryReport {
     pub applied: u32,
     pub rejected: u32,
     pub voided: u32,
-    /// Keys still unknown (the back end could not be reached); serve nobody until empty.
+    /// Keys still unknown (the back end could not be reached, or still executing them).
     pub unresolved: Vec<String>,
+    /// Keys set aside this pass: unreadable, or too old to void (see `store::quarantine`).
+    pub quarantined: Vec<String>,
 }
 
 /// What one relay pass did.
@@ -218,6 +222,18 @@ enum ResultRecord {
     Failed { reason: String },
 }
 
+impl ResultRecord {
+    /// The outcome code the journal row keeps in the clear (reconciliation, retention).
+    fn code(&self) -> &'static str {
+        match self {
+            ResultRecord::Applied { .. } => "applied",
+            ResultRecord::Rejected { .. } => "rejected",
+            ResultRecord::Void { .. } => "void",
+            ResultRecord::Failed { .. } => "failed",
+        }
+    }
+}
+
 fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -231,6 +247,47 @@ struct Inner {
     config: BackendConfig,
     terminal_id: String,
     breakers: Mutex<HashMap<String, Breaker>>,
+    /// Business references with an operation running in this process: one at a time each,
+    /// and recovery leaves their keys alone.
+    in_flight: Mutex<HashMap<String, Option<String>>>,
+}
+
+/// Marks a reference in flight until dropped (also when its task is cancelled).
+struct InFlight {
+    inner: Arc<Inner>,
+    reference: String,
+}
+
+impl InFlight {
+    fn claim(inner: &Arc<Inner>, reference: &str) -> Result<InFlight, EngineError> {
+        let mut map = lock(&inner.in_flight);
+        if map.contains_key(reference) {
+            return Err(EngineError::InFlight);
+        }
+        map.insert(reference.to_string(), None);
+        Ok(InFlight {
+            inner: inner.clone(),
+            reference: reference.to_string(),
+        })
+    }
+
+    /// Records the key the reference's operation runs under.
+    fn key(&self, key: &str) {
+        lock(&self.inner.in_flight).insert(self.reference.clone(), Some(key.to_string()));
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        lock(&self.inner.in_flight).remove(&self.reference);
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    match mutex.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
+    }
 }
 
 /// The engine; cheap to clone, shareable across tasks.
@@ -247,6 +304,7 @@ struct Record {
     reference: String,
     service: Service,
     operation: String,
+    outcome: Option<&'static str>,
     payload: String,
 }
 
@@ -265,6 +323,7 @@ impl Engine {
                 config,
                 terminal_id: terminal_id.to_string(),
                 breakers: Mutex::new(HashMap::new()),
+                in_flight: Mutex::new(HashMap::new()),
             }),
         })
     }
@@ -312,66 +371,61 @@ impl Engine {
         if !op.is_mutation() {
             return self.query(&op).await;
         }
-        let reference_owned = reference.to_string();
-        let history = self
-            .with_store(move |s| s.journal_for_reference(&reference_owned))
-            .await?;
-        if let Some(last) = history.last() {
-            let journaled = latest_intent_op(&history, &last.idempotency_key)?;
+        let flight = InFlight::claim(&self.inner, reference)?;
+        loop {
+            let key = uuid::Uuid::new_v4().to_string();
+            let intent = Record {
+                kind: EntryKind::Intent,
+                key: key.clone(),
+                reference: reference.to_string(),
+                service: op.service(),
+                operation: op.name().to_string(),
+                outcome: None,
+                payload: op.to_journal(),
+            };
+            // The history check and the intent are one IMMEDIATE transaction: no second
+            // operation can start for the reference between them.
+            let terminal = self.inner.terminal_id.clone();
+            let begun = self
+                .with_store(move |s| s.journal_begin(&new_entry(&terminal, &intent, now_ms())))
+                .await?;
+            let history = match begun {
+                Ok(_) => {
+                    flight.key(&key);
+                    return self.send_journaled(&key, reference, &op, false).await;
+                }
+                Err(history) => history,
+            };
+            let Some(last) = history.last() else {
+                continue;
+            };
+            let open_key = last.idempotency_key.clone();
+            flight.key(&open_key);
+            let journaled = latest_intent_op(&history, &open_key)?;
             match last.kind {
                 EntryKind::Completed => {
-                    let outcome =
-                        self.outcome_from_history(&history, &last.idempotency_key, &journaled)?;
-                    // A voided attempt never happened, and a failed query changed nothing:
-                    // the reference may be tried again under a new key.
-                    if !matches!(outcome, Outcome::Voided { .. } | Outcome::Unknown { .. }) {
-                        return Ok(outcome);
-                    }
+                    return self.outcome_from_history(&history, &open_key, &journaled);
                 }
                 EntryKind::Intent => {
-                    let key = last.idempotency_key.clone();
+                    let key = open_key.clone();
                     let queued = self.with_store(move |s| s.outbox_get(&key)).await?;
                     if queued.is_some() {
                         // Deferred through the outbox: only the relay sends it.
-                        return Ok(Outcome::Deferred {
-                            key: last.idempotency_key.clone(),
-                        });
+                        return Ok(Outcome::Deferred { key: open_key });
                     }
                     return self
-                        .send_journaled(&last.idempotency_key, reference, &journaled, false)
+                        .send_journaled(&open_key, reference, &journaled, false)
                         .await;
                 }
                 _ => {
-                    let outcome = self.resolve(&last.idempotency_key).await?;
+                    let outcome = self.resolve(&open_key).await?;
                     if !matches!(outcome, Outcome::Voided { .. }) {
                         return Ok(outcome);
                     }
+                    // Voided: it never happened; the loop begins it again under a new key.
                 }
             }
         }
-        let key = uuid::Uuid::new_v4().to_string();
-        let intent = Record {
-            kind: EntryKind::Intent,
-            key: key.clone(),
-            reference: reference.to_string(),
-            service: op.service(),
-            operation: op.name().to_string(),
-            payload: op.to_journal(),
-        };
-        // A query changes nothing at the back end, so its intent and `sent` may share one
-        // commit; a mutation's intent is durable on its own before `sent` is written.
-        let sent_with_intent = !op.is_mutation();
-        let mut records = vec![intent.clone()];
-        if sent_with_intent {
-            records.push(Record {
-                kind: EntryKind::Sent,
-                payload: "{}".into(),
-                ..intent
-            });
-        }
-        self.append(records).await?;
-        self.send_journaled(&key, reference, &op, sent_with_intent)
-            .await
     }
 
     fn outcome_from_history(
@@ -390,7 +444,11 @@ impl Engine {
                 reason: "completed without a result".into(),
             });
         };
-        outcome_from_record(key, op, &result.payload)
+        let payload = result.payload.text().ok_or_else(|| ParseError {
+            what: "journaled result",
+            detail: format!("the result of {key} is {:?}", result.payload),
+        })?;
+        outcome_from_record(key, op, payload)
     }
 
     /// A query changes nothing at the back end and may be re-evaluated (the contract), so it
@@ -439,6 +497,7 @@ impl Engine {
             reference: reference.to_string(),
             service: op.service(),
             operation: op.name().to_string(),
+            outcome: None,
             payload,
         };
         if !sent_journaled {
@@ -494,11 +553,11 @@ impl Engine {
             }
             Exchange::Failed { reason } => {
                 // A query changes nothing: close it and report the service unavailable.
-                let payload = to_json(&ResultRecord::Failed {
+                let failed = ResultRecord::Failed {
                     reason: reason.clone(),
-                });
+                };
                 self.append(vec![
-                    record(EntryKind::Result, payload),
+                    result_record(record(EntryKind::Result, String::new()), &failed),
                     record(EntryKind::Completed, "{}".into()),
                 ])
                 .await?;
@@ -509,7 +568,7 @@ impl Engine {
             }
         };
         self.append(vec![
-            record(EntryKind::Result, to_json(&result)),
+            result_record(record(EntryKind::Result, String::new()), &result),
             record(EntryKind::Completed, "{}".into()),
         ])
         .await?;
@@ -671,6 +730,24 @@ impl Engine {
             .await;
         if let Ok(s) = &status {
             if s.state == TxState::NotFound {
+                let age_ms = now_ms().saturating_sub(first.recorded_at_ms);
+                let retention_ms = self.inner.config.key_retention_ms();
+                if age_ms >= retention_ms as i64 {
+                    // The back end forgets keys after its retention: "not found" may mean
+                    // "applied and forgotten". Voiding could make it happen twice in the
+                    // resident's eyes; a technician must look instead.
+                    let reason = format!(
+                        "not found at the back end {} h after it was sent, past its retention \
+                         of {} h: not voided",
+                        age_ms / 3_600_000,
+                        retention_ms / 3_600_000
+                    );
+                    self.quarantine(key, op.name(), &reason).await?;
+                    return Ok(Outcome::Unknown {
+                        key: key.into(),
+                        reason,
+                    });
+                }
                 // Fence the key: from now on a late copy of the request is refused.
                 status = self
                     .status_call(service, Method::Post, &format!("{status_path}/void"), key)
@@ -686,6 +763,13 @@ impl Engine {
                 })
             }
         };
+        if status.state == TxState::InProgress {
+            // Still executing at the back end: never void it; ask again later.
+            return Ok(Outcome::Unknown {
+                key: key.into(),
+                reason: "still in progress at the back end".into(),
+            });
+        }
         let result = match status.state {
             TxState::Applied => ResultRecord::Applied {
                 body: status.response.map(|v| v.to_string()).unwrap_or_default(),
@@ -702,7 +786,7 @@ impl Engine {
                     error,
                 }
             }
-            TxState::Void | TxState::NotFound => ResultRecord::Void {
+            TxState::Void | TxState::NotFound | TxState::InProgress => ResultRecord::Void {
                 reason: "never reached the back end; voided".into(),
             },
         };
@@ -714,14 +798,41 @@ impl Engine {
             reference: reference.clone(),
             service,
             operation: op.name().to_string(),
+            outcome: None,
             payload,
         };
         self.append(vec![
-            rec(EntryKind::Result, payload.clone()),
+            result_record(rec(EntryKind::Result, String::new()), &result),
             rec(EntryKind::Completed, "{}".into()),
         ])
         .await?;
         Ok(outcome)
+    }
+
+    /// Sets an operation aside for a technician (see `store::quarantine`).
+    async fn quarantine(
+        &self,
+        key: &str,
+        operation: &str,
+        reason: &str,
+    ) -> Result<(), EngineError> {
+        tracing::error!(key, operation, reason, "journal entry quarantined");
+        let (key, operation, reason) = (key.to_string(), operation.to_string(), reason.to_string());
+        self.with_store(move |s| s.quarantine(&key, &operation, &reason, now_ms()))
+            .await
+    }
+
+    /// The sequence number of the journal's last entry (0 for none).
+    pub async fn journal_head(&self) -> Result<i64, EngineError> {
+        self.with_store(|s| Ok(s.journal_head()?.1.map_or(0, |(seq, _)| seq)))
+            .await
+    }
+
+    /// Every quarantined operation (heartbeats, technicians).
+    pub async fn quarantined(
+        &self,
+    ) -> Result<Vec<crate::store::quarantine::Quarantined>, EngineError> {
+        self.with_store(|s| s.quarantined()).await
     }
 
     async fn status_call(
@@ -767,55 +878,61 @@ impl Engine {
                 tokio::time::sleep(pause).await;
             }
             let open = self.with_store(|s| s.journal_open_operations()).await?;
-            let outbox_keys: Vec<String> = {
-                let keys: Vec<String> = open.iter().map(|e| e.idempotency_key.clone()).collect();
-                self.with_store(move |s| {
-                    let mut queued = Vec::new();
+            let keys: Vec<String> = open.iter().map(|e| e.idempotency_key.clone()).collect();
+            // Outbox messages are the relay's business (they stay queued until acknowledged);
+            // quarantined ones wait for a technician.
+            let skip: Vec<String> = self
+                .with_store(move |s| {
+                    let mut skip = Vec::new();
                     for k in keys {
-                        if s.outbox_get(&k)?.is_some() {
-                            queued.push(k);
+                        if s.outbox_get(&k)?.is_some() || s.is_quarantined(&k)? {
+                            skip.push(k);
                         }
                     }
-                    Ok(queued)
+                    Ok(skip)
                 })
-                .await?
-            };
+                .await?;
+            let flying: Vec<String> = lock(&self.inner.in_flight)
+                .values()
+                .flatten()
+                .cloned()
+                .collect();
             report.unresolved.clear();
             for entry in open {
-                // Outbox messages are the relay's business: they stay queued until acknowledged.
-                if outbox_keys.contains(&entry.idempotency_key) {
+                if skip.contains(&entry.idempotency_key) || flying.contains(&entry.idempotency_key)
+                {
                     continue;
                 }
-                let outcome = if entry.kind == EntryKind::Intent {
-                    // Never sent (`sent` is journaled before sending): nothing to ask.
-                    let payload = to_json(&ResultRecord::Void {
-                        reason: "never sent".into(),
-                    });
-                    let rec = |kind, payload| Record {
-                        kind,
-                        key: entry.idempotency_key.clone(),
-                        reference: entry.reference.clone(),
-                        service: Service::parse(&entry.service).unwrap_or(Service::Terminal),
-                        operation: entry.operation.clone(),
-                        payload,
-                    };
-                    self.append(vec![
-                        rec(EntryKind::Result, payload),
-                        rec(EntryKind::Completed, "{}".into()),
-                    ])
-                    .await?;
-                    Outcome::Voided {
-                        key: entry.idempotency_key.clone(),
+                // One entry at a time: one that cannot be read or resolved is quarantined,
+                // and the others are still recovered.
+                let outcome = match self.recover_one(&entry).await {
+                    Ok(outcome) => outcome,
+                    Err(EngineError::Journal(error)) => {
+                        self.quarantine(
+                            &entry.idempotency_key,
+                            &entry.operation,
+                            &error.to_string(),
+                        )
+                        .await?;
+                        report.quarantined.push(entry.idempotency_key.clone());
+                        continue;
                     }
-                } else {
-                    self.resolve(&entry.idempotency_key).await?
+                    Err(other) => return Err(other),
                 };
                 match outcome {
                     Outcome::Applied { .. } => report.applied += 1,
                     Outcome::Rejected { .. } => report.rejected += 1,
                     Outcome::Voided { .. } => report.voided += 1,
                     Outcome::Unknown { key, .. } | Outcome::Deferred { key } => {
-                        report.unresolved.push(key)
+                        let key_owned = key.clone();
+                        if self
+                            .with_store(move |s| s.is_quarantined(&key_owned))
+                            .await?
+                        {
+                            report.quarantined.push(key);
+                        } else {
+                            report.unresolved.push(key);
+                        }
                     }
                 }
             }
@@ -826,15 +943,64 @@ impl Engine {
         Ok(report)
     }
 
-    /// Queues a deferrable operation (heartbeat, certification upload): the journal intent
-    /// and the outbox message commit in one transaction. Once per `reference`.
+    /// Recovers one open operation: an intent never sent is closed as void here (`sent` is
+    /// journaled before sending, so nothing can have arrived); anything later is resolved.
+    async fn recover_one(&self, entry: &JournalEntry) -> Result<Outcome, EngineError> {
+        if entry.kind != EntryKind::Intent {
+            return self.resolve(&entry.idempotency_key).await;
+        }
+        let void = ResultRecord::Void {
+            reason: "never sent".into(),
+        };
+        let rec = |kind, payload| Record {
+            kind,
+            key: entry.idempotency_key.clone(),
+            reference: entry.reference.clone(),
+            service: Service::parse(&entry.service).unwrap_or(Service::Terminal),
+            operation: entry.operation.clone(),
+            outcome: None,
+            payload,
+        };
+        self.append(vec![
+            result_record(rec(EntryKind::Result, String::new()), &void),
+            rec(EntryKind::Completed, "{}".into()),
+        ])
+        .await?;
+        Ok(Outcome::Voided {
+            key: entry.idempotency_key.clone(),
+        })
+    }
+
+    /// Queues a deferrable operation. A heartbeat is latest-wins status, not a mutation: it
+    /// is not journaled and replaces any heartbeat still waiting. A certification is journaled
+    /// (intent and outbox message in one transaction) and queued once per `reference`.
     pub async fn defer(&self, reference: &str, op: Operation) -> Result<Outcome, EngineError> {
-        if !matches!(
-            op,
-            Operation::Heartbeat { .. } | Operation::SubmitCertification { .. }
-        ) {
+        if matches!(op, Operation::Heartbeat { .. }) {
+            let key = uuid::Uuid::new_v4().to_string();
+            let (path, body, kind, service) = (op.path(), op.body(), op.name(), op.service());
+            let id = key.clone();
+            self.with_store(move |s| {
+                s.outbox_enqueue(
+                    &NewMessage {
+                        message_id: &id,
+                        kind,
+                        service: service.as_str(),
+                        path: &path,
+                        body: &body,
+                        now_ms: now_ms(),
+                        latest_wins: true,
+                    },
+                    &[],
+                )
+                .map(|_| ())
+            })
+            .await?;
+            return Ok(Outcome::Deferred { key });
+        }
+        if !matches!(op, Operation::SubmitCertification { .. }) {
             return Err(EngineError::NotDeferrable(op.name()));
         }
+        let _flight = InFlight::claim(&self.inner, reference)?;
         let reference_owned = reference.to_string();
         let history = self
             .with_store(move |s| s.journal_for_reference(&reference_owned))
@@ -857,6 +1023,7 @@ impl Engine {
             reference: reference.to_string(),
             service: op.service(),
             operation: op.name().to_string(),
+            outcome: None,
             payload: op.to_journal(),
         };
         let (path, body, kind, service) = (op.path(), op.body(), op.name(), op.service());
@@ -871,6 +1038,7 @@ impl Engine {
                     path: &path,
                     body: &body,
                     now_ms: at,
+                    latest_wins: false,
                 },
                 &[new_entry(&terminal, &record, at)],
             )
@@ -880,18 +1048,12 @@ impl Engine {
         Ok(Outcome::Deferred { key })
     }
 
-    /// Queues the journal entries not shipped yet as one batch message.
+    /// Queues the journal entries not shipped yet as one batch message, with the chain link
+    /// it continues from.
     pub async fn ship_journal(&self, max_entries: u32) -> Result<Option<String>, EngineError> {
         let terminal = self.inner.terminal_id.clone();
         self.with_store(move |s| {
-            let after = s
-                .outbox_all()?
-                .iter()
-                .filter(|m| m.kind == "journal_batch")
-                .filter_map(|m| serde_json::from_str::<JournalBatch>(&m.body).ok())
-                .map(|b| b.last_seq)
-                .max()
-                .unwrap_or(0);
+            let after = s.journal_queued_through()?;
             let entries = s.journal_after(after, max_entries)?;
             let (Some(first), Some(last)) = (entries.first(), entries.last()) else {
                 return Ok(None);
@@ -900,13 +1062,14 @@ impl Engine {
                 terminal_id: terminal.clone(),
                 first_seq: first.seq,
                 last_seq: last.seq,
+                prev_hash: hex(&first.prev_hash),
                 entries: entries
                     .iter()
                     .map(|e| {
                         json!({
                             "seq": e.seq, "kind": e.kind.as_str(), "key": e.idempotency_key,
-                            "operation": e.operation, "at_ms": e.recorded_at_ms,
-                            "hash": hex(&e.hash),
+                            "operation": e.operation, "outcome": e.outcome,
+                            "at_ms": e.recorded_at_ms, "hash": hex(&e.hash),
                         })
                     })
                     .collect(),
@@ -915,14 +1078,16 @@ impl Engine {
             s.outbox_enqueue(
                 &NewMessage {
                     message_id: &id,
-                    kind: "journal_batch",
+                    kind: JOURNAL_BATCH_KIND,
                     service: Service::Terminal.as_str(),
                     path: api::JOURNAL_BATCH_PATH,
                     body: &to_json(&batch),
                     now_ms: now_ms(),
+                    latest_wins: false,
                 },
                 &[],
             )?;
+            s.journal_set_queued_through(batch.last_seq)?;
             Ok(Some(id))
         })
         .await
@@ -944,23 +1109,39 @@ impl Engine {
             let op = history
                 .iter()
                 .find(|e| e.kind == EntryKind::Intent)
-                .and_then(|e| Operation::from_journal(&e.payload).ok());
+                .and_then(|e| Operation::from_journal(e.payload.text()?).ok());
+            let Some(body) = message.body.clone() else {
+                // A pending body that does not open (another records key): it cannot be
+                // sent as it was; set aside for a technician.
+                let (id, key) = (message.id, message.message_id.clone());
+                self.quarantine(&key, &message.kind, "outbox body unreadable with this key")
+                    .await?;
+                self.with_store(move |s| {
+                    s.outbox_finish(
+                        id,
+                        MessageState::Rejected,
+                        now_ms(),
+                        Some("unreadable"),
+                        &[],
+                    )
+                })
+                .await?;
+                report.rejected += 1;
+                continue;
+            };
             let op_check = op.clone();
             let exchange = self
                 .exchange(
                     service,
                     Method::Post,
                     &message.path,
-                    Some(&message.body),
+                    Some(&body),
                     &message.message_id,
                     move |bytes| match &op_check {
                         Some(op) => api::parse_reply(op, bytes).map(|_| ()),
                         None => serde_json::from_slice::<api::Ack>(bytes)
                             .map(|_| ())
-                            .map_err(|e| ParseError {
-                                what: "acknowledgement",
-                                detail: e.to_string(),
-                            }),
+                            .map_err(|e| ParseError::from_serde("acknowledgement", &e)),
                     },
                 )
                 .await;
@@ -995,32 +1176,44 @@ impl Engine {
             };
             let terminal = self.inner.terminal_id.clone();
             let intent = history.first().cloned();
-            let payload = to_json(&result);
             let id = message.id;
+            let shipped_through = (message.kind == JOURNAL_BATCH_KIND
+                && state == MessageState::Sent)
+                .then(|| {
+                    serde_json::from_str::<JournalBatch>(&body)
+                        .ok()
+                        .map(|b| b.last_seq)
+                })
+                .flatten();
             self.with_store(move |s| {
                 let at = now_ms();
                 let records: Vec<Record> = match &intent {
-                    Some(i) => [
-                        (EntryKind::Result, payload),
-                        (EntryKind::Completed, "{}".to_string()),
-                    ]
-                    .into_iter()
-                    .map(|(kind, payload)| Record {
-                        kind,
-                        key: i.idempotency_key.clone(),
-                        reference: i.reference.clone(),
-                        service,
-                        operation: i.operation.clone(),
-                        payload,
-                    })
-                    .collect(),
+                    Some(i) => {
+                        let rec = |kind, payload| Record {
+                            kind,
+                            key: i.idempotency_key.clone(),
+                            reference: i.reference.clone(),
+                            service,
+                            operation: i.operation.clone(),
+                            outcome: None,
+                            payload,
+                        };
+                        vec![
+                            result_record(rec(EntryKind::Result, String::new()), &result),
+                            rec(EntryKind::Completed, "{}".to_string()),
+                        ]
+                    }
                     None => Vec::new(),
                 };
                 let entries: Vec<NewEntry<'_>> = records
                     .iter()
                     .map(|r| new_entry(&terminal, r, at))
                     .collect();
-                s.outbox_finish(id, state, at, None, &entries)
+                let finished = s.outbox_finish(id, state, at, None, &entries)?;
+                if let Some(seq) = shipped_through {
+                    s.journal_acknowledge_through(seq)?;
+                }
+                Ok(finished)
             })
             .await?;
             match state {
@@ -1029,6 +1222,18 @@ impl Engine {
             }
         }
         Ok(report)
+    }
+
+    /// One retention pass (README, "The terminal's records"): purges what the journal and
+    /// the outbox no longer need, never an open operation or what the back end lacks.
+    pub async fn retain(&self) -> Result<(journal::Pruned, u64), EngineError> {
+        self.with_store(|s| {
+            let now = now_ms();
+            let journal = s.journal_prune(now, journal::Retention::DEFAULT)?;
+            let outbox = s.outbox_prune(now, OUTBOX_SENT_KEEP_MS, OUTBOX_REJECTED_KEEP_MS)?;
+            Ok((journal, outbox))
+        })
+        .await
     }
 
     /// Makes every pending message due now and relays until nothing due is left or a pass
@@ -1079,14 +1284,12 @@ impl Engine {
         let mut mutation_keys = std::collections::HashSet::new();
         let mut kiosk = std::collections::BTreeSet::new();
         for e in &entries {
-            if e.kind == EntryKind::Intent
-                && Operation::from_journal(&e.payload).is_ok_and(|op| op.is_mutation())
-            {
+            if e.kind == EntryKind::Intent && api::is_mutation_name(&e.operation) {
                 mutation_keys.insert(e.idempotency_key.clone());
             }
             if e.kind == EntryKind::Result
                 && mutation_keys.contains(&e.idempotency_key)
-                && e.payload.starts_with("{\"outcome\":\"applied\"")
+                && e.outcome.as_deref() == Some("applied")
                 && api::utc_day(e.recorded_at_ms) == date
             {
                 kiosk.insert(e.idempotency_key.clone());
@@ -1135,12 +1338,8 @@ impl Engine {
                 timeout: Duration::from_secs(10),
             })
             .await?;
-        serde_json::from_slice(&response.body).map_err(|e| {
-            EngineError::Journal(ParseError {
-                what: "ledger",
-                detail: e.to_string(),
-            })
-        })
+        serde_json::from_slice(&response.body)
+            .map_err(|e| EngineError::Journal(ParseError::from_serde("ledger", &e)))
     }
 
     /// Every journal entry under the business reference (reprints, audits, tests).
@@ -1153,6 +1352,13 @@ impl Engine {
     }
 }
 
+/// The outbox kind of journal batches.
+const JOURNAL_BATCH_KIND: &str = "journal_batch";
+/// Acknowledged messages are kept a week (a technician's `outbox status`), refused ones a
+/// month.
+const OUTBOX_SENT_KEEP_MS: i64 = 7 * 24 * 3_600_000;
+const OUTBOX_REJECTED_KEEP_MS: i64 = 30 * 24 * 3_600_000;
+
 fn new_entry<'a>(terminal: &'a str, r: &'a Record, at: i64) -> NewEntry<'a> {
     NewEntry {
         kind: r.kind,
@@ -1161,8 +1367,18 @@ fn new_entry<'a>(terminal: &'a str, r: &'a Record, at: i64) -> NewEntry<'a> {
         reference: &r.reference,
         service: r.service.as_str(),
         operation: &r.operation,
+        outcome: r.outcome,
         payload: &r.payload,
         recorded_at_ms: at,
+    }
+}
+
+/// `record` carrying `result` as its sealed payload and its outcome code in the clear.
+fn result_record(record: Record, result: &ResultRecord) -> Record {
+    Record {
+        outcome: Some(result.code()),
+        payload: to_json(result),
+        ..record
     }
 }
 
@@ -1174,14 +1390,16 @@ fn latest_intent_op(history: &[JournalEntry], key: &str) -> Result<Operation, En
             what: "journal",
             detail: format!("no intent for key {key}"),
         })?;
-    Ok(Operation::from_journal(&intent.payload)?)
+    let text = intent.payload.text().ok_or_else(|| ParseError {
+        what: "journal",
+        detail: format!("the intent of {key} is {:?}", intent.payload),
+    })?;
+    Ok(Operation::from_journal(text)?)
 }
 
 fn outcome_from_record(key: &str, op: &Operation, payload: &str) -> Result<Outcome, EngineError> {
-    let record: ResultRecord = serde_json::from_str(payload).map_err(|e| ParseError {
-        what: "journaled result",
-        detail: e.to_string(),
-    })?;
+    let record: ResultRecord = serde_json::from_str(payload)
+        .map_err(|e| ParseError::from_serde("journaled result", &e))?;
     Ok(match record {
         ResultRecord::Applied { body, replayed } => Outcome::Applied {
             key: key.into(),

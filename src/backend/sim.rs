@@ -74,6 +74,9 @@ pub struct FaultPlan {
     pub duplicate: f64,
     /// Faults left before the plan switches itself off (None: no limit).
     pub budget: Option<u32>,
+    /// A mutation takes this long to execute before it is applied; meanwhile its key's
+    /// status is `in_progress` (the contract's "never void what is running").
+    pub execution_ms: u64,
     /// The verdict every face attempt gets instead of "certified": `not_live`, `no_match`
     /// or `poor_image` (the demo cannot compare faces; this shows the other answers).
     pub certification_verdict: Option<String>,
@@ -273,6 +276,8 @@ struct SimState {
     proof_codes: std::collections::VecDeque<String>,
     /// The demo seal, drawn once.
     seal: Option<String>,
+    /// Keys of mutations still executing (`execution_ms`): their status is `in_progress`.
+    executing: std::collections::HashSet<String>,
 }
 
 /// Proof codes the demo back end remembers.
@@ -577,6 +582,7 @@ pub async fn start(options: SimOptions) -> Result<SimHandle, SimError> {
         proofs_issued: 0,
         proof_codes: std::collections::VecDeque::new(),
         seal: None,
+        executing: std::collections::HashSet::new(),
     }));
     let tls = match &options.tls {
         Some(t) => Some(tokio_rustls::TlsAcceptor::from(Arc::new(server_config(t)?))),
@@ -725,6 +731,7 @@ fn api_paths() -> Vec<String> {
                 uptime_s: 0,
                 version: String::new(),
                 commit: String::new(),
+                ..Default::default()
             },
         },
         Operation::Reconciliation {
@@ -1333,6 +1340,18 @@ async fn operation(
             "The system is busy; please try again later",
         );
     }
+    let execution_ms = lock(&state).faults.execution_ms;
+    let mutation = uri.path() != api::JOURNAL_BATCH_PATH
+        && Operation::from_request(uri.path().trim_start_matches("/v1/"), &body)
+            .is_ok_and(|op| op.is_mutation());
+    if mutation && execution_ms > 0 {
+        // Bounded like the rest of the demo's memory: a key joins only while running.
+        if !lock(&state).executing.insert(key.to_string()) {
+            return error_response(503, ErrorCode::Internal, "系统繁忙", "Busy");
+        }
+        tokio::time::sleep(Duration::from_millis(execution_ms)).await;
+        lock(&state).executing.remove(key);
+    }
     let (status, answer, replayed) = {
         let mut s = lock(&state);
         let first = s.apply(uri.path(), key, terminal, &body);
@@ -1368,6 +1387,14 @@ fn fault_response(fault: Fault, status: u16, answer: String, replayed: bool) -> 
 }
 
 fn tx_status_of(s: &SimState, key: &str) -> TxStatus {
+    if s.executing.contains(key) {
+        return TxStatus {
+            idempotency_key: key.to_string(),
+            state: TxState::InProgress,
+            http_status: None,
+            response: None,
+        };
+    }
     match s.durable.answers.get(key) {
         Some(stored) => TxStatus {
             idempotency_key: key.to_string(),
@@ -1421,7 +1448,11 @@ async fn tx_void(
     }
     let status = {
         let mut s = lock(&state);
-        if !s.durable.answers.contains_key(&key) && s.durable.voided.insert(key.clone()) {
+        // A running key is never fenced: the void answers `in_progress` instead.
+        if !s.executing.contains(&key)
+            && !s.durable.answers.contains_key(&key)
+            && s.durable.voided.insert(key.clone())
+        {
             s.persist();
         }
         tx_status_of(&s, &key)

@@ -147,7 +147,9 @@ impl std::fmt::Display for CatalogueSource {
 /// The stored catalogue when `db` exists and holds one, else the generated one.
 pub fn load_catalogue(db: Option<&Path>) -> anyhow::Result<(CatalogueSource, Vec<ServicePoint>)> {
     if let Some(path) = db.filter(|p| p.exists()) {
-        let store = Store::open(path).with_context(|| format!("opening {}", path.display()))?;
+        // Read-only: `locate` over SSH runs beside the kiosk, which holds the writer lock.
+        let store =
+            Store::open_read_only(path).with_context(|| format!("opening {}", path.display()))?;
         if let Some((version, points)) = store.load_catalogue()? {
             let source = CatalogueSource::Store {
                 path: path.to_path_buf(),

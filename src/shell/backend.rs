@@ -31,6 +31,10 @@ use crate::store::Store;
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(30);
 /// How often route availability is looked at for the header's network state.
 const AVAILABILITY_EVERY: Duration = Duration::from_secs(2);
+/// How often retention runs over the journal and the outbox.
+const RETENTION_EVERY: Duration = Duration::from_secs(3_600);
+/// Journal entries shipped per batch.
+const JOURNAL_BATCH_ENTRIES: u32 = 500;
 
 pub struct BackendAdapter {
     /// False while journal entries with an unknown outcome remain: nobody is served until
@@ -118,12 +122,13 @@ impl BackendAdapter {
     pub fn load_service_points(
         &self,
         database: std::path::PathBuf,
+        key: crate::store::KeySource,
         deliver: impl FnOnce(Vec<ServicePoint>) + Send + 'static,
     ) {
         let engine = self.engine.clone();
         self.runtime.spawn(async move {
             let started = Instant::now();
-            match super::catalogue::sync_and_load(&engine, &database).await {
+            match super::catalogue::sync_and_load(&engine, &database, &key).await {
                 Ok(Some((version, points))) => {
                     tracing::info!(
                         version,
@@ -298,6 +303,8 @@ async fn background(
 ) {
     let started = Instant::now();
     let mut last_heartbeat: Option<Instant> = None;
+    let mut last_retention: Option<Instant> = None;
+    let mut records = RecordsHealth::default();
     let mut last_health = None;
     loop {
         if !unresolved.is_empty() {
@@ -327,6 +334,9 @@ async fn background(
                 uptime_s: started.elapsed().as_secs(),
                 version: crate::VERSION.into(),
                 commit: crate::GIT_COMMIT.into(),
+                quarantined: records.quarantined,
+                reconciliation_differences: records.reconciliation_differences,
+                journal_head: records.journal_head,
             };
             let reference = format!("heartbeat-{}", uuid::Uuid::new_v4());
             if let Err(error) = engine
@@ -335,8 +345,24 @@ async fn background(
             {
                 tracing::warn!(%error, "heartbeat not queued");
             }
+            if let Err(error) = engine.ship_journal(JOURNAL_BATCH_ENTRIES).await {
+                tracing::warn!(%error, "journal batch not queued");
+            }
             if let Err(error) = engine.relay_outbox().await {
                 tracing::warn!(%error, "outbox relay failed");
+            }
+            records.look(&engine).await;
+        }
+        if last_retention.is_none_or(|at| at.elapsed() >= RETENTION_EVERY) {
+            last_retention = Some(Instant::now());
+            match engine.retain().await {
+                Ok((journal, outbox)) => tracing::info!(
+                    payloads = journal.payloads,
+                    entries = journal.entries,
+                    outbox,
+                    "retention pass"
+                ),
+                Err(error) => tracing::warn!(%error, "retention pass failed"),
             }
         }
         let reachable = engine
@@ -353,6 +379,54 @@ async fn background(
             events.send(Event::DeviceChanged(DeviceKind::Network, health));
         }
         tokio::time::sleep(AVAILABILITY_EVERY).await;
+    }
+}
+
+/// What heartbeats say about the terminal's records.
+#[derive(Default)]
+struct RecordsHealth {
+    quarantined: u32,
+    reconciliation_differences: u32,
+    journal_head: i64,
+    /// The UTC day last reconciled with the back end (`YYYY-MM-DD`).
+    reconciled: Option<String>,
+}
+
+impl RecordsHealth {
+    /// Reads the quarantine and the chain's head, and once a day reconciles yesterday with
+    /// the back end (对账), logging every difference for a technician.
+    async fn look(&mut self, engine: &Engine) {
+        if let Ok(quarantined) = engine.quarantined().await {
+            self.quarantined = quarantined.len() as u32;
+        }
+        if let Ok(head) = engine.journal_head().await {
+            self.journal_head = head;
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        let yesterday = api::utc_day(now - 86_400_000);
+        if self.reconciled.as_deref() == Some(yesterday.as_str()) {
+            return;
+        }
+        match engine.reconcile_day(&yesterday).await {
+            Ok(report) => {
+                let differences = report.host_only.len() + report.kiosk_only.len();
+                self.reconciliation_differences = differences as u32;
+                if differences > 0 {
+                    tracing::error!(
+                        date = %report.date,
+                        host_only = ?report.host_only,
+                        kiosk_only = ?report.kiosk_only,
+                        "daily reconciliation found differences"
+                    );
+                } else {
+                    tracing::info!(date = %report.date, matched = report.matched, "daily reconciliation matched");
+                }
+                self.reconciled = Some(yesterday);
+            }
+            Err(error) => tracing::warn!(%error, "daily reconciliation not done; will retry"),
+        }
     }
 }
 

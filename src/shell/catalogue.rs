@@ -58,8 +58,9 @@ impl CatalogueProvider for GeneratedCatalogue {
 pub async fn sync_and_load(
     engine: &Engine,
     database: &Path,
+    key: &crate::store::KeySource,
 ) -> anyhow::Result<Option<(u64, Vec<ServicePoint>)>> {
-    let mut store = Store::open(database)?;
+    let mut store = Store::open_with(database, key)?;
     let since = store.catalogue_version()?.unwrap_or(0);
     let reference = format!("catalogue-sync-{}", uuid::Uuid::new_v4());
     match engine

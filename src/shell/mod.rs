@@ -11,6 +11,7 @@ pub mod demo_tray;
 pub mod events;
 pub mod finder;
 pub mod id_card;
+pub mod out_of_service;
 pub mod printer;
 #[cfg(feature = "demo")]
 pub mod proof_cli;
@@ -69,7 +70,13 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
             config.data.directory.display()
         )
     })?;
-    let store = Store::open(&config.database_path())?;
+    let store = match config.open_store() {
+        Ok(store) => store,
+        Err(error) if out_of_service::applies_to(&error) => {
+            return out_of_service::show(config, &error)
+        }
+        Err(error) => return Err(error.into()),
+    };
     tracing::info!(path = %store.path().display(), version = store.schema_version()?, "store open");
 
     // Device threads and back-end tasks send core events here; a task on the UI thread's
@@ -265,7 +272,7 @@ impl Kiosk {
         )));
         finder::attach(app, &controller, &finder);
         let (locator_ready, locator) = tokio::sync::oneshot::channel();
-        backend.load_service_points(config.database_path(), move |points| {
+        backend.load_service_points(config.database_path(), config.key_source(), move |points| {
             // Building the index (pinyin for every name) happens here, off the UI thread.
             let _ = locator_ready.send(crate::locator::Locator::new(points));
         });

@@ -3,14 +3,19 @@
 
 use std::path::Path;
 
-use rusqlite::Connection;
+use rusqlite::{Connection, Transaction};
 
+use super::journal::{append_in, EntryKind, NewEntry};
+use super::seal::KeyRing;
 use super::StoreError;
 
-/// One step of the schema: the version it brings the file to and the SQL that does it.
+/// One step of the schema: the version it brings the file to, the SQL that does it, and
+/// for a step that must move data through the records key, the code that does that after
+/// the SQL, in the same transaction.
 struct Migration {
     version: u32,
     sql: &'static str,
+    data: Option<fn(&Transaction<'_>, &KeyRing) -> Result<(), StoreError>>,
 }
 
 const MIGRATIONS: &[Migration] = &[
@@ -20,6 +25,7 @@ const MIGRATIONS: &[Migration] = &[
               key   TEXT PRIMARY KEY,
               value TEXT NOT NULL
           );",
+        data: None,
     },
     Migration {
         version: 2,
@@ -59,6 +65,7 @@ const MIGRATIONS: &[Migration] = &[
               acked_at_ms     INTEGER
           );
           CREATE INDEX outbox_due ON outbox (state, next_attempt_ms);",
+        data: None,
     },
     Migration {
         version: 3,
@@ -97,11 +104,90 @@ const MIGRATIONS: &[Migration] = &[
               INSERT INTO service_points_fts (rowid, name, pinyin, initials)
               VALUES (new.id, new.name, new.pinyin, new.initials);
           END;",
+        data: None,
+    },
+    Migration {
+        version: 4,
+        // Records private at rest: payloads and outbox bodies sealed apart from the keyed
+        // chain, which keeps only their MACs; a chain anchor so retention can delete an old,
+        // acknowledged prefix; inserts that are not the next sequence number refused (also
+        // `INSERT OR REPLACE`, whose implicit delete fires no trigger); quarantine for
+        // entries recovery cannot read or resolve. The version-3 tables are rewritten
+        // through the key (`seal_version_3`) and dropped.
+        sql: "DROP TRIGGER journal_no_update;
+          DROP TRIGGER journal_no_delete;
+          DROP INDEX journal_by_key;
+          DROP INDEX journal_by_reference;
+          ALTER TABLE journal RENAME TO journal_v3;
+          DROP INDEX outbox_due;
+          ALTER TABLE outbox RENAME TO outbox_v3;
+          CREATE TABLE journal (
+              seq             INTEGER PRIMARY KEY,
+              kind            TEXT NOT NULL,
+              terminal_id     TEXT NOT NULL,
+              idempotency_key TEXT NOT NULL,
+              reference       TEXT NOT NULL,
+              service         TEXT NOT NULL,
+              operation       TEXT NOT NULL,
+              outcome         TEXT,
+              payload_mac     BLOB,
+              recorded_at_ms  INTEGER NOT NULL,
+              prev_hash       BLOB NOT NULL,
+              hash            BLOB NOT NULL
+          );
+          CREATE INDEX journal_by_key ON journal (idempotency_key, seq);
+          CREATE INDEX journal_by_reference ON journal (reference, seq);
+          CREATE TABLE journal_payloads (
+              seq    INTEGER PRIMARY KEY,
+              nonce  BLOB NOT NULL,
+              sealed BLOB NOT NULL
+          );
+          CREATE TABLE journal_anchor (
+              id             INTEGER PRIMARY KEY CHECK (id = 1),
+              pruned_through INTEGER NOT NULL,
+              head_hash      BLOB NOT NULL
+          );
+          INSERT INTO journal_anchor (id, pruned_through, head_hash) VALUES (1, 0, zeroblob(32));
+          CREATE TRIGGER journal_no_update BEFORE UPDATE ON journal
+              BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END;
+          CREATE TRIGGER journal_only_pruned_prefix BEFORE DELETE ON journal
+              WHEN old.seq > (SELECT pruned_through FROM journal_anchor WHERE id = 1)
+              BEGIN SELECT RAISE(ABORT, 'the journal is append-only: only a pruned prefix may go'); END;
+          CREATE TRIGGER journal_next_seq_only BEFORE INSERT ON journal
+              WHEN new.seq IS NOT 1 + MAX(COALESCE((SELECT MAX(seq) FROM journal), 0),
+                                          (SELECT pruned_through FROM journal_anchor WHERE id = 1))
+              BEGIN SELECT RAISE(ABORT, 'journal entries are appended in sequence only'); END;
+          CREATE TRIGGER journal_anchor_forward BEFORE UPDATE ON journal_anchor
+              WHEN new.pruned_through < old.pruned_through
+              BEGIN SELECT RAISE(ABORT, 'the journal anchor only moves forward'); END;
+          CREATE TABLE outbox (
+              id              INTEGER PRIMARY KEY,
+              message_id      TEXT NOT NULL UNIQUE,
+              kind            TEXT NOT NULL,
+              service         TEXT NOT NULL,
+              path            TEXT NOT NULL,
+              body_nonce      BLOB,
+              body_sealed     BLOB,
+              state           TEXT NOT NULL DEFAULT 'pending',
+              attempts        INTEGER NOT NULL DEFAULT 0,
+              next_attempt_ms INTEGER NOT NULL,
+              last_error      TEXT,
+              created_at_ms   INTEGER NOT NULL,
+              acked_at_ms     INTEGER
+          );
+          CREATE INDEX outbox_due ON outbox (state, next_attempt_ms);
+          CREATE TABLE quarantine (
+              idempotency_key TEXT PRIMARY KEY,
+              operation       TEXT NOT NULL,
+              reason          TEXT NOT NULL,
+              at_ms           INTEGER NOT NULL
+          );",
+        data: Some(seal_version_3),
     },
 ];
 
 /// The version a fully migrated file has.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 pub(super) fn current_version(conn: &Connection) -> Result<u32, StoreError> {
     let version: Option<u32> =
@@ -111,7 +197,12 @@ pub(super) fn current_version(conn: &Connection) -> Result<u32, StoreError> {
     Ok(version.unwrap_or(0))
 }
 
-pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+pub(super) fn migrate(
+    conn: &mut Connection,
+    path: &Path,
+    keys: &KeyRing,
+    until: u32,
+) -> Result<(), StoreError> {
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_version (
              version    INTEGER PRIMARY KEY,
@@ -126,27 +217,186 @@ pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreErr
             supported: SCHEMA_VERSION,
         });
     }
-    for migration in MIGRATIONS.iter().filter(|m| m.version > found) {
+    for migration in MIGRATIONS
+        .iter()
+        .filter(|m| m.version > found && m.version <= until)
+    {
         let tx = conn.transaction()?;
-        tx.execute_batch(migration.sql)
-            .and_then(|()| {
-                tx.execute(
-                    "INSERT INTO schema_version (version, applied_at) VALUES (?1, datetime('now'))",
-                    [migration.version],
-                )
-            })
-            .map_err(|source| StoreError::Migration {
-                version: migration.version,
-                source,
-            })?;
+        let failed = |source| StoreError::Migration {
+            version: migration.version,
+            source,
+        };
+        tx.execute_batch(migration.sql).map_err(failed)?;
+        if let Some(data) = migration.data {
+            data(&tx, keys)?;
+        }
+        tx.execute(
+            "INSERT INTO schema_version (version, applied_at) VALUES (?1, datetime('now'))",
+            [migration.version],
+        )
+        .map_err(failed)?;
         tx.commit()?;
     }
+    Ok(())
+}
+
+/// Version 3 kept payloads and bodies in the clear: each entry is appended again, in order,
+/// to the new keyed chain with its payload sealed, each pending message sealed; a finished
+/// message keeps no body. The old tables are dropped (`secure_delete` zeroes their pages).
+fn seal_version_3(tx: &Transaction<'_>, keys: &KeyRing) -> Result<(), StoreError> {
+    struct OldEntry {
+        kind: String,
+        terminal: String,
+        key: String,
+        reference: String,
+        service: String,
+        operation: String,
+        payload: zeroize::Zeroizing<String>,
+        at: i64,
+    }
+    let entries: Vec<OldEntry> = {
+        let mut stmt = tx.prepare(
+            "SELECT kind, terminal_id, idempotency_key, reference, service, operation, payload,
+                    recorded_at_ms FROM journal_v3 ORDER BY seq",
+        )?;
+        let rows = stmt.query_map([], |row| {
+            Ok(OldEntry {
+                kind: row.get(0)?,
+                terminal: row.get(1)?,
+                key: row.get(2)?,
+                reference: row.get(3)?,
+                service: row.get(4)?,
+                operation: row.get(5)?,
+                payload: zeroize::Zeroizing::new(row.get(6)?),
+                at: row.get(7)?,
+            })
+        })?;
+        rows.collect::<Result<_, _>>()?
+    };
+    for old in &entries {
+        let kind = match old.kind.as_str() {
+            "intent" => EntryKind::Intent,
+            "sent" => EntryKind::Sent,
+            "result" => EntryKind::Result,
+            "unknown" => EntryKind::Unknown,
+            _ => EntryKind::Completed,
+        };
+        let outcome = (kind == EntryKind::Result)
+            .then(|| {
+                serde_json::from_str::<serde_json::Value>(&old.payload)
+                    .ok()
+                    .and_then(|v| v.get("outcome")?.as_str().map(str::to_owned))
+            })
+            .flatten();
+        append_in(
+            tx,
+            keys,
+            &NewEntry {
+                kind,
+                terminal_id: &old.terminal,
+                idempotency_key: &old.key,
+                reference: &old.reference,
+                service: &old.service,
+                operation: &old.operation,
+                outcome: outcome.as_deref(),
+                payload: &old.payload,
+                recorded_at_ms: old.at,
+            },
+        )?;
+    }
+    {
+        let mut stmt = tx.prepare(
+            "SELECT id, message_id, kind, service, path, body, state, attempts, next_attempt_ms,
+                    last_error, created_at_ms, acked_at_ms FROM outbox_v3 ORDER BY id",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            let message_id: String = row.get(1)?;
+            let state: String = row.get(6)?;
+            let body = zeroize::Zeroizing::new(row.get::<_, String>(5)?);
+            let sealed = (state == "pending")
+                .then(|| keys.seal(&super::outbox::body_context(&message_id), body.as_bytes()));
+            tx.execute(
+                "INSERT INTO outbox (id, message_id, kind, service, path, body_nonce, body_sealed,
+                                     state, attempts, next_attempt_ms, last_error, created_at_ms,
+                                     acked_at_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                rusqlite::params![
+                    row.get::<_, i64>(0)?,
+                    message_id,
+                    row.get::<_, String>(2)?,
+                    row.get::<_, String>(3)?,
+                    row.get::<_, String>(4)?,
+                    sealed.as_ref().map(|(nonce, _)| nonce.to_vec()),
+                    sealed.map(|(_, body)| body),
+                    state,
+                    row.get::<_, i64>(7)?,
+                    row.get::<_, i64>(8)?,
+                    row.get::<_, Option<String>>(9)?,
+                    row.get::<_, i64>(10)?,
+                    row.get::<_, Option<i64>>(11)?,
+                ],
+            )?;
+        }
+    }
+    tx.execute_batch("DROP TABLE journal_v3; DROP TABLE outbox_v3;")?;
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_version_3_file_is_rewritten_sealed_and_its_plain_text_is_gone() {
+        use crate::store::{KeySource, Store};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("kiosk.db");
+        {
+            let keys = KeyRing::load(&KeySource::BesideDatabase, &path).expect("key");
+            crate::store::private_database_file(&path).expect("0600");
+            let mut conn = Connection::open(&path).expect("open");
+            migrate(&mut conn, &path, &keys, 3).expect("to v3");
+            conn.execute_batch(
+                r#"INSERT INTO journal VALUES
+                     (1, 'intent', 'T', 'k1', 'r1', 'card', 'activate_card',
+                      '{"op":"activate_card","params":{"id_number":"500101195801300170"}}',
+                      5, zeroblob(32), zeroblob(32)),
+                     (2, 'result', 'T', 'k1', 'r1', 'card', 'activate_card',
+                      '{"outcome":"applied","body":"{\"name\":\"WANG JIANGUO\"}","replayed":false}',
+                      6, zeroblob(32), zeroblob(32));
+                   INSERT INTO outbox (message_id, kind, service, path, body, next_attempt_ms,
+                                       created_at_ms)
+                   VALUES ('m1', 'submit_certification', 'certification', '/v1/certifications',
+                           '{"person_id":"500101195801300170"}', 0, 0);"#,
+            )
+            .expect("v3 rows");
+        }
+        let store = Store::open(&path).expect("migrates");
+        assert_eq!(store.schema_version().expect("version"), SCHEMA_VERSION);
+        let entries = store.journal_for_key("k1").expect("read");
+        assert_eq!(entries.len(), 2);
+        assert!(entries[0]
+            .payload
+            .text()
+            .is_some_and(|t| t.contains("500101195801300170")));
+        assert_eq!(entries[1].outcome.as_deref(), Some("applied"));
+        assert_eq!(store.journal_verify_chain().expect("sql"), Ok(2));
+        let message = store.outbox_get("m1").expect("get").expect("kept");
+        assert!(message
+            .body
+            .as_deref()
+            .is_some_and(|b| b.contains("500101195801300170")));
+        drop(store);
+        let mut bytes = std::fs::read(&path).expect("db");
+        bytes.extend(std::fs::read(dir.path().join("kiosk.db-wal")).unwrap_or_default());
+        for needle in [&b"5001011958"[..], b"WANG JIANGUO"] {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle),
+                "plain text left on disk"
+            );
+        }
+    }
 
     #[test]
     fn migrations_are_strictly_ordered_and_end_at_the_schema_version() {

@@ -5,14 +5,19 @@
 
 pub mod catalogue;
 pub mod journal;
+mod lock;
 mod migrations;
 pub mod outbox;
+pub mod quarantine;
+pub mod seal;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 
 pub use migrations::SCHEMA_VERSION;
+pub use seal::{KeyError, KeyRing, KeySource};
 
 /// Why the store could not be opened or used.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +50,36 @@ pub enum StoreError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("{0}")]
+    Key(#[from] KeyError),
+    #[error(
+        "the database {path} is in use by another process{}: only one may write the journal. \
+         Stop it first (`systemctl stop renshe-kiosk` on a terminal), or ask the running kiosk",
+        holder.map(|pid| format!(" (pid {pid})")).unwrap_or_default()
+    )]
+    Busy { path: PathBuf, holder: Option<u32> },
+    #[error("cannot lock {path}: {source}")]
+    Lock {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "the database {path} is damaged ({detail}): the kiosk serves nothing until a \
+         technician restores it (move it aside; the back end keeps the shipped journal)"
+    )]
+    Damaged { path: PathBuf, detail: String },
+}
+
+impl StoreError {
+    /// The disk is full: nothing can be journaled, so nothing may be sent.
+    pub fn is_disk_full(&self) -> bool {
+        let sql = match self {
+            StoreError::Sql(e) | StoreError::Open { source: e, .. } => e,
+            StoreError::Migration { source, .. } => source,
+            _ => return false,
+        };
+        matches!(sql.sqlite_error_code(), Some(rusqlite::ErrorCode::DiskFull))
+    }
 }
 
 /// Creates `directory` (and its parents) readable only by the kiosk's user, or makes an
@@ -95,43 +130,125 @@ fn private_database_file(path: &Path) -> Result<(), StoreError> {
     }
 }
 
-/// An open kiosk database, migrated to [`SCHEMA_VERSION`].
+/// An open kiosk database, migrated to [`SCHEMA_VERSION`], with the records key that
+/// seals its payloads and keys its chain. While one is open, this process is the database's
+/// only writer.
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    keys: KeyRing,
+    _writer: Option<Arc<lock::WriterLock>>,
 }
 
 impl Store {
-    /// Opens (creating if needed) `path`, switches it to WAL with full synchronous commits and
-    /// applies every migration it has not seen yet, each in its own transaction.
+    /// Opens (creating if needed) `path` with the records key beside it (`<path>.key`,
+    /// created on first use). See [`Store::open_with`].
     pub fn open(path: &Path) -> Result<Store, StoreError> {
+        Self::open_with(path, &KeySource::BesideDatabase)
+    }
+
+    /// Opens (creating if needed) `path`: takes the writer lock, checks the file's integrity,
+    /// switches it to WAL with full synchronous commits and applies every migration it has
+    /// not seen yet, each in its own transaction.
+    pub fn open_with(path: &Path, key: &KeySource) -> Result<Store, StoreError> {
         private_database_file(path)?;
+        let writer = lock::acquire(path)?;
+        let keys = KeyRing::load(key, path)?;
         let conn = Connection::open(path).map_err(|source| StoreError::Open {
             path: path.to_path_buf(),
             source,
         })?;
-        Self::configure(conn, path)
+        Self::configure(conn, path, keys, Some(writer))
+    }
+
+    /// Opens `path` read-only without the writer lock or the records key, for reading the
+    /// catalogue beside a running kiosk (`locate`). Journal payloads read as unreadable.
+    pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
+        use aes_gcm::aead::rand_core::RngCore;
+        let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(|source| StoreError::Open {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let found = migrations::current_version(&conn).unwrap_or(0);
+        if found > SCHEMA_VERSION {
+            return Err(StoreError::TooNew {
+                path: path.to_path_buf(),
+                found,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        // A throwaway key: nothing sealed can be opened through this store.
+        let mut master = zeroize::Zeroizing::new([0u8; 32]);
+        aes_gcm::aead::OsRng.fill_bytes(master.as_mut());
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+            keys: KeyRing::from_master(&master),
+            _writer: None,
+        })
     }
 
     /// A private in-memory store, for unit tests of code that needs one.
     pub fn open_in_memory() -> Result<Store, StoreError> {
         let conn = Connection::open_in_memory()?;
-        Self::configure(conn, Path::new(":memory:"))
+        Self::configure(
+            conn,
+            Path::new(":memory:"),
+            KeyRing::from_master(&[0x5a; 32]),
+            None,
+        )
     }
 
-    fn configure(conn: Connection, path: &Path) -> Result<Store, StoreError> {
+    fn configure(
+        conn: Connection,
+        path: &Path,
+        keys: KeyRing,
+        writer: Option<Arc<lock::WriterLock>>,
+    ) -> Result<Store, StoreError> {
+        let damaged = |detail: String| StoreError::Damaged {
+            path: path.to_path_buf(),
+            detail,
+        };
+        // A file that is not a database at all fails here, before anything writes to it.
+        let check: String = conn
+            .query_row("PRAGMA quick_check", [], |row| row.get(0))
+            .map_err(|e| match e.sqlite_error_code() {
+                Some(rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt) => {
+                    damaged(e.to_string())
+                }
+                _ => StoreError::Sql(e),
+            })?;
+        if check != "ok" {
+            return Err(damaged(check));
+        }
         // WAL lets readers (diagnostics over SSH) run beside the kiosk; FULL makes a commit
-        // survive power loss, which the journal's promise depends on.
+        // survive power loss, which the journal's promise depends on; deleted payloads are
+        // overwritten with zeros, not left in free pages.
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.pragma_update(None, "secure_delete", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         let mut store = Store {
             conn,
             path: path.to_path_buf(),
+            keys,
+            _writer: writer,
         };
-        migrations::migrate(&mut store.conn, &store.path)?;
+        migrations::migrate(&mut store.conn, &store.path, &store.keys, SCHEMA_VERSION)?;
         Ok(store)
+    }
+
+    fn setting_i64(&self, key: &str) -> Result<i64, StoreError> {
+        let value: Option<String> = self
+            .conn
+            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |row| {
+                row.get(0)
+            })
+            .optional()?;
+        Ok(value.and_then(|v| v.parse().ok()).unwrap_or(0))
     }
 
     /// The schema version the file is at now.

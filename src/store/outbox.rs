@@ -2,14 +2,22 @@
 //! shipping) wait here until the back end acknowledges them.
 //!
 //! A message is enqueued in the same SQLite transaction as the journal entries that explain it,
-//! and marked sent only after an acknowledgement; the receiver dedupes on `message_id`.
+//! and marked sent only after an acknowledgement; the receiver dedupes on `message_id`. Its
+//! body is sealed with the records key and dropped once the message is finished.
 
 use std::fmt;
 
 use rusqlite::{params, OptionalExtension, Row, TransactionBehavior};
+use zeroize::Zeroizing;
 
 use super::journal::{append_in, NewEntry};
+use super::seal::KeyRing;
 use super::{Store, StoreError};
+
+/// The associated data binding a sealed body to its message.
+pub(super) fn body_context(message_id: &str) -> Vec<u8> {
+    format!("outbox:{message_id}").into_bytes()
+}
 
 /// A message to enqueue.
 pub struct NewMessage<'a> {
@@ -20,9 +28,12 @@ pub struct NewMessage<'a> {
     pub service: &'a str,
     /// The request path at the back end, e.g. `/v1/heartbeats`.
     pub path: &'a str,
-    /// The JSON body.
+    /// The JSON body (sealed at rest).
     pub body: &'a str,
     pub now_ms: i64,
+    /// Latest wins (heartbeats): a pending message of the same kind is replaced, not queued
+    /// behind; a terminal offline for a day sends one heartbeat, not 2,880.
+    pub latest_wins: bool,
 }
 
 /// Where a message is in its life.
@@ -53,7 +64,9 @@ pub struct OutboxMessage {
     pub kind: String,
     pub service: String,
     pub path: String,
-    pub body: String,
+    /// The opened body while the message is pending; `None` once finished, or if it does
+    /// not open (another records key).
+    pub body: Option<Zeroizing<String>>,
     pub state: MessageState,
     pub attempts: u32,
     pub next_attempt_ms: i64,
@@ -68,7 +81,10 @@ impl fmt::Debug for OutboxMessage {
             .field("kind", &self.kind)
             .field("state", &self.state)
             .field("attempts", &self.attempts)
-            .field("body", &format_args!("<{} bytes>", self.body.len()))
+            .field(
+                "body",
+                &format_args!("<{} bytes>", self.body.as_ref().map_or(0, |b| b.len())),
+            )
             .finish()
     }
 }
@@ -83,30 +99,40 @@ pub struct OutboxCounts {
     pub oldest_pending_ms: Option<i64>,
 }
 
-fn read_message(row: &Row<'_>) -> rusqlite::Result<OutboxMessage> {
-    let state: String = row.get(6)?;
+fn read_message(keys: &KeyRing, row: &Row<'_>) -> rusqlite::Result<OutboxMessage> {
+    let state: String = row.get(7)?;
     let id: i64 = row.get(0)?;
+    let message_id: String = row.get(1)?;
+    let nonce: Option<Vec<u8>> = row.get(5)?;
+    let sealed: Option<Vec<u8>> = row.get(6)?;
+    let body = match (nonce, sealed) {
+        (Some(nonce), Some(sealed)) => keys
+            .open(&body_context(&message_id), &nonce, &sealed)
+            .and_then(|plain| String::from_utf8(plain.to_vec()).ok())
+            .map(Zeroizing::new),
+        _ => None,
+    };
     Ok(OutboxMessage {
         id,
-        message_id: row.get(1)?,
+        message_id,
         kind: row.get(2)?,
         service: row.get(3)?,
         path: row.get(4)?,
-        body: row.get(5)?,
+        body,
         state: match state.as_str() {
             "pending" => MessageState::Pending,
             "sent" => MessageState::Sent,
             "rejected" => MessageState::Rejected,
             _ => return Err(rusqlite::Error::IntegralValueOutOfRange(6, id)),
         },
-        attempts: row.get(7)?,
-        next_attempt_ms: row.get(8)?,
-        last_error: row.get(9)?,
+        attempts: row.get(8)?,
+        next_attempt_ms: row.get(9)?,
+        last_error: row.get(10)?,
     })
 }
 
-const COLUMNS: &str =
-    "id, message_id, kind, service, path, body, state, attempts, next_attempt_ms, last_error";
+const COLUMNS: &str = "id, message_id, kind, service, path, body_nonce, body_sealed, state,
+                       attempts, next_attempt_ms, last_error";
 
 impl Store {
     /// Enqueues `message` and appends `journal` in one durable transaction.
@@ -119,17 +145,28 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         for entry in journal {
-            append_in(&tx, entry)?;
+            append_in(&tx, &self.keys, entry)?;
         }
+        if message.latest_wins {
+            tx.execute(
+                "DELETE FROM outbox WHERE kind = ?1 AND state = 'pending'",
+                [message.kind],
+            )?;
+        }
+        let (nonce, sealed) = self
+            .keys
+            .seal(&body_context(message.message_id), message.body.as_bytes());
         tx.execute(
-            "INSERT INTO outbox (message_id, kind, service, path, body, next_attempt_ms, created_at_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+            "INSERT INTO outbox (message_id, kind, service, path, body_nonce, body_sealed,
+                                 next_attempt_ms, created_at_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
             params![
                 message.message_id,
                 message.kind,
                 message.service,
                 message.path,
-                message.body,
+                &nonce[..],
+                sealed,
                 message.now_ms
             ],
         )?;
@@ -144,7 +181,8 @@ impl Store {
             "SELECT {COLUMNS} FROM outbox WHERE state = 'pending' AND next_attempt_ms <= ?1
              ORDER BY id LIMIT ?2"
         ))?;
-        let rows = stmt.query_map(params![now_ms, limit], read_message)?;
+        let keys = &self.keys;
+        let rows = stmt.query_map(params![now_ms, limit], |row| read_message(keys, row))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -153,7 +191,8 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare_cached(&format!("SELECT {COLUMNS} FROM outbox ORDER BY id"))?;
-        let rows = stmt.query_map([], read_message)?;
+        let keys = &self.keys;
+        let rows = stmt.query_map([], |row| read_message(keys, row))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -164,7 +203,7 @@ impl Store {
             .query_row(
                 &format!("SELECT {COLUMNS} FROM outbox WHERE message_id = ?1"),
                 [message_id],
-                read_message,
+                |row| read_message(&self.keys, row),
             )
             .optional()?)
     }
@@ -184,13 +223,13 @@ impl Store {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let changed = tx.execute(
             "UPDATE outbox SET state = ?2, acked_at_ms = ?3, last_error = ?4,
-                               attempts = attempts + 1
+                               attempts = attempts + 1, body_nonce = NULL, body_sealed = NULL
              WHERE id = ?1 AND state = 'pending'",
             params![id, state.as_str(), now_ms, error],
         )?;
         if changed == 1 {
             for entry in journal {
-                append_in(&tx, entry)?;
+                append_in(&tx, &self.keys, entry)?;
             }
         }
         tx.commit()?;
@@ -217,6 +256,22 @@ impl Store {
         let n = self.conn.execute(
             "UPDATE outbox SET next_attempt_ms = ?1 WHERE state = 'pending'",
             [now_ms],
+        )?;
+        Ok(n as u64)
+    }
+
+    /// Retention: finished messages go `sent_ms` after their acknowledgement, refused ones
+    /// (kept for a technician) after `rejected_ms`; pending ones are never touched.
+    pub fn outbox_prune(
+        &mut self,
+        now_ms: i64,
+        sent_ms: i64,
+        rejected_ms: i64,
+    ) -> Result<u64, StoreError> {
+        let n = self.conn.execute(
+            "DELETE FROM outbox WHERE (state = 'sent' AND acked_at_ms < ?1)
+                                   OR (state = 'rejected' AND acked_at_ms < ?2)",
+            params![now_ms - sent_ms, now_ms - rejected_ms],
         )?;
         Ok(n as u64)
     }
@@ -259,6 +314,7 @@ mod tests {
             reference: "r",
             service: "terminal",
             operation: "heartbeat",
+            outcome: None,
             payload: "{}",
             recorded_at_ms: 0,
         };
@@ -269,14 +325,20 @@ mod tests {
                     kind: "heartbeat",
                     service: "terminal",
                     path: "/v1/heartbeats",
-                    body: "{}",
+                    body: "{\"status\":\"ok\"}",
                     now_ms: 10,
+                    latest_wins: false,
                 },
                 std::slice::from_ref(&entry),
             )
             .expect("enqueue");
         assert_eq!(store.outbox_due(9, 10).expect("due").len(), 0);
-        assert_eq!(store.outbox_due(10, 10).expect("due").len(), 1);
+        let due = store.outbox_due(10, 10).expect("due");
+        assert_eq!(due.len(), 1);
+        assert_eq!(
+            due[0].body.as_deref().map(String::as_str),
+            Some("{\"status\":\"ok\"}")
+        );
         assert_eq!(store.journal_for_key("m1").expect("journal").len(), 1);
         let done = NewEntry {
             kind: EntryKind::Completed,
@@ -297,6 +359,40 @@ mod tests {
         assert_eq!(store.journal_for_key("m1").expect("journal").len(), 2);
         let counts = store.outbox_counts().expect("counts");
         assert_eq!((counts.pending, counts.sent), (0, 1));
+        let finished = store.outbox_get("m1").expect("get").expect("kept");
+        assert!(finished.body.is_none(), "a finished message keeps no body");
+        assert_eq!(
+            store.outbox_prune(20 + 999, 1_000, 1_000).expect("prune"),
+            0
+        );
+        assert_eq!(
+            store.outbox_prune(20 + 1_001, 1_000, 1_000).expect("prune"),
+            1
+        );
+    }
+
+    #[test]
+    fn a_latest_wins_message_replaces_the_pending_one_of_its_kind() {
+        let mut store = Store::open_in_memory().expect("open");
+        for (id, body) in [("h1", "{\"n\":1}"), ("h2", "{\"n\":2}")] {
+            store
+                .outbox_enqueue(
+                    &NewMessage {
+                        message_id: id,
+                        kind: "heartbeat",
+                        service: "terminal",
+                        path: "/v1/heartbeats",
+                        body,
+                        now_ms: 0,
+                        latest_wins: true,
+                    },
+                    &[],
+                )
+                .expect("enqueue");
+        }
+        let pending = store.outbox_due(0, 10).expect("due");
+        assert_eq!(pending.len(), 1);
+        assert_eq!(pending[0].message_id, "h2");
     }
 
     #[test]
@@ -309,6 +405,7 @@ mod tests {
             path: "/v1/heartbeats",
             body: "{}",
             now_ms: 0,
+            latest_wins: false,
         };
         store.outbox_enqueue(&msg, &[]).expect("first");
         let entry = NewEntry {
@@ -318,6 +415,7 @@ mod tests {
             reference: "r",
             service: "terminal",
             operation: "heartbeat",
+            outcome: None,
             payload: "{}",
             recorded_at_ms: 0,
         };

@@ -34,8 +34,12 @@ pub use generated::*;
 
 /// Answers the window's `I18n.tr` callbacks from the Fluent bundles. Globals belong to one
 /// component instance, so every top-level window needs this once.
-pub fn install_translator(app: &AppWindow, translator: Rc<Translator>) {
-    let i18n = app.global::<I18n>();
+pub fn install_translator<W>(window: &W, translator: Rc<Translator>)
+where
+    W: ComponentHandle,
+    for<'a> I18n<'a>: slint::Global<'a, W>,
+{
+    let i18n = window.global::<I18n>();
     let plain = translator.clone();
     i18n.on_tr(move |key, lang| {
         let language = Language::from_tag(&lang).unwrap_or_default();
