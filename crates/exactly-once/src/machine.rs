@@ -123,7 +123,7 @@ impl<O: Clone, R: Clone> Machine<O, R> {
             let mut operation = Operation {
                 key: key.clone(),
                 reference: s.reference.clone(),
-                op: Some(op.clone()),
+                op: op.clone(),
                 created,
                 phase: Phase::Done(Final::Voided),
                 attempt: 0,
@@ -189,7 +189,7 @@ impl<O: Clone, R: Clone> Machine<O, R> {
         let mut operation = Operation {
             key: fresh.clone(),
             reference: reference.clone(),
-            op: Some(op),
+            op,
             created: now,
             phase: Phase::Writing(Writing::Intent),
             attempt: 0,
@@ -461,15 +461,11 @@ fn advance<O: Clone, R: Clone>(
                         ex.in_flight = Some((endpoint, attempt));
                         let key = op.key.clone();
                         actions.push_back(match ex.purpose {
-                            Purpose::Send => match &op.op {
-                                Some(o) => Action::Send {
-                                    key,
-                                    endpoint,
-                                    attempt,
-                                    op: o.clone(),
-                                },
-                                // Unreachable: only operations begun here send.
-                                None => return,
+                            Purpose::Send => Action::Send {
+                                key,
+                                endpoint,
+                                attempt,
+                                op: op.op.clone(),
                             },
                             Purpose::Query => Action::QueryStatus {
                                 key,
@@ -522,10 +518,7 @@ fn write<O: Clone, R: Clone>(
     writing: Writing<R>,
 ) {
     let record = match &writing {
-        Writing::Intent => match &op.op {
-            Some(o) => Record::Intent(o.clone()),
-            None => return,
-        },
+        Writing::Intent => Record::Intent(op.op.clone()),
         Writing::Sent => Record::Sent,
         Writing::Unknown => Record::Unknown,
         Writing::Completed(result) => Record::Completed(result.clone()),

@@ -31,9 +31,9 @@ pub(crate) enum Phase<R> {
 pub(crate) struct Operation<O, R> {
     pub key: Key,
     pub reference: Reference,
-    /// `None` for an operation rebuilt from a journal: it is only ever resolved, never
-    /// sent again, so the request itself is not needed.
-    pub op: Option<O>,
+    /// The request (what the intent journaled). A rebuilt operation keeps it too, though it
+    /// is only ever resolved by query, never sent again.
+    pub op: O,
     /// When the intent was journaled: the key's age for the retention rule.
     pub created: Millis,
     pub phase: Phase<R>,

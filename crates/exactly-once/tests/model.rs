@@ -496,6 +496,19 @@ impl Sim {
                             if *result != Final::Voided || self.sent_ever.contains(&entry.key) {
                                 self.check_final(&entry.key, result)?;
                             }
+                            // Voided without the back end saying so: a local void, only
+                            // for a key whose `sent` was never written (not even pending).
+                            let local = *result == Final::Voided
+                                && self.last_state.get(&entry.key) != Some(&TxState::Void);
+                            prop_assert!(
+                                !local
+                                    || !self
+                                        .journal
+                                        .iter()
+                                        .any(|e| e.key == entry.key && e.record == Record::Sent),
+                                "{} voided locally although its `sent` was written",
+                                entry.key
+                            );
                         }
                         Record::Unknown => {}
                     }
