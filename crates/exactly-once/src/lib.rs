@@ -46,6 +46,27 @@
 //!
 //! A crash is simply dropping the machine: whatever was not acknowledged as durable is
 //! assumed lost, and the next process starts with [`Machine::new`] on what was.
+//!
+//! # Driving it
+//!
+//! ```text
+//! machine = Machine::new(config, now(), durable journal)?      // start-up recovery
+//! machine.begin(now(), reference, op, fresh uuid)?             // per business mutation
+//! loop {
+//!     while let Some(action) = machine.poll_action() {
+//!         Journal(e)            => append e durably; machine.journaled(now(), &e.key)
+//!         Send { .. }           => HTTP with Idempotency-Key; machine.answer(now(), key, attempt, answer, draw)
+//!         QueryStatus / Void    => GET / POST void;           machine.status(now(), key, attempt, reply, draw)
+//!         Report(r)             => wake whoever waits for r.key
+//!         Quarantine { .. }     => alert a technician
+//!     }
+//!     sleep until machine.poll_timeout(), or the next I/O completion
+//!     machine.handle_timeout(now(), draw)
+//! }
+//! ```
+//!
+//! Requests may run concurrently (one per key at most is asked for); answers may come back
+//! in any order.
 
 mod backoff;
 mod breaker;
