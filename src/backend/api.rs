@@ -88,6 +88,9 @@ pub struct DeviceStatus {
     pub reconciliation_differences: u32,
     #[serde(default)]
     pub journal_head: i64,
+    /// Days until the terminal's client certificate expires (absent without mTLS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate_days_left: Option<i64>,
 }
 
 /// A business operation with its parameters. The serialized `params` object is the request

@@ -25,6 +25,18 @@ pub enum HttpError {
     /// The request may have arrived, but the answer was cut off or never came.
     #[error("exchange with {url} was interrupted: {detail}")]
     Interrupted { url: String, detail: String },
+    /// The answer was larger than any answer of the contract: not read further.
+    #[error("the answer from {url} exceeds {limit} bytes")]
+    TooLarge { url: String, limit: usize },
+}
+
+/// The largest answer read for a path: 1 MiB, the catalogue's pages more.
+pub fn answer_limit(path: &str) -> usize {
+    if path.starts_with("/v1/catalogue") {
+        64 << 20
+    } else {
+        1 << 20
+    }
 }
 
 impl HttpError {
@@ -32,7 +44,7 @@ impl HttpError {
     pub fn maybe_delivered(&self) -> bool {
         matches!(
             self,
-            HttpError::Timeout { .. } | HttpError::Interrupted { .. }
+            HttpError::Timeout { .. } | HttpError::Interrupted { .. } | HttpError::TooLarge { .. }
         )
     }
 }
@@ -102,6 +114,7 @@ pub fn rustls_client_config(tls: Option<&TlsFiles>) -> Result<rustls::ClientConf
         })?;
     }
     let chain = read_pem_certs(&tls.client_cert_file)?;
+    refuse_exposed_key(&tls.client_key_file)?;
     let key =
         PrivateKeyDer::from_pem_file(&tls.client_key_file).map_err(|e| HttpError::TlsFile {
             file: tls.client_key_file.display().to_string(),
@@ -113,6 +126,38 @@ pub fn rustls_client_config(tls: Option<&TlsFiles>) -> Result<rustls::ClientConf
         .map_err(|e| HttpError::Build(e.to_string()))
 }
 
+/// The terminal's private key must be the kiosk user's alone, like the records key.
+fn refuse_exposed_key(path: &std::path::Path) -> Result<(), HttpError> {
+    use std::os::unix::fs::PermissionsExt;
+    let metadata = std::fs::metadata(path).map_err(|e| HttpError::TlsFile {
+        file: path.display().to_string(),
+        detail: e.to_string(),
+    })?;
+    let mode = metadata.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(HttpError::TlsFile {
+            file: path.display().to_string(),
+            detail: format!(
+                "the private key can be read by other users (mode {mode:o}): `chmod 600 {}`, owned by the kiosk's user",
+                path.display()
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// When the terminal's client certificate expires, as Unix seconds (heartbeats report the
+/// days left, so the fleet renews it before the back end refuses the terminal).
+pub fn client_certificate_expiry(tls: &TlsFiles) -> Result<i64, HttpError> {
+    let chain = read_pem_certs(&tls.client_cert_file)?;
+    let (_, cert) =
+        x509_parser::parse_x509_certificate(chain[0].as_ref()).map_err(|e| HttpError::TlsFile {
+            file: tls.client_cert_file.display().to_string(),
+            detail: format!("not an X.509 certificate: {e}"),
+        })?;
+    Ok(cert.validity().not_after.timestamp())
+}
+
 impl HttpClient {
     pub fn new(config: &BackendConfig, terminal_id: &str) -> Result<HttpClient, HttpError> {
         let tls = rustls_client_config(config.tls.as_ref())?;
@@ -120,6 +165,8 @@ impl HttpClient {
             .tls_backend_preconfigured(tls)
             .https_only(!config.allow_plain_http)
             .no_proxy()
+            // A redirect would send the resident's data somewhere the route does not name.
+            .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(3))
             .pool_idle_timeout(Duration::from_secs(30))
             .build()
@@ -168,16 +215,30 @@ impl HttpClient {
                 }
             }
         };
-        let response = builder.send().await.map_err(classify)?;
+        let mut response = builder.send().await.map_err(classify)?;
         let status = response.status().as_u16();
         let replayed = response
             .headers()
             .get(REPLAYED_HEADER)
             .is_some_and(|v| v.as_bytes() == b"true");
-        let body = response.bytes().await.map_err(classify)?;
+        let limit = answer_limit(request.path);
+        let too_large = || HttpError::TooLarge {
+            url: url.clone(),
+            limit,
+        };
+        if response.content_length().is_some_and(|n| n > limit as u64) {
+            return Err(too_large());
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(classify)? {
+            if body.len() + chunk.len() > limit {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
         Ok(WireResponse {
             status,
-            body: body.to_vec(),
+            body,
             replayed,
         })
     }

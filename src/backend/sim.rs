@@ -466,7 +466,18 @@ impl TestPki {
         };
         std::fs::write(&files.ca_file, &self.ca_pem)?;
         std::fs::write(&files.client_cert_file, &self.client_cert_pem)?;
-        std::fs::write(&files.client_key_file, &self.client_key_pem)?;
+        // The kiosk refuses a private key others can read.
+        {
+            use std::io::Write;
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&files.client_key_file)?
+                .write_all(self.client_key_pem.as_bytes())?;
+        }
         Ok(files)
     }
 }

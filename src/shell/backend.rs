@@ -90,12 +90,18 @@ impl BackendAdapter {
         let ready = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(
             report.unresolved.is_empty(),
         ));
+        let certificate_expiry = config.backend.tls.as_ref().and_then(|tls| {
+            crate::backend::http::client_certificate_expiry(tls)
+                .map_err(|error| tracing::warn!(%error, "client certificate expiry unknown"))
+                .ok()
+        });
         runtime.spawn(background(
             ready.clone(),
             device_status.clone(),
             engine.clone(),
             events.clone(),
             report.unresolved,
+            certificate_expiry,
         ));
         Ok(BackendAdapter {
             ready,
@@ -300,6 +306,7 @@ async fn background(
     engine: Engine,
     events: EventSink,
     mut unresolved: Vec<String>,
+    certificate_expiry: Option<i64>,
 ) {
     let started = Instant::now();
     let mut last_heartbeat: Option<Instant> = None;
@@ -337,6 +344,12 @@ async fn background(
                 quarantined: records.quarantined,
                 reconciliation_differences: records.reconciliation_differences,
                 journal_head: records.journal_head,
+                certificate_days_left: certificate_expiry.map(|expiry| {
+                    let now = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_secs() as i64);
+                    (expiry - now).div_euclid(86_400)
+                }),
             };
             let reference = format!("heartbeat-{}", uuid::Uuid::new_v4());
             if let Err(error) = engine
