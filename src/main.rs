@@ -286,7 +286,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// The terminal's back end, identity and database, as the back-end tools need them.
 fn backend_context(config: &Config) -> anyhow::Result<BackendContext> {
-    std::fs::create_dir_all(&config.data.directory).with_context(|| {
+    renshe_kiosk::store::private_directory(&config.data.directory).with_context(|| {
         format!(
             "cannot create the data directory {}",
             config.data.directory.display()
