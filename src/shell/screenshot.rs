@@ -413,6 +413,9 @@ impl Renderer {
         &self,
         shot: &Shot,
     ) -> anyhow::Result<slint::SharedPixelBuffer<slint::Rgba8Pixel>> {
+        if shot.page == OUT_OF_SERVICE {
+            return self.render_out_of_service(shot);
+        }
         let now = Rc::new(Cell::new(Millis(0)));
         let controller = self.controller(now.clone());
         // The tickets of the requests the session sends, to answer them as the back end and
@@ -625,6 +628,33 @@ impl Renderer {
             .window()
             .take_snapshot()
             .context("cannot render the window")?;
+        Ok(pixels)
+    }
+}
+
+/// The out-of-service page's name. It is one picture in both languages, so it is not among
+/// [`page_names`] (whose pictures differ by language).
+pub const OUT_OF_SERVICE: &str = "out-of-service";
+
+impl Renderer {
+    fn render_out_of_service(
+        &self,
+        shot: &Shot,
+    ) -> anyhow::Result<slint::SharedPixelBuffer<slint::Rgba8Pixel>> {
+        let window = ui::OutOfServiceWindow::new().context("cannot create the page")?;
+        ui::install_translator(&window, self.translator.clone());
+        window.set_terminal_id(self.app.get_terminal_id());
+        window.set_district("渝中区".into());
+        window.set_counter_name("渝中区人力资源和社会保障局服务大厅".into());
+        window.set_counter_address("重庆市渝中区解放碑民族路 168 号".into());
+        window.global::<ui::Theme>().set_elderly(shot.elderly);
+        window.window().set_size(shot.size);
+        window.show().context("cannot show the page")?;
+        let pixels = window
+            .window()
+            .take_snapshot()
+            .context("cannot render the page")?;
+        window.hide().context("cannot hide the page")?;
         Ok(pixels)
     }
 }
