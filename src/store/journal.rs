@@ -625,6 +625,8 @@ impl Store {
             }
         }
         tx.commit()?;
+        // Give the freed pages back (a file made with auto_vacuum = INCREMENTAL).
+        self.conn.execute_batch("PRAGMA incremental_vacuum")?;
         Ok(Pruned { payloads, entries })
     }
 

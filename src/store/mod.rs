@@ -230,6 +230,9 @@ impl Store {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.pragma_update(None, "secure_delete", "ON")?;
+        // Retention's deletions give pages back to the file system (a new file only: an
+        // existing one keeps the mode it was made with).
+        conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         let mut store = Store {
             conn,
@@ -239,6 +242,17 @@ impl Store {
         };
         migrations::migrate(&mut store.conn, &store.path, &store.keys, SCHEMA_VERSION)?;
         Ok(store)
+    }
+
+    /// The database file's size in bytes (pages times page size; the WAL not counted).
+    pub fn file_bytes(&self) -> Result<u64, StoreError> {
+        let pages: i64 = self
+            .conn
+            .query_row("PRAGMA page_count", [], |row| row.get(0))?;
+        let size: i64 = self
+            .conn
+            .query_row("PRAGMA page_size", [], |row| row.get(0))?;
+        Ok((pages.max(0) * size.max(0)) as u64)
     }
 
     fn setting_i64(&self, key: &str) -> Result<i64, StoreError> {
