@@ -88,6 +88,9 @@ pub struct DeviceStatus {
     pub reconciliation_differences: u32,
     #[serde(default)]
     pub journal_head: i64,
+    /// The first journal entry whose keyed chain did not verify at start-up (absent: it did).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub journal_chain_broken_at: Option<i64>,
     /// Days until the terminal's client certificate expires (absent without mTLS).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate_days_left: Option<i64>,

@@ -64,6 +64,18 @@ impl BackendAdapter {
         events: EventSink,
     ) -> anyhow::Result<BackendAdapter> {
         let demo_backend = start_demo_backend(config, runtime)?;
+        // A chain that does not verify is reported, not refused: the kiosk still serves, and
+        // the back end holds every shipped entry to compare with.
+        let chain_broken_at = match store.journal_verify_chain()? {
+            Ok(entries) => {
+                tracing::info!(entries, "journal chain verified");
+                None
+            }
+            Err(error) => {
+                tracing::error!(%error, "the journal's chain does not verify: a technician must compare it with the back end's copy");
+                Some(error.seq())
+            }
+        };
         let engine = Engine::new(store, config.backend.clone(), &config.terminal.id)?;
         let report = runtime.block_on(engine.recover())?;
         tracing::info!(
@@ -102,6 +114,7 @@ impl BackendAdapter {
             events.clone(),
             report.unresolved,
             certificate_expiry,
+            chain_broken_at,
         ));
         Ok(BackendAdapter {
             ready,
@@ -307,6 +320,7 @@ async fn background(
     events: EventSink,
     mut unresolved: Vec<String>,
     certificate_expiry: Option<i64>,
+    chain_broken_at: Option<i64>,
 ) {
     let started = Instant::now();
     let mut last_heartbeat: Option<Instant> = None;
@@ -344,6 +358,7 @@ async fn background(
                 quarantined: records.quarantined,
                 reconciliation_differences: records.reconciliation_differences,
                 journal_head: records.journal_head,
+                journal_chain_broken_at: chain_broken_at,
                 certificate_days_left: certificate_expiry.map(|expiry| {
                     let now = std::time::SystemTime::now()
                         .duration_since(std::time::UNIX_EPOCH)

@@ -156,6 +156,17 @@ pub enum ChainError {
     Corrupt { seq: i64 },
 }
 
+impl ChainError {
+    /// The first entry that does not verify.
+    pub fn seq(&self) -> i64 {
+        match *self {
+            ChainError::BrokenLink { seq } | ChainError::BadHash { seq } | ChainError::Corrupt { seq } => {
+                seq
+            }
+        }
+    }
+}
+
 /// Where the kept part of the chain starts: everything up to `pruned_through` was deleted
 /// by retention, and `head_hash` is the hash of that last deleted entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
