@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use renshe_kiosk::core::receipt::{Receipt, ReceiptLabels, ReceiptReference};
 use renshe_kiosk::printer::escpos::{encode_raster_page, encode_receipt};
-use renshe_kiosk::printer::sim::{decode_all, Paper};
+use renshe_kiosk::printer::sim::{decode_all, Paper, RenderPaper};
 use renshe_kiosk::printer::{
     JobOutcome, PortSettings, Profile, Profiles, ReceiptPrinter, SerialPrinter, VirtualPrinter,
 };

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use renshe_kiosk::core::receipt::{Receipt, ReceiptLabels, ReceiptLine, ReceiptReference};
 use renshe_kiosk::printer::escpos::{encode_receipt, qr_image, qr_module_size, status_query};
-use renshe_kiosk::printer::sim::{decode_all, PaperItem, PrinterOp};
+use renshe_kiosk::printer::sim::{decode_all, PaperItem, PrinterOp, RenderPaper};
 use renshe_kiosk::printer::{
     DeviceStatus, JobOutcome, PaperStatus, PortSettings, PrintError, PrinterEvent, PrinterStatus,
     Profile, Profiles, ReceiptPrinter, Refusal, SerialPrinter, SimCondition, VirtualPrinter,

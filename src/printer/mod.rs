@@ -1,7 +1,9 @@
 //! Receipt printers: ESC/POS over serial.
 //!
-//! - [`escpos`] and [`status`] are pure protocol code (bytes out, status bytes in).
-//! - [`profile`] describes printer models (`kiosk-config/printers.toml`).
+//! - [`escpos`] and [`status`] are pure protocol code (bytes out, status bytes in), and
+//!   [`profile`] describes printer models (`kiosk-config/printers.toml`): all three live in the
+//!   `renshe-escpos` crate (with the virtual printer's ESC/POS decoder) and are re-exported
+//!   here, so that crate's fuzz targets build without the app.
 //! - [`serial`] is the only code that opens a port; [`sim`] is the virtual printer on a pty
 //!   that tests and demo mode talk to through the same serial adapter.
 //!
@@ -9,12 +11,11 @@
 //! [`PrinterEvent`]s, behind the [`ReceiptPrinter`] trait.
 
 pub mod cli;
-pub mod escpos;
-pub mod profile;
 pub mod serial;
 #[cfg(feature = "demo")]
 pub mod sim;
-pub mod status;
+
+pub use renshe_escpos::{escpos, profile, status};
 
 use serde::Serialize;
 

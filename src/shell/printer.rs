@@ -14,7 +14,7 @@ use crate::core::receipt::Receipt;
 use crate::core::{DeviceHealth, DeviceKind, Event, PrintProblem, Ticket};
 use crate::printer::serial::{PortSettings, SerialPrinter};
 #[cfg(feature = "demo")]
-use crate::printer::sim::VirtualPrinter;
+use crate::printer::sim::{RenderPaper, VirtualPrinter};
 
 /// Demo mode's virtual printer; a terminal's build has none (a value of it cannot exist).
 #[cfg(feature = "demo")]

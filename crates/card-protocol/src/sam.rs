@@ -26,7 +26,7 @@ use sm4::cipher::{Array, BlockCipherEncrypt, KeyInit};
 use sm4::Sm4;
 use zeroize::Zeroizing;
 
-use crate::card::protocol::{self, CommandApdu, ProtocolError, Step, SwOutcome, Transmit};
+use crate::protocol::{self, CommandApdu, ProtocolError, Step, SwOutcome, Transmit};
 
 /// The SM4 key used by the virtual card, the virtual PSAM and [`LocalTestSam`]. A test key: it opens nothing real.
 pub const TEST_RKSSSE_MASTER_KEY: [u8; 16] = *b"renshe-test-key!";

@@ -7,8 +7,8 @@
 
 use qrcode::{Color, EcLevel, QrCode};
 
-use crate::core::receipt::{Align, Receipt, ReceiptBlock, TextStyle};
-use crate::printer::profile::{CutKind, Profile};
+use crate::profile::{CutKind, Profile};
+use renshe_core::receipt::{Align, Receipt, ReceiptBlock, TextStyle};
 
 pub const ESC: u8 = 0x1B;
 pub const GS: u8 = 0x1D;
@@ -368,8 +368,8 @@ pub fn automatic_status_back(n: u8) -> [u8; 3] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::receipt::TextSize;
-    use crate::printer::profile::Profiles;
+    use crate::profile::Profiles;
+    use renshe_core::receipt::TextSize;
 
     fn profile(name: &str) -> Profile {
         Profiles::bundled()

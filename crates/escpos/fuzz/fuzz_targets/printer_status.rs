@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use renshe_kiosk::printer::status::{decode_asb, decode_realtime};
+use renshe_escpos::status::{decode_asb, decode_realtime};
 
 fuzz_target!(|data: &[u8]| {
     let sensor = data.first().is_some_and(|b| b & 1 == 1);

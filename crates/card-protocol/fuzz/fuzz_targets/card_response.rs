@@ -1,15 +1,17 @@
 //! Arbitrary card answers fed to the whole read flow, the PIN flow and the response parsers:
 //! none of them may panic. The input is a sequence of `length byte, response bytes` records.
+//! The same bytes also go to the PC/SC part 10 feature list parser (the reader's answer to
+//! `CM_IOCTL_GET_FEATURE_REQUEST`).
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use renshe_kiosk::card::protocol::{
-    decode_an, decode_bcd_date, decode_cn, decode_gbk, parse_tagged_record, CardSession, ResponseApdu, Step,
-    Transmit, TransportError,
+use renshe_card_protocol::protocol::{
+    decode_an, decode_bcd_date, decode_cn, decode_gbk, parse_tagged_record, CardSession,
+    ResponseApdu, Step, Transmit, TransportError,
 };
-use renshe_kiosk::card::sam::{LocalTestSam, Sam};
-use renshe_kiosk::core::identity::Pin;
+use renshe_card_protocol::sam::{LocalTestSam, Sam};
+use renshe_core::identity::Pin;
 
 struct Replay<'a> {
     rest: &'a [u8],
@@ -27,8 +29,14 @@ impl Transmit for Replay<'_> {
 
 fuzz_target!(|data: &[u8]| {
     let _ = ResponseApdu::parse(data);
+    let _ = renshe_card_protocol::part10::parse_features(data);
     let _ = parse_tagged_record(data.first().copied().unwrap_or(0), data, Step::Response);
-    let _ = (decode_an(data), decode_cn(data), decode_gbk(data), decode_bcd_date(data));
+    let _ = (
+        decode_an(data),
+        decode_cn(data),
+        decode_gbk(data),
+        decode_bcd_date(data),
+    );
 
     let mut sam = LocalTestSam::with_test_key();
     let with_sam = data.first().is_some_and(|first| first & 1 == 1);

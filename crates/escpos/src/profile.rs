@@ -9,9 +9,12 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-/// The profiles bundled with the kiosk.
-pub const DEFAULT_PROFILES_PATH: &str =
-    concat!(env!("CARGO_MANIFEST_DIR"), "/kiosk-config/printers.toml");
+/// The profiles bundled with the kiosk (the app's `kiosk-config/printers.toml`, two levels up
+/// from this crate).
+pub const DEFAULT_PROFILES_PATH: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../kiosk-config/printers.toml"
+);
 
 /// How the printer cuts paper, as the model allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -27,9 +30,13 @@ pub enum CutKind {
 }
 
 /// Serial flow control the adapter can drive (`serialport` has no DTR/DSR flow control).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[cfg_attr(
+    feature = "clap",
+    derive(clap::ValueEnum),
+    value(rename_all = "lowercase")
+)]
 #[serde(rename_all = "lowercase")]
-#[value(rename_all = "lowercase")]
 pub enum FlowControl {
     #[default]
     None,
@@ -111,7 +118,7 @@ impl Profiles {
     /// The bundled profiles, compiled in so an installed binary has them without the repository.
     pub fn bundled() -> Result<Profiles, ProfileError> {
         Profiles::parse(
-            include_str!("../../kiosk-config/printers.toml"),
+            include_str!("../../../kiosk-config/printers.toml"),
             Path::new(DEFAULT_PROFILES_PATH),
         )
     }
@@ -121,7 +128,11 @@ impl Profiles {
         let file: ProfilesFile = toml::from_str(text).map_err(|error| {
             let line = error
                 .span()
-                .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
+                // Bytes, not a `str` slice: a span off a character boundary cannot panic here.
+                .map(|span| {
+                    let before = text.as_bytes().get(..span.start).unwrap_or(text.as_bytes());
+                    before.iter().filter(|&&byte| byte == b'\n').count() + 1
+                });
             ProfileError {
                 file: path.to_path_buf(),
                 line,

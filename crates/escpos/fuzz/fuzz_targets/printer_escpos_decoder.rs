@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use renshe_kiosk::printer::sim::{EscPosDecoder, Paper};
+use renshe_escpos::decode::{EscPosDecoder, Paper};
 
 fuzz_target!(|data: &[u8]| {
     let split = data.first().map_or(0, |b| usize::from(*b)).min(data.len());
