@@ -287,3 +287,68 @@ fn a_damaged_database_is_refused_as_damaged_and_a_truncated_wal_keeps_every_whol
         Err(StoreError::Damaged { .. })
     ));
 }
+
+#[tokio::test]
+async fn a_queued_certification_survives_a_restart_sealed_and_is_delivered_once() {
+    let sim = sim::start(SimOptions::default()).await.expect("sim");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("kiosk.db");
+    let pensioner = sim
+        .residents()
+        .into_iter()
+        .find(|r| r.birth_year <= 1966 && !r.certified_years.contains(&2026))
+        .expect("a pensioner due for 2026");
+    // Stills as the camera takes them: base64 JPEG, with a marker to look for on disk.
+    let still = "/9j/4AAQSkZJRgABAQAAAQABAAD-STILL-MARKER-0001";
+    let queued = Operation::QueueCertification {
+        person_id: pensioner.person_id.clone(),
+        year: 2026,
+        method: "self".into(),
+        challenge_id: "CH000001".into(),
+        helper_person_id: None,
+        frames: vec![still.into(), still.into()],
+    };
+    let key = {
+        let down = BackendConfig::uniform(&["http://127.0.0.1:9".to_string()], 500, true);
+        let offline = Engine::new(Store::open(&path).expect("open"), down, TERMINAL).expect("engine");
+        let outcome = offline
+            .defer("session-1/certify-queued", queued.clone())
+            .await
+            .expect("queued");
+        let Outcome::Deferred { key } = outcome else {
+            panic!("not queued: {outcome:?}");
+        };
+        let pass = offline.flush_outbox().await.expect("relay");
+        assert_eq!((pass.sent, pass.retry_later), (0, 1));
+        key
+    };
+    // The kiosk restarts; on disk the stills are sealed.
+    let mut bytes = std::fs::read(&path).expect("db");
+    bytes.extend(std::fs::read(dir.path().join("kiosk.db-wal")).unwrap_or_default());
+    assert!(!contains(&bytes, b"STILL-MARKER"), "a still in the clear on disk");
+    let up = BackendConfig::uniform(&[sim.url().to_string()], 2_000, true);
+    let online = Engine::new(Store::open(&path).expect("reopen"), up, TERMINAL).expect("engine");
+    let report = online.recover().await.expect("recover");
+    assert!(report.unresolved.is_empty(), "{report:?}");
+    // Queued again for the same session step: nothing new.
+    online
+        .defer("session-1/certify-queued", queued)
+        .await
+        .expect("defer again");
+    let pass = online.flush_outbox().await.expect("relay");
+    assert_eq!(pass.sent, 1);
+    assert_eq!(online.outbox_counts().await.expect("counts").pending, 0);
+    let applied = sim
+        .ledger()
+        .into_iter()
+        .filter(|e| e.idempotency_key == key)
+        .count();
+    assert_eq!(applied, 1, "delivered once");
+    let certified = sim
+        .residents()
+        .into_iter()
+        .find(|r| r.person_id == pensioner.person_id)
+        .expect("pensioner");
+    assert!(certified.certified_years.contains(&2026));
+    sim.shutdown().await;
+}

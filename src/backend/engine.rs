@@ -997,7 +997,10 @@ impl Engine {
             .await?;
             return Ok(Outcome::Deferred { key });
         }
-        if !matches!(op, Operation::SubmitCertification { .. }) {
+        if !matches!(
+            op,
+            Operation::SubmitCertification { .. } | Operation::QueueCertification { .. }
+        ) {
             return Err(EngineError::NotDeferrable(op.name()));
         }
         let _flight = InFlight::claim(&self.inner, reference)?;

@@ -708,6 +708,14 @@ fn api_paths() -> Vec<String> {
             challenge_id: String::new(),
             frames: Vec::new(),
         },
+        Operation::QueueCertification {
+            person_id: String::new(),
+            year: 0,
+            method: String::new(),
+            challenge_id: String::new(),
+            helper_person_id: None,
+            frames: Vec::new(),
+        },
         Operation::SubmitCertification {
             person_id: String::new(),
             year: 0,
@@ -1183,6 +1191,23 @@ impl SimState {
                         verify_url: Some(format!("{}{code}", self.verify_base)),
                         verification_code: Some(code),
                     })
+                }
+                Operation::QueueCertification {
+                    person_id,
+                    year,
+                    frames,
+                    ..
+                } => {
+                    // The demo cannot compare faces: an attempt with its stills that reaches
+                    // the back end later certifies the year (the verdict would go by SMS).
+                    if frames.is_empty() {
+                        return Err((400, bad_request("a queued attempt carries its stills")));
+                    }
+                    let r = self.resident(person_id)?;
+                    if !r.certified_years.contains(year) {
+                        r.certified_years.push(*year);
+                    }
+                    serde_json::to_value(api::Ack { received: true })
                 }
                 Operation::ListProxies { person_id } => {
                     let r = self.resident(person_id)?;

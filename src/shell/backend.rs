@@ -690,13 +690,41 @@ async fn certification(
             })
             .collect(),
     };
-    let capture_id = match applied(
+    let uploaded = applied(
         engine
-            .execute(&format!("{reference}/capture"), upload)
+            .execute(&format!("{reference}/capture"), upload.clone())
             .await,
-    )? {
-        (Reply::Capture(receipt), _) => receipt.capture_id,
-        _ => return Err(BackendProblem::RouteUnavailable),
+    );
+    let capture_id = match uploaded {
+        Ok((Reply::Capture(receipt), _)) => receipt.capture_id,
+        // The route went down after the status: the attempt is queued, sealed in the
+        // outbox with its journal entry, and sent once when the route is back.
+        Err(BackendProblem::RouteUnavailable) => {
+            let Operation::UploadCapture { frames, .. } = upload else {
+                return Err(BackendProblem::RouteUnavailable);
+            };
+            let queued = Operation::QueueCertification {
+                person_id,
+                year: cycle_year,
+                method: if helper.is_some() { "helper" } else { "self" }.into(),
+                challenge_id,
+                helper_person_id: helper,
+                frames,
+            };
+            return match engine
+                .defer(&format!("{reference}/certify-queued"), queued)
+                .await
+            {
+                Ok(Outcome::Deferred { key }) => Ok(CertificationReply::Verdict(
+                    Verdict::Received {
+                        reference: short_reference(&key),
+                    },
+                )),
+                _ => Err(BackendProblem::RouteUnavailable),
+            };
+        }
+        Ok(_) => return Err(BackendProblem::RouteUnavailable),
+        Err(problem) => return Err(problem),
     };
     let submit = Operation::SubmitCertification {
         person_id,
