@@ -310,7 +310,8 @@ async fn a_queued_certification_survives_a_restart_sealed_and_is_delivered_once(
     };
     let key = {
         let down = BackendConfig::uniform(&["http://127.0.0.1:9".to_string()], 500, true);
-        let offline = Engine::new(Store::open(&path).expect("open"), down, TERMINAL).expect("engine");
+        let offline =
+            Engine::new(Store::open(&path).expect("open"), down, TERMINAL).expect("engine");
         let outcome = offline
             .defer("session-1/certify-queued", queued.clone())
             .await
@@ -325,7 +326,10 @@ async fn a_queued_certification_survives_a_restart_sealed_and_is_delivered_once(
     // The kiosk restarts; on disk the stills are sealed.
     let mut bytes = std::fs::read(&path).expect("db");
     bytes.extend(std::fs::read(dir.path().join("kiosk.db-wal")).unwrap_or_default());
-    assert!(!contains(&bytes, b"STILL-MARKER"), "a still in the clear on disk");
+    assert!(
+        !contains(&bytes, b"STILL-MARKER"),
+        "a still in the clear on disk"
+    );
     let up = BackendConfig::uniform(&[sim.url().to_string()], 2_000, true);
     let online = Engine::new(Store::open(&path).expect("reopen"), up, TERMINAL).expect("engine");
     let report = online.recover().await.expect("recover");

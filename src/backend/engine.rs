@@ -822,6 +822,13 @@ impl Engine {
             .await
     }
 
+    /// A daily reconciliation matched: retention may purge what was recorded before
+    /// `through_ms`.
+    pub async fn mark_reconciled(&self, through_ms: i64) -> Result<(), EngineError> {
+        self.with_store(move |s| s.journal_mark_reconciled(through_ms))
+            .await
+    }
+
     /// The sequence number of the journal's last entry (0 for none).
     pub async fn journal_head(&self) -> Result<i64, EngineError> {
         self.with_store(|s| Ok(s.journal_head()?.1.map_or(0, |(seq, _)| seq)))

@@ -450,6 +450,12 @@ impl RecordsHealth {
                     );
                 } else {
                     tracing::info!(date = %report.date, matched = report.matched, "daily reconciliation matched");
+                    // Retention may now purge that day (and everything before it).
+                    let end_of_day =
+                        (now - 86_400_000).div_euclid(86_400_000) * 86_400_000 + 86_400_000;
+                    if let Err(error) = engine.mark_reconciled(end_of_day).await {
+                        tracing::warn!(%error, "reconciliation not recorded");
+                    }
                 }
                 self.reconciled = Some(yesterday);
             }
@@ -715,11 +721,11 @@ async fn certification(
                 .defer(&format!("{reference}/certify-queued"), queued)
                 .await
             {
-                Ok(Outcome::Deferred { key }) => Ok(CertificationReply::Verdict(
-                    Verdict::Received {
+                Ok(Outcome::Deferred { key }) => {
+                    Ok(CertificationReply::Verdict(Verdict::Received {
                         reference: short_reference(&key),
-                    },
-                )),
+                    }))
+                }
                 _ => Err(BackendProblem::RouteUnavailable),
             };
         }

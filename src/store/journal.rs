@@ -160,9 +160,9 @@ impl ChainError {
     /// The first entry that does not verify.
     pub fn seq(&self) -> i64 {
         match *self {
-            ChainError::BrokenLink { seq } | ChainError::BadHash { seq } | ChainError::Corrupt { seq } => {
-                seq
-            }
+            ChainError::BrokenLink { seq }
+            | ChainError::BadHash { seq }
+            | ChainError::Corrupt { seq } => seq,
         }
     }
 }
@@ -229,12 +229,11 @@ pub(super) fn append_in(
     keys: &KeyRing,
     entry: &NewEntry<'_>,
 ) -> Result<i64, StoreError> {
+    // Cached statements: an append is on every resident's path, and preparing costs more
+    // than sealing.
     let last: Option<(i64, Vec<u8>)> = tx
-        .query_row(
-            "SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1",
-            [],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
+        .prepare_cached("SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1")?
+        .query_row([], |row| Ok((row.get(0)?, row.get(1)?)))
         .optional()?;
     let (seq, prev) = match last {
         Some((seq, hash)) => (seq + 1, to_hash(&hash).unwrap_or([0; 32])),
@@ -251,30 +250,28 @@ pub(super) fn append_in(
     });
     let mac = sealed.as_ref().map(|(mac, _, _)| *mac);
     let hash = entry_hash(keys, &prev, seq, entry, mac.as_ref());
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO journal (seq, kind, terminal_id, idempotency_key, reference, service,
                               operation, outcome, payload_mac, recorded_at_ms, prev_hash, hash)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-        params![
-            seq,
-            entry.kind.as_str(),
-            entry.terminal_id,
-            entry.idempotency_key,
-            entry.reference,
-            entry.service,
-            entry.operation,
-            entry.outcome,
-            mac.as_ref().map(|m| &m[..]),
-            entry.recorded_at_ms,
-            &prev[..],
-            &hash[..],
-        ],
-    )?;
+    )?
+    .execute(params![
+        seq,
+        entry.kind.as_str(),
+        entry.terminal_id,
+        entry.idempotency_key,
+        entry.reference,
+        entry.service,
+        entry.operation,
+        entry.outcome,
+        mac.as_ref().map(|m| &m[..]),
+        entry.recorded_at_ms,
+        &prev[..],
+        &hash[..],
+    ])?;
     if let Some((_, nonce, sealed)) = sealed {
-        tx.execute(
-            "INSERT INTO journal_payloads (seq, nonce, sealed) VALUES (?1, ?2, ?3)",
-            params![seq, &nonce[..], sealed],
-        )?;
+        tx.prepare_cached("INSERT INTO journal_payloads (seq, nonce, sealed) VALUES (?1, ?2, ?3)")?
+            .execute(params![seq, &nonce[..], sealed])?;
     }
     Ok(seq)
 }
@@ -359,8 +356,8 @@ pub struct Retention {
 impl Retention {
     pub const DEFAULT: Retention = Retention {
         payload_ms: 24 * 3_600_000,
-        entry_ms: 90 * 24 * 3_600_000,
-        max_entries: 200_000,
+        entry_ms: 30 * 24 * 3_600_000,
+        max_entries: 100_000,
     };
 }
 
@@ -571,16 +568,34 @@ impl Store {
         Ok(())
     }
 
+    /// Everything recorded before this time (ms) was in a daily reconciliation that matched.
+    pub fn journal_reconciled_through_ms(&self) -> Result<i64, StoreError> {
+        self.setting_i64("journal.reconciled_through_ms")
+    }
+
+    /// Records a daily reconciliation that matched: everything before `through_ms` agrees
+    /// with the back end. The mark only moves forward.
+    pub fn journal_mark_reconciled(&mut self, through_ms: i64) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO settings (key, value) VALUES ('journal.reconciled_through_ms', ?1)
+             ON CONFLICT (key) DO UPDATE SET value = MAX(CAST(value AS INTEGER), excluded.value)",
+            [through_ms],
+        )?;
+        Ok(())
+    }
+
     /// One retention pass at `now_ms`: purges the payloads of operations completed before
-    /// `retention.payload_ms` whose entries the back end has acknowledged, then deletes the
-    /// chain's oldest prefix beyond the age or size limit — never past an operation that is
-    /// still open or entries the back end has not acknowledged. The chain still verifies.
+    /// `retention.payload_ms`, acknowledged by the back end and inside a matched daily
+    /// reconciliation, then deletes the chain's oldest prefix beyond the age or size limit —
+    /// never past an operation that is still open, nor entries not acknowledged or not
+    /// reconciled. The chain still verifies.
     pub fn journal_prune(
         &mut self,
         now_ms: i64,
         retention: Retention,
     ) -> Result<Pruned, StoreError> {
         let acknowledged = self.journal_acknowledged_through()?;
+        let reconciled = self.journal_reconciled_through_ms()?;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -592,7 +607,10 @@ impl Store {
                  ) ops ON ops.k = j.idempotency_key
                  JOIN journal done ON done.seq = ops.last
                  WHERE done.kind = 'completed' AND ops.last <= ?1 AND done.recorded_at_ms <= ?2)",
-            params![acknowledged, now_ms - retention.payload_ms],
+            params![
+                acknowledged,
+                (now_ms - retention.payload_ms).min(reconciled - 1)
+            ],
         )? as u64;
         // The prefix may end before the first entry of any open operation and must be
         // acknowledged; within that, what is too old or beyond the size limit goes.
@@ -604,7 +622,14 @@ impl Store {
             [],
             |row| row.get(0),
         )?;
-        let limit = first_open.map_or(acknowledged, |open| acknowledged.min(open - 1));
+        let last_reconciled: Option<i64> = tx.query_row(
+            "SELECT MAX(seq) FROM journal WHERE recorded_at_ms < ?1",
+            [reconciled],
+            |row| row.get(0),
+        )?;
+        let limit = first_open
+            .map_or(acknowledged, |open| acknowledged.min(open - 1))
+            .min(last_reconciled.unwrap_or(0));
         let too_old: Option<i64> = tx.query_row(
             "SELECT MAX(seq) FROM journal WHERE recorded_at_ms < ?1",
             [now_ms - retention.entry_ms],
@@ -833,12 +858,17 @@ mod tests {
             entry_ms: 5,
             max_entries: 1_000,
         };
-        // Nothing acknowledged by the back end yet: nothing goes.
+        // Nothing acknowledged by the back end and reconciled yet: nothing goes.
         assert_eq!(
             store.journal_prune(20, retention).expect("prune"),
             Pruned::default()
         );
         store.journal_acknowledge_through(7).expect("ack");
+        assert_eq!(
+            store.journal_prune(20, retention).expect("prune"),
+            Pruned::default()
+        );
+        store.journal_mark_reconciled(11).expect("reconciled");
         let pruned = store.journal_prune(20, retention).expect("prune");
         // Payloads of both completed operations go; the old operation's entries go, but
         // not past the open one.
