@@ -28,6 +28,7 @@ pub fn show(config: &Config, error: &StoreError) -> anyhow::Result<()> {
     );
     let window = OutOfServiceWindow::new()?;
     crate::ui::install_translator(&window, Rc::new(Translator::new()?));
+    window.set_languages(every_language());
     window.set_terminal_id(config.terminal.id.as_str().into());
     window.set_district(config.location.district.as_str().into());
     if let Some((name, address)) = nearest_counter(config) {
@@ -36,6 +37,15 @@ pub fn show(config: &Config, error: &StoreError) -> anyhow::Result<()> {
     }
     window.run()?;
     Ok(())
+}
+
+/// Every language's tag, for a page that shows them all.
+pub fn every_language() -> slint::ModelRc<slint::SharedString> {
+    let tags: Vec<slint::SharedString> = crate::core::Language::ALL
+        .iter()
+        .map(|language| language.tag().into())
+        .collect();
+    slint::ModelRc::new(slint::VecModel::from(tags))
 }
 
 /// The nearest staffed counter from the stored catalogue, if the file can still be read.

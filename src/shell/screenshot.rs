@@ -644,6 +644,7 @@ impl Renderer {
     ) -> anyhow::Result<slint::SharedPixelBuffer<slint::Rgba8Pixel>> {
         let window = ui::OutOfServiceWindow::new().context("cannot create the page")?;
         ui::install_translator(&window, self.translator.clone());
+        window.set_languages(crate::shell::out_of_service::every_language());
         window.set_terminal_id(self.app.get_terminal_id());
         window.set_district("渝中区".into());
         window.set_counter_name("渝中区人力资源和社会保障局服务大厅".into());
