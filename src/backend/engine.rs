@@ -1903,6 +1903,11 @@ impl Engine {
                     // Equal jitter: terminals that lost the back end together do not return together.
                     let delay = exp / 2 + rand::rng().random_range(0..=exp / 2);
                     let id = message.id;
+                    // `next_attempt_ms` is stored, so it is on the engine's clock, which never
+                    // goes back (not across restarts either: it starts at the journal's last
+                    // time at the earliest): a wall-clock step back cannot stall the outbox.
+                    // Only a schedule written by a run whose clock was ahead of the next
+                    // run's waits for at most one backoff longer.
                     self.with_store(move |s| {
                         s.outbox_retry_later(id, clock.ms() + delay as i64, &reason)
                     })
