@@ -1074,7 +1074,7 @@ pub struct Engine {
 
 /// Where an operation of `execute` or `resolve` stands after the machine's answer.
 enum Next {
-    Done(Outcome),
+    Done(Box<Outcome>),
     /// Voided (it never happened), or forgotten: read the journal and go again.
     Again,
 }
@@ -1272,7 +1272,7 @@ impl Engine {
                 }
             };
             match settle_outcome(&key.0, settled, journaled_op)? {
-                Next::Done(outcome) => return Ok(outcome),
+                Next::Done(outcome) => return Ok(*outcome),
                 Next::Again => continue,
             }
         }
@@ -1540,7 +1540,7 @@ impl Engine {
                 .await
                 .map_err(|_| EngineError::Task("the engine stopped".into()))?;
             match settle_outcome(key, settled, || Ok(op.clone()))? {
-                Next::Done(outcome) => return Ok(outcome),
+                Next::Done(outcome) => return Ok(*outcome),
                 // Voided: say so (the caller begins again); forgotten: read the journal.
                 Next::Again => continue,
             }
@@ -2200,14 +2200,14 @@ fn settle_outcome(
 ) -> Result<Next, EngineError> {
     Ok(match settled {
         Settled::Final(Final::Applied(r) | Final::Rejected(r)) => {
-            Next::Done(outcome_from_result(key, &op()?, r)?)
+            Next::Done(Box::new(outcome_from_result(key, &op()?, r)?))
         }
         Settled::Final(Final::Voided) | Settled::Gone => Next::Again,
         Settled::Unknown(reason) | Settled::Paused(reason) | Settled::Quarantined(reason) => {
-            Next::Done(Outcome::Unknown {
+            Next::Done(Box::new(Outcome::Unknown {
                 key: key.into(),
                 reason,
-            })
+            }))
         }
         Settled::Failed(reason) => return Err(EngineError::Task(reason)),
     })
