@@ -2212,3 +2212,164 @@ fn settle_outcome(
         Settled::Failed(reason) => return Err(EngineError::Task(reason)),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zeroize::Zeroizing;
+
+    fn op() -> Operation {
+        Operation::ReportLoss {
+            person_id: "P00000000".into(),
+            card_number: "TEST0000".into(),
+        }
+    }
+
+    fn row(
+        seq: i64,
+        kind: EntryKind,
+        key: &str,
+        outcome: Option<&str>,
+        payload: journal::Payload,
+    ) -> JournalEntry {
+        JournalEntry {
+            seq,
+            kind,
+            terminal_id: "T".into(),
+            idempotency_key: key.into(),
+            reference: "r".into(),
+            service: op().service().as_str().into(),
+            operation: op().name().into(),
+            outcome: outcome.map(str::to_string),
+            payload,
+            payload_mac: None,
+            recorded_at_ms: 1_000 + seq,
+            prev_hash: [0; 32],
+            hash: [0; 32],
+        }
+    }
+
+    fn kept(text: String) -> journal::Payload {
+        journal::Payload::Kept(Zeroizing::new(text))
+    }
+
+    #[test]
+    fn the_clock_never_starts_behind_the_journal_and_only_moves_forward() {
+        let ahead = wall_ms() + 3_600_000;
+        let clock = Clock::new(ahead);
+        let first = clock.now();
+        assert!(first.0 >= ahead as u64);
+        assert!(clock.now() >= first);
+        let behind = Clock::new(0);
+        assert!(behind.now().0 as i64 >= wall_ms() - 1_000);
+        assert_eq!(clock.instant(Millis(0)), clock.instant(Millis(clock.base)));
+    }
+
+    #[test]
+    fn read_back_gives_the_machine_every_key_and_leaves_out_a_purged_void() {
+        let applied = to_json(&ResultRecord::Applied {
+            body: "{}".into(),
+            replayed: false,
+        });
+        let history = vec![
+            // A voided attempt whose payloads retention purged: it never happened.
+            row(1, EntryKind::Intent, "void", None, journal::Payload::Purged),
+            row(
+                2,
+                EntryKind::Result,
+                "void",
+                Some("void"),
+                journal::Payload::Purged,
+            ),
+            row(
+                3,
+                EntryKind::Completed,
+                "void",
+                None,
+                journal::Payload::Empty,
+            ),
+            row(4, EntryKind::Intent, "done", None, kept(op().to_journal())),
+            row(5, EntryKind::Sent, "done", None, journal::Payload::Empty),
+            row(6, EntryKind::Result, "done", Some("applied"), kept(applied)),
+            row(
+                7,
+                EntryKind::Completed,
+                "done",
+                None,
+                journal::Payload::Empty,
+            ),
+            row(8, EntryKind::Intent, "open", None, kept(op().to_journal())),
+            row(9, EntryKind::Sent, "open", None, journal::Payload::Empty),
+            row(10, EntryKind::Unknown, "open", None, kept("{}".into())),
+        ];
+        let read = match read_back(&history) {
+            Ok(read) => read,
+            Err(e) => panic!("{e}"),
+        };
+        let shape: Vec<(String, &'static str)> = read
+            .entries
+            .iter()
+            .map(|e| {
+                let what = match &e.record {
+                    eo::Record::Intent(_) => "intent",
+                    eo::Record::Sent => "sent",
+                    eo::Record::Unknown => "unknown",
+                    eo::Record::Completed(Final::Applied(_)) => "applied",
+                    eo::Record::Completed(_) => "other",
+                };
+                (e.key.0.clone(), what)
+            })
+            .collect();
+        let expected = [
+            ("done", "intent"),
+            ("done", "sent"),
+            ("done", "applied"),
+            ("open", "intent"),
+            ("open", "sent"),
+            ("open", "unknown"),
+        ];
+        assert_eq!(shape, expected.map(|(k, w)| (k.to_string(), w)).to_vec());
+        assert!(read.meta.iter().all(|(_, m)| m.sent));
+        assert_eq!(read.entries[0].at, Millis(1_004));
+        // The machine takes it: the open key is resolved, the applied one answers `begin`.
+        let config = BackendConfig::uniform(&["http://127.0.0.1:9".to_string()], 100, true);
+        let route = config.route(op().service()).cloned();
+        let Some(route) = route else {
+            panic!("no route")
+        };
+        let machine = Machine::new(
+            machine_config(&config, &route),
+            Millis(2_000),
+            &read.entries,
+        );
+        let Ok(mut machine) = machine else {
+            panic!("machine refused the journal")
+        };
+        assert!(matches!(
+            machine.poll_action(),
+            Some(Action::QueryStatus { .. })
+        ));
+        let begun = machine.begin(
+            Millis(2_001),
+            eo::Reference("r".into()),
+            op(),
+            Key("fresh".into()),
+        );
+        assert!(matches!(begun, Ok(Begin::Resumed(Key(k))) if k == "open"));
+    }
+
+    #[test]
+    fn an_applied_key_whose_intent_cannot_be_read_is_an_error_not_a_guess() {
+        let history = vec![
+            row(
+                1,
+                EntryKind::Intent,
+                "k",
+                None,
+                journal::Payload::Unreadable,
+            ),
+            row(2, EntryKind::Sent, "k", None, journal::Payload::Empty),
+        ];
+        assert!(read_back(&history).is_err());
+    }
+}
