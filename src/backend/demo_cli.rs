@@ -234,7 +234,7 @@ fn session_script(seed: u64, index: u32, residents: &[sim::Resident]) -> Vec<Ste
         },
         deferred: true,
     });
-    if index % 5 == 0 {
+    if index.is_multiple_of(5) {
         steps.push(Step {
             reference: reference("heartbeat"),
             op: Operation::Heartbeat {

@@ -1,25 +1,34 @@
-//! The journal-first transaction engine.
+//! The journal-first transaction engine: it carries out the exactly-once protocol of
+//! `renshe-exactly-once`.
 //!
-//! Every mutation is journaled (`intent`, with its idempotency key) before the first byte is
-//! sent, then `sent`, then `result` or `unknown`, then `completed`. A timeout or garbled answer
-//! after sending is "unknown", resolved by a status query with the same key; an operation that
-//! never arrived is voided at the back end (fenced, so a late copy is refused) and recorded as
-//! such. `recover()` resolves every open operation before anyone is served. Queries (identify,
-//! records, the catalogue) are not journaled at all: the contract lets them be re-evaluated,
-//! and their parameters and answers are the residents' personal data.
+//! The protocol itself — `intent` (durable) → `sent` (durable) → send with the key →
+//! `result` + `completed`, or `unknown` → status query → `void` of a key that never arrived,
+//! with retries, backoff and per-endpoint breakers — is a pure state machine
+//! ([`renshe_exactly_once::Machine`], one per route). The engine only performs the I/O it
+//! asks for: journal writes through the store, requests through the HTTP client, a timer at
+//! the machine's `poll_timeout`. Every input carries `now` on the engine's monotonic clock
+//! ([`Clock`]), so a wall-clock step stalls neither a retry nor the outbox.
+//!
+//! Queries (identify, records, the catalogue) are not journaled at all: the contract lets
+//! them be re-evaluated, and their parameters and answers are the residents' personal data.
+//! They, `defer` and the outbox relay stay outside the machine but share its breakers.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rand::RngExt;
+use renshe_exactly_once as eo;
+use renshe_exactly_once::{Action, Answer, Begin, Failure, Final, Key, Millis, Standing};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use tokio::sync::oneshot;
 
 use super::api::{
     self, ApiError, JournalBatch, Operation, ParseError, Reply, Service, TxState, TxStatus,
 };
-use super::config::{BackendConfig, BreakerPolicy};
+use super::config::{BackendConfig, Route};
 use super::http::{HttpClient, HttpError, Method, WireRequest};
 use crate::store::journal::{self, EntryKind, JournalEntry, NewEntry};
 use crate::store::outbox::{MessageState, NewMessage, OutboxCounts};
@@ -60,7 +69,8 @@ pub enum Outcome {
         error: ApiError,
     },
     /// Sent, but the result is not known yet: tell the resident it is being confirmed and
-    /// not to repeat the operation; `resolve` later.
+    /// not to repeat the operation. The engine goes on resolving it in the background;
+    /// `resolve` asks at once.
     Unknown {
         key: String,
         reason: String,
@@ -128,81 +138,7 @@ pub struct DailyReconciliation {
     pub kiosk_only: Vec<String>,
 }
 
-/// A per-endpoint circuit breaker. Pure: the caller passes `now`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Breaker {
-    Closed {
-        failures: u32,
-    },
-    Open {
-        until: Instant,
-    },
-    /// One trial call is in flight. Its caller may abandon it (a resident's session ended and
-    /// its query was cancelled), so after `until` another trial may go instead.
-    HalfOpen {
-        until: Instant,
-    },
-}
-
-/// How long a trial call may hold a half-open breaker before another may try: longer than
-/// any route's timeout with its retries.
-const TRIAL_WINDOW: Duration = Duration::from_secs(30);
-
-impl Breaker {
-    pub fn new() -> Breaker {
-        Breaker::Closed { failures: 0 }
-    }
-
-    /// Whether a call may go out now (moving an expired open breaker to half-open).
-    pub fn allow(&mut self, now: Instant) -> bool {
-        match *self {
-            Breaker::Closed { .. } => true,
-            Breaker::Open { until } | Breaker::HalfOpen { until } if now >= until => {
-                *self = Breaker::HalfOpen {
-                    until: now + TRIAL_WINDOW,
-                };
-                true
-            }
-            Breaker::Open { .. } | Breaker::HalfOpen { .. } => false,
-        }
-    }
-
-    pub fn on_success(&mut self) {
-        *self = Breaker::Closed { failures: 0 };
-    }
-
-    pub fn on_failure(&mut self, now: Instant, policy: &BreakerPolicy) {
-        let open = Breaker::Open {
-            until: now + Duration::from_millis(policy.open_ms),
-        };
-        *self = match *self {
-            Breaker::Closed { failures } if failures + 1 < policy.failure_threshold => {
-                Breaker::Closed {
-                    failures: failures + 1,
-                }
-            }
-            _ => open,
-        };
-    }
-
-    /// Milliseconds until a call may go out (0 when one may now).
-    fn wait_ms(&self, now: Instant) -> u64 {
-        match *self {
-            Breaker::Closed { .. } => 0,
-            Breaker::Open { until } => until.saturating_duration_since(now).as_millis() as u64,
-            // A trial is in flight; its answer decides soon, or it was abandoned.
-            Breaker::HalfOpen { until } => until.saturating_duration_since(now).as_millis() as u64,
-        }
-    }
-}
-
-impl Default for Breaker {
-    fn default() -> Self {
-        Breaker::new()
-    }
-}
-
-/// What the attempt loop got.
+/// What the attempt loop of a query or an outbox message got.
 enum Exchange {
     /// A 2xx body that passed validation.
     Success { body: Vec<u8>, replayed: bool },
@@ -212,8 +148,8 @@ enum Exchange {
     Failed { reason: String },
 }
 
-/// The result payload journaled for a definite answer.
-#[derive(Serialize, Deserialize)]
+/// The result payload journaled for a definite answer; also the machine's answer type.
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 enum ResultRecord {
     Applied { body: String, replayed: bool },
@@ -234,11 +170,232 @@ impl ResultRecord {
     }
 }
 
-fn now_ms() -> i64 {
+type Machine = eo::Machine<Operation, ResultRecord>;
+type MachineEntry = eo::JournalEntry<Operation, ResultRecord>;
+
+fn wall_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
+}
+
+/// The engine's monotonic clock, in milliseconds: `max(wall clock at start, last journaled
+/// at)` plus the time elapsed since, on `Instant`. It never goes back, not even across
+/// restarts, and a wall-clock step during the run changes nothing. The journal's
+/// `recorded_at_ms` and the outbox's schedule (`next_attempt_ms`) are on it too; it agrees
+/// with the wall clock unless the wall clock stepped.
+#[derive(Clone, Copy, Debug)]
+struct Clock {
+    base: u64,
+    start: Instant,
+}
+
+impl Clock {
+    fn new(floor_ms: i64) -> Clock {
+        Clock {
+            base: wall_ms().max(floor_ms).max(0) as u64,
+            start: Instant::now(),
+        }
+    }
+
+    fn now(&self) -> Millis {
+        let elapsed = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
+        Millis(self.base.saturating_add(elapsed))
+    }
+
+    fn ms(&self) -> i64 {
+        i64::try_from(self.now().0).unwrap_or(i64::MAX)
+    }
+
+    fn instant(&self, at: Millis) -> tokio::time::Instant {
+        let after = Duration::from_millis(at.0.saturating_sub(self.base));
+        tokio::time::Instant::from_std(self.start + after)
+    }
+}
+
+/// A random draw for the machine's jitter.
+fn jitter() -> u32 {
+    rand::rng().random::<u32>()
+}
+
+/// The machine's configuration for one route.
+fn machine_config(config: &BackendConfig, route: &Route) -> eo::Config {
+    eo::Config {
+        endpoints: route.endpoints.len(),
+        attempts_per_endpoint: route.attempts.max(1),
+        retry: eo::Backoff {
+            base: Millis(route.backoff_ms),
+            cap: Millis(route.backoff_ms.saturating_mul(8)),
+        },
+        resolve: eo::Backoff {
+            base: Millis(RESOLVE_BASE_MS),
+            cap: Millis(RESOLVE_CAP_MS),
+        },
+        breaker: eo::BreakerPolicy {
+            failure_threshold: config.breaker.failure_threshold.max(1),
+            open: Millis(config.breaker.open_ms),
+            trial_window: Millis(TRIAL_WINDOW_MS),
+        },
+        retention: Millis(config.key_retention_ms()),
+    }
+}
+
+/// The first pause between two status rounds of an unknown, and the longest.
+const RESOLVE_BASE_MS: u64 = 1_000;
+const RESOLVE_CAP_MS: u64 = 60_000;
+/// How long a trial call may hold a half-open breaker before another may try: longer than
+/// any route's timeout with its retries.
+const TRIAL_WINDOW_MS: u64 = 30_000;
+/// Failure reasons kept per key for its `Unknown` outcome.
+const REASONS_KEPT: usize = 8;
+
+/// What the engine knows of a key besides what the machine holds.
+#[derive(Clone)]
+struct Meta {
+    service: Service,
+    operation: String,
+    /// `sent` is journaled: a void is then a fence at the back end, not "never sent".
+    sent: bool,
+}
+
+/// What a waiting caller wants to hear about a key.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Wait {
+    /// The first report (final, or "unknown" after the send failed): `execute`.
+    Report,
+    /// A final result, or that the status round ended without one: `resolve`, `recover`.
+    Settled,
+}
+
+/// What a waiter is told.
+enum Settled {
+    Final(Final<ResultRecord>),
+    Unknown(String),
+    /// The status round gave no answer; the machine asks again after a pause.
+    Paused(String),
+    Quarantined(String),
+    /// A journal write failed.
+    Failed(String),
+    /// The machine no longer holds the key (it finished and was forgotten): read the journal.
+    Gone,
+}
+
+struct Waiter {
+    key: String,
+    wait: Wait,
+    tx: oneshot::Sender<Settled>,
+}
+
+/// The machines and whoever waits on them. Locked briefly, never across an await.
+struct Core {
+    machines: BTreeMap<Service, Machine>,
+    meta: HashMap<String, Meta>,
+    waiters: Vec<Waiter>,
+    reasons: HashMap<String, Vec<String>>,
+    /// The earliest timer task already sleeping.
+    timer_at: Option<Millis>,
+}
+
+impl Core {
+    fn machine_of(&mut self, key: &str) -> Option<&mut Machine> {
+        let service = self.meta.get(key)?.service;
+        self.machines.get_mut(&service)
+    }
+
+    fn push_reason(&mut self, key: &str, reason: String) {
+        let list = self.reasons.entry(key.to_string()).or_default();
+        if list.len() >= REASONS_KEPT {
+            list.remove(0);
+        }
+        list.push(reason);
+    }
+
+    /// The failure reasons gathered for `key` since last asked.
+    fn take_reason(&mut self, key: &str, default: &str) -> String {
+        match self.reasons.remove(key) {
+            Some(list) if !list.is_empty() => list.join("; "),
+            _ => default.to_string(),
+        }
+    }
+
+    fn wait(&mut self, key: &str, wait: Wait) -> oneshot::Receiver<Settled> {
+        let (tx, rx) = oneshot::channel();
+        self.waiters.push(Waiter {
+            key: key.to_string(),
+            wait,
+            tx,
+        });
+        rx
+    }
+
+    /// Tells the waiters on `key` that `pick` accepts.
+    fn settle(&mut self, key: &str, mut pick: impl FnMut(&mut Self, Wait) -> Option<Settled>) {
+        let waiters = std::mem::take(&mut self.waiters);
+        for w in waiters {
+            if w.key != key {
+                self.waiters.push(w);
+                continue;
+            }
+            match pick(self, w.wait) {
+                Some(settled) => {
+                    let _ = w.tx.send(settled);
+                }
+                None => self.waiters.push(w),
+            }
+        }
+    }
+
+    fn on_report(&mut self, report: eo::Report<ResultRecord>) {
+        let key = report.key.0.clone();
+        match report.outcome {
+            eo::Outcome::Final(result) => {
+                self.settle(&key, |_, _| Some(Settled::Final(result.clone())));
+                // The journal holds it now; `execute` reads it back for a later call.
+                if let Some(m) = self.machine_of(&key) {
+                    let _ = m.forget(&report.key);
+                }
+                self.meta.remove(&key);
+                self.reasons.remove(&key);
+            }
+            eo::Outcome::Unknown => self.settle(&key, |core, wait| {
+                (wait == Wait::Report)
+                    .then(|| Settled::Unknown(core.take_reason(&key, "no definite answer")))
+            }),
+        }
+    }
+
+    /// Waiters whose key's standing answers them (paused, done, quarantined, forgotten).
+    fn check_standing(&mut self) {
+        let keys: Vec<String> = self.waiters.iter().map(|w| w.key.clone()).collect();
+        for key in keys {
+            let standing = self
+                .machine_of(&key)
+                .and_then(|m| m.standing(&Key(key.clone())));
+            self.settle(&key, |core, wait| match &standing {
+                None => Some(Settled::Gone),
+                Some(Standing::Done(result)) => Some(Settled::Final(result.clone())),
+                Some(Standing::Quarantined) => {
+                    Some(Settled::Quarantined("set aside for a technician".into()))
+                }
+                Some(Standing::Paused { .. }) if wait == Wait::Settled => Some(Settled::Paused(
+                    core.take_reason(&key, "still in progress at the back end"),
+                )),
+                Some(_) => None,
+            });
+        }
+    }
+}
+
+/// I/O the machine asked for, done in its own task so a cancelled caller cannot lose it.
+enum Work {
+    Io(Service, Action<Operation, ResultRecord>),
+    Quarantine {
+        key: String,
+        operation: String,
+        reason: String,
+    },
+    Timer(Millis),
 }
 
 struct Inner {
@@ -246,10 +403,27 @@ struct Inner {
     client: HttpClient,
     config: BackendConfig,
     terminal_id: String,
-    breakers: Mutex<HashMap<String, Breaker>>,
+    clock: Clock,
+    core: Mutex<Core>,
     /// Business references with an operation running in this process: one at a time each,
     /// and recovery leaves their keys alone.
     in_flight: Mutex<HashMap<String, Option<String>>>,
+    /// Every `Engine` handle is gone: start no more I/O (what is out finishes; the journal
+    /// keeps the rest for the next recovery, as after a crash).
+    stopped: AtomicBool,
+}
+
+/// Held by every `Engine` handle; when the last goes, the machines stop driving.
+struct Alive {
+    inner: Weak<Inner>,
+}
+
+impl Drop for Alive {
+    fn drop(&mut self) {
+        if let Some(inner) = self.inner.upgrade() {
+            inner.stopped.store(true, Ordering::SeqCst);
+        }
+    }
 }
 
 /// Marks a reference in flight until dropped (also when its task is cancelled).
@@ -290,10 +464,172 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     }
 }
 
-/// The engine; cheap to clone, shareable across tasks.
-#[derive(Clone)]
-pub struct Engine {
-    inner: Arc<Inner>,
+/// Runs `f` on the store in a blocking task (SQLite commits wait for fsync).
+async fn with_store<T, F>(inner: &Arc<Inner>, f: F) -> Result<T, EngineError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,
+{
+    let inner = inner.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut store = inner
+            .store
+            .lock()
+            .map_err(|_| EngineError::Task("store lock poisoned".into()))?;
+        f(&mut store).map_err(EngineError::from)
+    })
+    .await
+    .map_err(|e| EngineError::Task(e.to_string()))?
+}
+
+/// Takes every action out of the machines: reports and quarantines are handled here, I/O
+/// goes to tasks of its own, and a timer is set for the earliest `poll_timeout`. Called
+/// after every input to a machine.
+fn pump(inner: &Arc<Inner>) {
+    if inner.stopped.load(Ordering::SeqCst) {
+        return;
+    }
+    let mut work = Vec::new();
+    {
+        let mut guard = lock(&inner.core);
+        let core = &mut *guard;
+        loop {
+            let mut actions = Vec::new();
+            for (service, machine) in core.machines.iter_mut() {
+                while let Some(action) = machine.poll_action() {
+                    actions.push((*service, action));
+                }
+            }
+            if actions.is_empty() {
+                break;
+            }
+            for (service, action) in actions {
+                match action {
+                    Action::Report(report) => core.on_report(report),
+                    Action::Quarantine { key, reason, .. } => {
+                        let eo::QuarantineReason::PastRetention { age } = reason;
+                        let retention = inner.config.key_retention_ms();
+                        let reason = format!(
+                            "not found at the back end {} h after it was sent, past its \
+                             retention of {} h: not voided",
+                            age.0 / 3_600_000,
+                            retention / 3_600_000
+                        );
+                        let operation = core
+                            .meta
+                            .get(&key.0)
+                            .map(|m| m.operation.clone())
+                            .unwrap_or_default();
+                        let text = reason.clone();
+                        core.settle(&key.0, |_, _| Some(Settled::Quarantined(text.clone())));
+                        work.push(Work::Quarantine {
+                            key: key.0,
+                            operation,
+                            reason,
+                        });
+                    }
+                    other => work.push(Work::Io(service, other)),
+                }
+            }
+        }
+        core.check_standing();
+        let next = core
+            .machines
+            .values()
+            .filter_map(|m| m.poll_timeout())
+            .min();
+        if let Some(next) = next {
+            if core.timer_at.is_none_or(|t| next < t) {
+                core.timer_at = Some(next);
+                work.push(Work::Timer(next));
+            }
+        }
+    }
+    for w in work {
+        match w {
+            Work::Timer(at) => {
+                tokio::spawn(timer(Arc::downgrade(inner), at));
+            }
+            w => {
+                tokio::spawn(perform(inner.clone(), w));
+            }
+        }
+    }
+}
+
+/// Sleeps until the machines' earliest `poll_timeout`, then hands them the time. Holds the
+/// engine only weakly: a dropped engine is not kept alive by its timer.
+async fn timer(inner: Weak<Inner>, at: Millis) {
+    let due = match inner.upgrade() {
+        Some(inner) => inner.clock.instant(at),
+        None => return,
+    };
+    let due = due.max(tokio::time::Instant::now() + Duration::from_millis(1));
+    tokio::time::sleep_until(due).await;
+    let Some(inner) = inner.upgrade() else {
+        return;
+    };
+    if inner.stopped.load(Ordering::SeqCst) {
+        return;
+    }
+    {
+        let mut core = lock(&inner.core);
+        if core.timer_at == Some(at) {
+            core.timer_at = None;
+        }
+        let now = inner.clock.now();
+        for machine in core.machines.values_mut() {
+            machine.handle_timeout(now, jitter());
+        }
+    }
+    pump(&inner);
+}
+
+async fn perform(inner: Arc<Inner>, work: Work) {
+    match work {
+        Work::Timer(_) => {}
+        Work::Quarantine {
+            key,
+            operation,
+            reason,
+        } => {
+            tracing::error!(key, operation, reason, "journal entry quarantined");
+            let at = inner.clock.ms();
+            let result =
+                with_store(&inner, move |s| s.quarantine(&key, &operation, &reason, at)).await;
+            if let Err(error) = result {
+                tracing::error!(%error, "cannot record a quarantine");
+            }
+        }
+        Work::Io(service, Action::Journal(entry)) => journal_write(&inner, service, entry).await,
+        Work::Io(
+            service,
+            Action::Send {
+                key,
+                endpoint,
+                attempt,
+                op,
+            },
+        ) => send(&inner, service, key, endpoint, attempt, op).await,
+        Work::Io(
+            service,
+            Action::QueryStatus {
+                key,
+                endpoint,
+                attempt,
+            },
+        ) => status(&inner, service, key, endpoint, attempt, false).await,
+        Work::Io(
+            service,
+            Action::Void {
+                key,
+                endpoint,
+                attempt,
+            },
+        ) => status(&inner, service, key, endpoint, attempt, true).await,
+        Work::Io(_, Action::Report(_) | Action::Quarantine { .. }) => {}
+    }
+    pump(&inner);
 }
 
 /// The parts of a journal entry the engine writes, owned so they can move to a store task.
@@ -308,23 +644,493 @@ struct Record {
     payload: String,
 }
 
+/// `Action::Journal`: the machine's record as journal rows, made durable, then
+/// acknowledged. `completed` is the `result` row (sealed `ResultRecord`, outcome code in
+/// the clear) and the `completed` row in one commit.
+async fn journal_write(inner: &Arc<Inner>, service: Service, entry: MachineEntry) {
+    let key = entry.key.0.clone();
+    let (meta, reason) = {
+        let core = lock(&inner.core);
+        let meta = core.meta.get(&key).cloned().unwrap_or(Meta {
+            service,
+            operation: String::new(),
+            sent: false,
+        });
+        let reason = match entry.record {
+            eo::Record::Unknown => core.reasons.get(&key).map(|r| r.join("; ")),
+            _ => None,
+        };
+        (meta, reason)
+    };
+    let record = |kind: EntryKind, payload: String| Record {
+        kind,
+        key: key.clone(),
+        reference: entry.reference.0.clone(),
+        service: meta.service,
+        operation: meta.operation.clone(),
+        outcome: None,
+        payload,
+    };
+    let at = i64::try_from(entry.at.0).unwrap_or(i64::MAX);
+    let terminal = inner.terminal_id.clone();
+    let records = match &entry.record {
+        eo::Record::Intent(op) => {
+            let intent = record(EntryKind::Intent, op.to_journal());
+            // The history check and the intent are one IMMEDIATE transaction: no second
+            // operation can start for the reference between them.
+            let begun = with_store(inner, move |s| {
+                s.journal_begin(&new_entry(&terminal, &intent, at))
+            })
+            .await;
+            let failure = match begun {
+                Ok(Ok(_)) => None,
+                Ok(Err(_)) => Some("the reference already has an open operation".to_string()),
+                Err(e) => Some(e.to_string()),
+            };
+            let mut core = lock(&inner.core);
+            match failure {
+                None => acknowledge(&mut core, inner.clock.now(), &entry.key),
+                Some(reason) => {
+                    // Nothing was written, nothing sent: as though never begun.
+                    tracing::error!(key, %reason, "intent not journaled");
+                    if let Some(m) = core.machine_of(&key) {
+                        let _ = m.abandon(&entry.key);
+                    }
+                    core.settle(&key, |_, _| Some(Settled::Failed(reason.clone())));
+                    core.meta.remove(&key);
+                }
+            }
+            return;
+        }
+        eo::Record::Sent => vec![record(EntryKind::Sent, "{}".into())],
+        eo::Record::Unknown => {
+            let reason = reason.unwrap_or_else(|| "no definite answer".into());
+            vec![record(
+                EntryKind::Unknown,
+                json!({ "reason": reason }).to_string(),
+            )]
+        }
+        eo::Record::Completed(result) => {
+            let result = match result {
+                Final::Applied(r) | Final::Rejected(r) => r.clone(),
+                Final::Voided => ResultRecord::Void {
+                    reason: if meta.sent {
+                        "never reached the back end; voided".into()
+                    } else {
+                        "never sent".into()
+                    },
+                },
+            };
+            vec![
+                result_record(record(EntryKind::Result, String::new()), &result),
+                record(EntryKind::Completed, "{}".into()),
+            ]
+        }
+    };
+    let sent = matches!(entry.record, eo::Record::Sent);
+    // Durability comes first: the key waits until the write goes through.
+    let mut pause = Duration::from_millis(200);
+    loop {
+        let (terminal, records) = (inner.terminal_id.clone(), records.clone());
+        let written = with_store(inner, move |s| {
+            let entries: Vec<NewEntry<'_>> = records
+                .iter()
+                .map(|r| new_entry(&terminal, r, at))
+                .collect();
+            s.journal_append(&entries).map(|_| ())
+        })
+        .await;
+        let done = {
+            let mut core = lock(&inner.core);
+            match written {
+                Ok(()) => {
+                    if sent {
+                        if let Some(m) = core.meta.get_mut(&key) {
+                            m.sent = true;
+                        }
+                    }
+                    acknowledge(&mut core, inner.clock.now(), &entry.key);
+                    true
+                }
+                Err(error) => {
+                    tracing::error!(key, %error, "journal write failed; retrying");
+                    let text = error.to_string();
+                    core.settle(&key, |_, _| Some(Settled::Failed(text.clone())));
+                    false
+                }
+            }
+        };
+        if done {
+            return;
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(10));
+    }
+}
+
+fn acknowledge(core: &mut Core, now: Millis, key: &Key) {
+    if let Some(m) = core.machine_of(&key.0) {
+        if let Err(error) = m.journaled(now, key) {
+            tracing::error!(%error, "journal acknowledgement refused");
+        }
+    }
+}
+
+/// `Action::Send`: the operation with its key to one endpoint; the HTTP answer as an
+/// [`Answer`].
+async fn send(
+    inner: &Arc<Inner>,
+    service: Service,
+    key: Key,
+    endpoint: eo::Endpoint,
+    attempt: u32,
+    op: Operation,
+) {
+    let route = inner.config.route(service);
+    let url = route.and_then(|r| r.endpoints.get(endpoint.0));
+    let (answer, reason) = match (route, url) {
+        (Some(route), Some(url)) => {
+            let (path, body) = (op.path(), op.body());
+            let request = WireRequest {
+                method: Method::Post,
+                base_url: url,
+                path: &path,
+                body: Some(&body),
+                idempotency_key: &key.0,
+                timeout: Duration::from_millis(route.timeout_ms),
+            };
+            match inner.client.send(&request).await {
+                Ok(r) if (200..300).contains(&r.status) => match api::parse_reply(&op, &r.body) {
+                    Ok(_) => (
+                        Answer::Applied(ResultRecord::Applied {
+                            body: String::from_utf8_lossy(&r.body).into_owned(),
+                            replayed: r.replayed,
+                        }),
+                        None,
+                    ),
+                    Err(e) => (Answer::Garbled, Some(format!("{url}: {e}"))),
+                },
+                Ok(r) if (400..500).contains(&r.status) => match ApiError::parse(&r.body) {
+                    Ok(error) => (
+                        Answer::Rejected(ResultRecord::Rejected {
+                            status: r.status,
+                            error,
+                        }),
+                        None,
+                    ),
+                    Err(e) => (
+                        Answer::Garbled,
+                        Some(format!("{url}: HTTP {}: {e}", r.status)),
+                    ),
+                },
+                Ok(r) => (Answer::Garbled, Some(format!("{url}: HTTP {}", r.status))),
+                Err(e) => (
+                    match e {
+                        HttpError::Connect { .. } => Answer::ConnectFailed,
+                        HttpError::Timeout { .. } => Answer::Timeout,
+                        _ => Answer::Garbled,
+                    },
+                    Some(e.to_string()),
+                ),
+            }
+        }
+        _ => (
+            Answer::ConnectFailed,
+            Some(format!(
+                "no endpoint {} for {}",
+                endpoint.0,
+                service.as_str()
+            )),
+        ),
+    };
+    let mut core = lock(&inner.core);
+    if let Some(reason) = reason {
+        core.push_reason(&key.0, reason);
+    }
+    let now = inner.clock.now();
+    if let Some(m) = core.machine_of(&key.0) {
+        if let Err(error) = m.answer(now, &key, attempt, answer, jitter()) {
+            tracing::error!(%error, "answer refused");
+        }
+    }
+}
+
+/// `Action::QueryStatus` / `Action::Void`: the back end's state of the key.
+async fn status(
+    inner: &Arc<Inner>,
+    service: Service,
+    key: Key,
+    endpoint: eo::Endpoint,
+    attempt: u32,
+    void: bool,
+) {
+    let route = inner.config.route(service);
+    let url = route.and_then(|r| r.endpoints.get(endpoint.0));
+    let mut reason = None;
+    let reply = match (route, url) {
+        (Some(route), Some(url)) => {
+            let path = if void {
+                format!("/v1/transactions/{key}/void")
+            } else {
+                format!("/v1/transactions/{key}")
+            };
+            let request = WireRequest {
+                method: if void { Method::Post } else { Method::Get },
+                base_url: url,
+                path: &path,
+                body: void.then_some("{}"),
+                idempotency_key: &key.0,
+                timeout: Duration::from_millis(route.timeout_ms),
+            };
+            match inner.client.send(&request).await {
+                Ok(r) if (200..300).contains(&r.status) => match TxStatus::parse(&r.body) {
+                    Ok(s) => Ok(tx_state(s)),
+                    Err(e) => {
+                        reason = Some(format!("{url}: {e}"));
+                        Err(Failure::Garbled)
+                    }
+                },
+                Ok(r) => {
+                    reason = Some(format!("{url}: status query refused: HTTP {}", r.status));
+                    Err(Failure::Garbled)
+                }
+                Err(e) => {
+                    reason = Some(e.to_string());
+                    Err(match e {
+                        HttpError::Connect { .. } => Failure::ConnectFailed,
+                        HttpError::Timeout { .. } => Failure::Timeout,
+                        _ => Failure::Garbled,
+                    })
+                }
+            }
+        }
+        _ => {
+            reason = Some(format!(
+                "no endpoint {} for {}",
+                endpoint.0,
+                service.as_str()
+            ));
+            Err(Failure::ConnectFailed)
+        }
+    };
+    let mut core = lock(&inner.core);
+    if matches!(reply, Ok(eo::TxState::InProgress)) {
+        reason = Some("still in progress at the back end".into());
+    }
+    if let Some(reason) = reason {
+        core.push_reason(&key.0, reason);
+    }
+    let now = inner.clock.now();
+    if let Some(m) = core.machine_of(&key.0) {
+        if let Err(error) = m.status(now, &key, attempt, reply, jitter()) {
+            tracing::error!(%error, "status refused");
+        }
+    }
+}
+
+/// The contract's transaction status as the machine's.
+fn tx_state(status: TxStatus) -> eo::TxState<ResultRecord> {
+    match status.state {
+        TxState::Applied => eo::TxState::Applied(ResultRecord::Applied {
+            body: status.response.map(|v| v.to_string()).unwrap_or_default(),
+            replayed: true,
+        }),
+        TxState::Rejected => {
+            let error = status
+                .response
+                .map(|v| v.to_string())
+                .and_then(|b| ApiError::parse(b.as_bytes()).ok())
+                .unwrap_or_else(|| ApiError::new(api::ErrorCode::Internal, "", ""));
+            eo::TxState::Rejected(ResultRecord::Rejected {
+                status: status.http_status.unwrap_or(400),
+                error,
+            })
+        }
+        TxState::Void => eo::TxState::Void,
+        TxState::NotFound => eo::TxState::NotFound,
+        TxState::InProgress => eo::TxState::InProgress,
+    }
+}
+
+/// One key's journal rows read back as the machine's records, with what the engine keeps
+/// beside them.
+struct ReadBack {
+    entries: Vec<MachineEntry>,
+    meta: Vec<(String, Meta)>,
+}
+
+/// Reads journal rows (one key's or one reference's, oldest first) back for
+/// [`Machine::recover`]. A finished key whose payloads were purged or cannot be opened is
+/// left out when it was voided (it never happened); any other unreadable row is an error.
+fn read_back(history: &[JournalEntry]) -> Result<ReadBack, ParseError> {
+    let mut order: Vec<&str> = Vec::new();
+    let mut by_key: HashMap<&str, Vec<&JournalEntry>> = HashMap::new();
+    for e in history {
+        by_key
+            .entry(&e.idempotency_key)
+            .or_insert_with(|| {
+                order.push(&e.idempotency_key);
+                Vec::new()
+            })
+            .push(e);
+    }
+    let mut out = ReadBack {
+        entries: Vec::new(),
+        meta: Vec::new(),
+    };
+    for key in order {
+        let Some(rows) = by_key.get(key) else {
+            continue;
+        };
+        let Some(first) = rows.first() else {
+            continue;
+        };
+        let voided =
+            journal::last_outcome(history, key).is_some_and(|o| o == "void" || o == "failed");
+        let completed = rows.last().is_some_and(|e| e.kind == EntryKind::Completed);
+        let mut entries = Vec::new();
+        let mut result: Option<ResultRecord> = None;
+        let mut readable = true;
+        let mut sent = false;
+        for e in rows {
+            let record = match e.kind {
+                EntryKind::Intent => match e.payload.text().map(Operation::from_journal) {
+                    Some(Ok(op)) => eo::Record::Intent(op),
+                    Some(Err(error)) if !(completed && voided) => return Err(error),
+                    None if !(completed && voided) => {
+                        return Err(ParseError {
+                            what: "journal",
+                            detail: format!("the intent of {key} is {:?}", e.payload),
+                        })
+                    }
+                    _ => {
+                        readable = false;
+                        continue;
+                    }
+                },
+                EntryKind::Sent => {
+                    sent = true;
+                    eo::Record::Sent
+                }
+                EntryKind::Unknown => {
+                    sent = true;
+                    eo::Record::Unknown
+                }
+                EntryKind::Result => {
+                    result = match e.payload.text() {
+                        Some(text) => Some(
+                            serde_json::from_str(text)
+                                .map_err(|err| ParseError::from_serde("journaled result", &err))?,
+                        ),
+                        None => None,
+                    };
+                    continue;
+                }
+                EntryKind::Completed => eo::Record::Completed(match result.take() {
+                    Some(r @ ResultRecord::Applied { .. }) => Final::Applied(r),
+                    Some(r @ ResultRecord::Rejected { .. }) => Final::Rejected(r),
+                    Some(ResultRecord::Void { .. } | ResultRecord::Failed { .. }) => Final::Voided,
+                    None if voided => Final::Voided,
+                    None => {
+                        return Err(ParseError {
+                            what: "journaled result",
+                            detail: format!("the result of {key} cannot be read"),
+                        })
+                    }
+                }),
+            };
+            entries.push(MachineEntry {
+                key: eo::Key(key.to_string()),
+                reference: eo::Reference(e.reference.clone()),
+                at: Millis(u64::try_from(e.recorded_at_ms).unwrap_or(0)),
+                record,
+            });
+        }
+        if !readable {
+            continue; // a voided key whose intent was purged: it never happened
+        }
+        out.entries.extend(entries);
+        out.meta.push((
+            key.to_string(),
+            Meta {
+                service: Service::parse(&first.service).ok_or_else(|| ParseError {
+                    what: "journal",
+                    detail: format!("key {key} names an unknown service"),
+                })?,
+                operation: first.operation.clone(),
+                sent,
+            },
+        ));
+    }
+    Ok(out)
+}
+
+/// The engine; cheap to clone, shareable across tasks.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+    _alive: Arc<Alive>,
+}
+
+/// Where an operation of `execute` or `resolve` stands after the machine's answer.
+enum Next {
+    Done(Box<Outcome>),
+    /// Voided (it never happened), or forgotten: read the journal and go again.
+    Again,
+}
+
 impl Engine {
-    /// Builds an engine over an open store. Call [`Engine::recover`] before serving anyone.
+    /// Builds an engine over an open store, with one protocol machine per route. Call
+    /// [`Engine::recover`] before serving anyone.
     pub fn new(
         store: Store,
         config: BackendConfig,
         terminal_id: &str,
     ) -> Result<Engine, EngineError> {
         let client = HttpClient::new(&config, terminal_id)?;
-        Ok(Engine {
-            inner: Arc::new(Inner {
-                store: Mutex::new(store),
-                client,
-                config,
-                terminal_id: terminal_id.to_string(),
-                breakers: Mutex::new(HashMap::new()),
-                in_flight: Mutex::new(HashMap::new()),
+        // The clock never goes back behind what the journal already holds.
+        let last_at = match store.journal_head()?.1 {
+            Some((seq, _)) => store
+                .journal_after(seq.saturating_sub(1), 1)?
+                .first()
+                .map_or(0, |e| e.recorded_at_ms),
+            None => 0,
+        };
+        let clock = Clock::new(last_at);
+        let mut machines = BTreeMap::new();
+        for (service, route) in &config.routes {
+            let machine = Machine::new(
+                machine_config(&config, route),
+                clock.now(),
+                std::iter::empty(),
+            )
+            .map_err(|e| EngineError::Unavailable {
+                service: service.as_str(),
+                reason: e.to_string(),
+            })?;
+            machines.insert(*service, machine);
+        }
+        let inner = Arc::new(Inner {
+            store: Mutex::new(store),
+            client,
+            config,
+            terminal_id: terminal_id.to_string(),
+            clock,
+            core: Mutex::new(Core {
+                machines,
+                meta: HashMap::new(),
+                waiters: Vec::new(),
+                reasons: HashMap::new(),
+                timer_at: None,
             }),
+            in_flight: Mutex::new(HashMap::new()),
+            stopped: AtomicBool::new(false),
+        });
+        Ok(Engine {
+            _alive: Arc::new(Alive {
+                inner: Arc::downgrade(&inner),
+            }),
+            inner,
         })
     }
 
@@ -338,94 +1144,141 @@ impl Engine {
         T: Send + 'static,
         F: FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,
     {
-        let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut store = inner
-                .store
-                .lock()
-                .map_err(|_| EngineError::Task("store lock poisoned".into()))?;
-            f(&mut store).map_err(EngineError::from)
-        })
-        .await
-        .map_err(|e| EngineError::Task(e.to_string()))?
-    }
-
-    async fn append(&self, records: Vec<Record>) -> Result<(), EngineError> {
-        let terminal = self.inner.terminal_id.clone();
-        self.with_store(move |store| {
-            let at = now_ms();
-            let entries: Vec<NewEntry<'_>> = records
-                .iter()
-                .map(|r| new_entry(&terminal, r, at))
-                .collect();
-            store.journal_append(&entries).map(|_| ())
-        })
-        .await
+        with_store(&self.inner, f).await
     }
 
     /// Executes `op` exactly once for the business `reference` (e.g. session id + step).
     ///
     /// Calling again with the same reference never executes twice: a completed operation
-    /// returns its journaled result, an open one is resumed under its own key.
+    /// returns its journaled result, an open one is resumed under its own key. The
+    /// reference's history is read back from the journal into the machine first (the
+    /// journal is the authority), then the machine begins, and this call waits for its
+    /// first report.
     pub async fn execute(&self, reference: &str, op: Operation) -> Result<Outcome, EngineError> {
         if !op.is_mutation() {
             return self.query(&op).await;
         }
         let flight = InFlight::claim(&self.inner, reference)?;
-        loop {
-            let key = uuid::Uuid::new_v4().to_string();
-            let intent = Record {
-                kind: EntryKind::Intent,
-                key: key.clone(),
-                reference: reference.to_string(),
-                service: op.service(),
-                operation: op.name().to_string(),
-                outcome: None,
-                payload: op.to_journal(),
-            };
-            // The history check and the intent are one IMMEDIATE transaction: no second
-            // operation can start for the reference between them.
-            let terminal = self.inner.terminal_id.clone();
-            let begun = self
-                .with_store(move |s| s.journal_begin(&new_entry(&terminal, &intent, now_ms())))
+        for _ in 0..MAX_PASSES {
+            let r = reference.to_string();
+            let history = self
+                .with_store(move |s| s.journal_for_reference(&r))
                 .await?;
-            let history = match begun {
-                Ok(_) => {
-                    flight.key(&key);
-                    return self.send_journaled(&key, reference, &op, false).await;
-                }
-                Err(history) => history,
-            };
-            let Some(last) = history.last() else {
-                continue;
-            };
-            let open_key = last.idempotency_key.clone();
-            flight.key(&open_key);
-            let journaled = latest_intent_op(&history, &open_key)?;
-            match last.kind {
-                EntryKind::Completed => {
-                    return self.outcome_from_history(&history, &open_key, &journaled);
-                }
-                EntryKind::Intent => {
-                    let key = open_key.clone();
-                    let queued = self.with_store(move |s| s.outbox_get(&key)).await?;
-                    if queued.is_some() {
+            if let Some(last) = history.last() {
+                let open = last.idempotency_key.clone();
+                if last.kind != EntryKind::Completed {
+                    let k = open.clone();
+                    let (queued, quarantined) = self
+                        .with_store(move |s| {
+                            Ok((s.outbox_get(&k)?.is_some(), s.is_quarantined(&k)?))
+                        })
+                        .await?;
+                    if queued {
                         // Deferred through the outbox: only the relay sends it.
-                        return Ok(Outcome::Deferred { key: open_key });
+                        flight.key(&open);
+                        return Ok(Outcome::Deferred { key: open });
                     }
-                    return self
-                        .send_journaled(&open_key, reference, &journaled, false)
-                        .await;
-                }
-                _ => {
-                    let outcome = self.resolve(&open_key).await?;
-                    if !matches!(outcome, Outcome::Voided { .. }) {
-                        return Ok(outcome);
+                    if quarantined {
+                        return Ok(Outcome::Unknown {
+                            key: open,
+                            reason: "set aside for a technician".into(),
+                        });
                     }
-                    // Voided: it never happened; the loop begins it again under a new key.
                 }
             }
+            let read = read_back(&history)?;
+            let fresh = uuid::Uuid::new_v4().to_string();
+            let (begun, rx) = {
+                let mut guard = lock(&self.inner.core);
+                let core = &mut *guard;
+                let now = self.inner.clock.now();
+                for (key, meta) in &read.meta {
+                    core.meta.entry(key.clone()).or_insert_with(|| meta.clone());
+                }
+                let service = op.service();
+                let Some(machine) = core.machines.get_mut(&service) else {
+                    return Err(EngineError::Unavailable {
+                        service: service.as_str(),
+                        reason: "no route".into(),
+                    });
+                };
+                machine
+                    .recover(now, &read.entries)
+                    .map_err(|e| ParseError {
+                        what: "journal",
+                        detail: e.to_string(),
+                    })?;
+                let begun = machine
+                    .begin(
+                        now,
+                        eo::Reference(reference.to_string()),
+                        op.clone(),
+                        Key(fresh.clone()),
+                    )
+                    .map_err(|e| EngineError::Task(e.to_string()))?;
+                // Finished keys read back are not kept: the journal answers for them.
+                for (key, _) in &read.meta {
+                    let k = Key(key.clone());
+                    if matches!(machine.standing(&k), Some(Standing::Done(_))) {
+                        let _ = machine.forget(&k);
+                        core.meta.remove(key);
+                    }
+                }
+                let rx = match &begun {
+                    Begin::Started(key) => {
+                        core.meta.insert(
+                            key.0.clone(),
+                            Meta {
+                                service,
+                                operation: op.name().to_string(),
+                                sent: false,
+                            },
+                        );
+                        Some(core.wait(&key.0, Wait::Report))
+                    }
+                    Begin::Resumed(key) => {
+                        if let Some(m) = core.machines.get_mut(&service) {
+                            m.resolve_now(now, key);
+                        }
+                        Some(core.wait(&key.0, Wait::Settled))
+                    }
+                    Begin::Finished { .. } | Begin::Quarantined(_) => None,
+                };
+                (begun, rx)
+            };
+            pump(&self.inner);
+            let (key, settled) = match begun {
+                Begin::Finished { key, result } => (key, Settled::Final(result)),
+                Begin::Quarantined(key) => (
+                    key,
+                    Settled::Quarantined("set aside for a technician".into()),
+                ),
+                Begin::Started(key) | Begin::Resumed(key) => {
+                    flight.key(&key.0);
+                    let settled = match rx {
+                        Some(rx) => rx
+                            .await
+                            .map_err(|_| EngineError::Task("the engine stopped".into()))?,
+                        None => Settled::Gone,
+                    };
+                    (key, settled)
+                }
+            };
+            let journaled_op = || -> Result<Operation, EngineError> {
+                if key.0 == fresh {
+                    Ok(op.clone())
+                } else {
+                    latest_intent_op(&history, &key.0)
+                }
+            };
+            match settle_outcome(&key.0, settled, journaled_op)? {
+                Next::Done(outcome) => return Ok(*outcome),
+                Next::Again => continue,
+            }
         }
+        Err(EngineError::Task(
+            "the reference's operation kept being voided".into(),
+        ))
     }
 
     fn outcome_from_history(
@@ -483,100 +1336,10 @@ impl Engine {
         }
     }
 
-    /// Sends an operation whose intent is journaled, and journals what happened.
-    async fn send_journaled(
-        &self,
-        key: &str,
-        reference: &str,
-        op: &Operation,
-        sent_journaled: bool,
-    ) -> Result<Outcome, EngineError> {
-        let record = |kind: EntryKind, payload: String| Record {
-            kind,
-            key: key.to_string(),
-            reference: reference.to_string(),
-            service: op.service(),
-            operation: op.name().to_string(),
-            outcome: None,
-            payload,
-        };
-        if !sent_journaled {
-            self.append(vec![record(EntryKind::Sent, "{}".into())])
-                .await?;
-        }
-        let body = op.body();
-        let op_for_check = op.clone();
-        let exchange = self
-            .exchange(
-                op.service(),
-                Method::Post,
-                &op.path(),
-                Some(&body),
-                key,
-                move |bytes| api::parse_reply(&op_for_check, bytes).map(|_| ()),
-            )
-            .await;
-        let (result, outcome) = match exchange {
-            Exchange::Success { body, replayed } => {
-                let reply = api::parse_reply(op, &body)?;
-                (
-                    ResultRecord::Applied {
-                        body: String::from_utf8_lossy(&body).into_owned(),
-                        replayed,
-                    },
-                    Outcome::Applied {
-                        key: key.into(),
-                        reply,
-                        replayed,
-                    },
-                )
-            }
-            Exchange::Rejected { status, error } => (
-                ResultRecord::Rejected {
-                    status,
-                    error: error.clone(),
-                },
-                Outcome::Rejected {
-                    key: key.into(),
-                    error,
-                },
-            ),
-            Exchange::Failed { reason } if op.is_mutation() => {
-                tracing::warn!(key, op = op.name(), %reason, "outcome unknown");
-                let payload = json!({ "reason": reason }).to_string();
-                self.append(vec![record(EntryKind::Unknown, payload)])
-                    .await?;
-                return Ok(Outcome::Unknown {
-                    key: key.into(),
-                    reason,
-                });
-            }
-            Exchange::Failed { reason } => {
-                // A query changes nothing: close it and report the service unavailable.
-                let failed = ResultRecord::Failed {
-                    reason: reason.clone(),
-                };
-                self.append(vec![
-                    result_record(record(EntryKind::Result, String::new()), &failed),
-                    record(EntryKind::Completed, "{}".into()),
-                ])
-                .await?;
-                return Err(EngineError::Unavailable {
-                    service: op.service().as_str(),
-                    reason,
-                });
-            }
-        };
-        self.append(vec![
-            result_record(record(EntryKind::Result, String::new()), &result),
-            record(EntryKind::Completed, "{}".into()),
-        ])
-        .await?;
-        Ok(outcome)
-    }
-
-    /// Tries the route's endpoints in order, each up to `attempts` times, skipping endpoints
-    /// whose breaker is open. Retries reuse the same key and body, so they are safe.
+    /// For queries and outbox messages (outside the protocol machine): tries the route's
+    /// endpoints in order, each up to `attempts` times, skipping endpoints whose breaker
+    /// (the route machine's) is open, with the route's jittered exponential pause between
+    /// tries, on the monotonic clock. Retries reuse the same key and body, so they are safe.
     async fn exchange<V>(
         &self,
         service: Service,
@@ -594,16 +1357,18 @@ impl Engine {
                 reason: format!("no route for {}", service.as_str()),
             };
         };
-        let policy = &self.inner.config.breaker;
+        let retry = machine_config(&self.inner.config, route).retry;
         let mut reasons = Vec::new();
-        for endpoint in &route.endpoints {
-            for attempt in 0..route.attempts {
-                if !self.breaker_allows(endpoint) {
+        let mut failures = 0u32;
+        for (index, endpoint) in route.endpoints.iter().enumerate() {
+            for attempt in 0..route.attempts.max(1) {
+                if !self.breaker_allows(service, index) {
                     reasons.push(format!("{endpoint}: circuit open"));
                     break;
                 }
                 if attempt > 0 {
-                    tokio::time::sleep(Duration::from_millis(route.backoff_ms)).await;
+                    let pause = retry.delay(failures.saturating_sub(1), jitter());
+                    tokio::time::sleep(Duration::from_millis(pause.0)).await;
                 }
                 let request = WireRequest {
                     method,
@@ -616,7 +1381,7 @@ impl Engine {
                 let failure = match self.inner.client.send(&request).await {
                     Ok(r) if (200..300).contains(&r.status) => match validate(&r.body) {
                         Ok(()) => {
-                            self.breaker_result(endpoint, true, policy);
+                            self.breaker_result(service, index, true);
                             return Exchange::Success {
                                 body: r.body,
                                 replayed: r.replayed,
@@ -626,7 +1391,7 @@ impl Engine {
                     },
                     Ok(r) if (400..500).contains(&r.status) => match ApiError::parse(&r.body) {
                         Ok(error) => {
-                            self.breaker_result(endpoint, true, policy);
+                            self.breaker_result(service, index, true);
                             return Exchange::Rejected {
                                 status: r.status,
                                 error,
@@ -637,7 +1402,8 @@ impl Engine {
                     Ok(r) => format!("{endpoint}: HTTP {}", r.status),
                     Err(e) => {
                         let connect = matches!(e, HttpError::Connect { .. });
-                        self.breaker_result(endpoint, false, policy);
+                        self.breaker_result(service, index, false);
+                        failures += 1;
                         reasons.push(e.to_string());
                         if connect {
                             break; // this endpoint is down: fail over now
@@ -645,7 +1411,8 @@ impl Engine {
                         continue;
                     }
                 };
-                self.breaker_result(endpoint, false, policy);
+                self.breaker_result(service, index, false);
+                failures += 1;
                 reasons.push(failure);
             }
         }
@@ -654,159 +1421,134 @@ impl Engine {
         }
     }
 
-    fn breaker_allows(&self, endpoint: &str) -> bool {
-        let mut breakers = match self.inner.breakers.lock() {
-            Ok(b) => b,
-            Err(poisoned) => poisoned.into_inner(),
+    fn breaker_allows(&self, service: Service, index: usize) -> bool {
+        let now = self.inner.clock.now();
+        let mut core = lock(&self.inner.core);
+        let Some(machine) = core.machines.get_mut(&service) else {
+            return true;
         };
-        breakers
-            .entry(endpoint.to_string())
-            .or_default()
-            .allow(Instant::now())
+        let policy = machine.config().breaker;
+        machine
+            .breakers_mut()
+            .get_mut(index)
+            .is_none_or(|b| b.allow(now, &policy))
     }
 
-    fn breaker_result(&self, endpoint: &str, ok: bool, policy: &BreakerPolicy) {
-        let mut breakers = match self.inner.breakers.lock() {
-            Ok(b) => b,
-            Err(poisoned) => poisoned.into_inner(),
+    fn breaker_result(&self, service: Service, index: usize, ok: bool) {
+        let now = self.inner.clock.now();
+        let mut core = lock(&self.inner.core);
+        let Some(machine) = core.machines.get_mut(&service) else {
+            return;
         };
-        let breaker = breakers.entry(endpoint.to_string()).or_default();
-        if ok {
-            breaker.on_success();
-        } else {
-            breaker.on_failure(Instant::now(), policy);
-        }
-    }
-
-    /// Per service: can it be used now? (Available when any endpoint's breaker lets calls out.)
-    pub fn availability(&self) -> BTreeMap<Service, Availability> {
-        let now = Instant::now();
-        let breakers = match self.inner.breakers.lock() {
-            Ok(b) => b,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        let mut map = BTreeMap::new();
-        for (service, route) in &self.inner.config.routes {
-            let wait = route
-                .endpoints
-                .iter()
-                .map(|e| breakers.get(e).map_or(0, |b| b.wait_ms(now)))
-                .min()
-                .unwrap_or(0);
-            let availability = if wait == 0 {
-                Availability::Available
+        let policy = machine.config().breaker;
+        if let Some(breaker) = machine.breakers_mut().get_mut(index) {
+            if ok {
+                breaker.on_success();
             } else {
-                Availability::Unavailable { retry_in_ms: wait }
-            };
-            map.insert(*service, availability);
+                breaker.on_failure(now, &policy);
+            }
         }
-        map
     }
 
-    /// Resolves an open operation by a status query with its key; voids it at the back end
-    /// if it never arrived. Stays `Unknown` if the back end cannot be reached.
+    /// Per service: can it be used now? (Available when any endpoint's breaker lets calls
+    /// out.) Read from the route machine's breakers.
+    pub fn availability(&self) -> BTreeMap<Service, Availability> {
+        let now = self.inner.clock.now();
+        let core = lock(&self.inner.core);
+        core.machines
+            .iter()
+            .map(|(service, machine)| {
+                let wait = machine
+                    .breakers()
+                    .iter()
+                    .map(|b| b.ready_at(now).since(now).0)
+                    .min()
+                    .unwrap_or(0);
+                let availability = if wait == 0 {
+                    Availability::Available
+                } else {
+                    Availability::Unavailable { retry_in_ms: wait }
+                };
+                (*service, availability)
+            })
+            .collect()
+    }
+
+    /// Resolves an open operation now: its next status query goes at once (instead of
+    /// after the machine's pause), and a key that never arrived is voided at the back end.
+    /// Stays `Unknown` if the round ends without an answer (the machine keeps asking).
     pub async fn resolve(&self, key: &str) -> Result<Outcome, EngineError> {
-        let key_owned = key.to_string();
-        let history = self
-            .with_store(move |s| s.journal_for_key(&key_owned))
-            .await?;
-        let Some(first) = history.first() else {
-            return Ok(Outcome::Unknown {
-                key: key.into(),
-                reason: "no such key in the journal".into(),
-            });
-        };
-        let op = latest_intent_op(&history, key)?;
-        if let Some(last) = history.last() {
-            if last.kind == EntryKind::Completed {
-                return self.outcome_from_history(&history, key, &op);
-            }
-        }
-        let reference = first.reference.clone();
-        let service = op.service();
-        let status_path = format!("/v1/transactions/{key}");
-        let mut status = self
-            .status_call(service, Method::Get, &status_path, key)
-            .await;
-        if let Ok(s) = &status {
-            if s.state == TxState::NotFound {
-                let age_ms = now_ms().saturating_sub(first.recorded_at_ms);
-                let retention_ms = self.inner.config.key_retention_ms();
-                if age_ms >= retention_ms as i64 {
-                    // The back end forgets keys after its retention: "not found" may mean
-                    // "applied and forgotten". Voiding could make it happen twice in the
-                    // resident's eyes; a technician must look instead.
-                    let reason = format!(
-                        "not found at the back end {} h after it was sent, past its retention \
-                         of {} h: not voided",
-                        age_ms / 3_600_000,
-                        retention_ms / 3_600_000
-                    );
-                    self.quarantine(key, op.name(), &reason).await?;
-                    return Ok(Outcome::Unknown {
-                        key: key.into(),
-                        reason,
-                    });
-                }
-                // Fence the key: from now on a late copy of the request is refused.
-                status = self
-                    .status_call(service, Method::Post, &format!("{status_path}/void"), key)
-                    .await;
-            }
-        }
-        let status = match status {
-            Ok(s) => s,
-            Err(reason) => {
+        for _ in 0..MAX_PASSES {
+            let key_owned = key.to_string();
+            let (history, queued, quarantined) = self
+                .with_store(move |s| {
+                    Ok((
+                        s.journal_for_key(&key_owned)?,
+                        s.outbox_get(&key_owned)?.is_some(),
+                        s.is_quarantined(&key_owned)?,
+                    ))
+                })
+                .await?;
+            if history.is_empty() {
                 return Ok(Outcome::Unknown {
                     key: key.into(),
-                    reason,
-                })
+                    reason: "no such key in the journal".into(),
+                });
             }
-        };
-        if status.state == TxState::InProgress {
-            // Still executing at the back end: never void it; ask again later.
-            return Ok(Outcome::Unknown {
-                key: key.into(),
-                reason: "still in progress at the back end".into(),
-            });
-        }
-        let result = match status.state {
-            TxState::Applied => ResultRecord::Applied {
-                body: status.response.map(|v| v.to_string()).unwrap_or_default(),
-                replayed: true,
-            },
-            TxState::Rejected => {
-                let error = status
-                    .response
-                    .map(|v| v.to_string())
-                    .and_then(|b| ApiError::parse(b.as_bytes()).ok())
-                    .unwrap_or_else(|| ApiError::new(api::ErrorCode::Internal, "", ""));
-                ResultRecord::Rejected {
-                    status: status.http_status.unwrap_or(400),
-                    error,
+            let op = latest_intent_op(&history, key)?;
+            if history
+                .last()
+                .is_some_and(|e| e.kind == EntryKind::Completed)
+            {
+                return self.outcome_from_history(&history, key, &op);
+            }
+            if queued {
+                return Ok(Outcome::Deferred { key: key.into() });
+            }
+            if quarantined {
+                return Ok(Outcome::Unknown {
+                    key: key.into(),
+                    reason: "set aside for a technician".into(),
+                });
+            }
+            let read = read_back(&history)?;
+            let rx = {
+                let mut guard = lock(&self.inner.core);
+                let core = &mut *guard;
+                let now = self.inner.clock.now();
+                let service = op.service();
+                for (k, meta) in &read.meta {
+                    core.meta.entry(k.clone()).or_insert_with(|| meta.clone());
                 }
+                let Some(machine) = core.machine_of(key) else {
+                    return Err(EngineError::Unavailable {
+                        service: service.as_str(),
+                        reason: "no route".into(),
+                    });
+                };
+                machine
+                    .recover(now, &read.entries)
+                    .map_err(|e| ParseError {
+                        what: "journal",
+                        detail: e.to_string(),
+                    })?;
+                machine.resolve_now(now, &Key(key.to_string()));
+                core.wait(key, Wait::Settled)
+            };
+            pump(&self.inner);
+            let settled = rx
+                .await
+                .map_err(|_| EngineError::Task("the engine stopped".into()))?;
+            match settle_outcome(key, settled, || Ok(op.clone()))? {
+                Next::Done(outcome) => return Ok(*outcome),
+                // Voided: say so (the caller begins again); forgotten: read the journal.
+                Next::Again => continue,
             }
-            TxState::Void | TxState::NotFound | TxState::InProgress => ResultRecord::Void {
-                reason: "never reached the back end; voided".into(),
-            },
-        };
-        let payload = to_json(&result);
-        let outcome = outcome_from_record(key, &op, &payload)?;
-        let rec = |kind, payload| Record {
-            kind,
-            key: key.to_string(),
-            reference: reference.clone(),
-            service,
-            operation: op.name().to_string(),
-            outcome: None,
-            payload,
-        };
-        self.append(vec![
-            result_record(rec(EntryKind::Result, String::new()), &result),
-            rec(EntryKind::Completed, "{}".into()),
-        ])
-        .await?;
-        Ok(outcome)
+        }
+        Ok(Outcome::Unknown {
+            key: key.into(),
+            reason: "not settled yet".into(),
+        })
     }
 
     /// Sets an operation aside for a technician (see `store::quarantine`).
@@ -818,7 +1560,8 @@ impl Engine {
     ) -> Result<(), EngineError> {
         tracing::error!(key, operation, reason, "journal entry quarantined");
         let (key, operation, reason) = (key.to_string(), operation.to_string(), reason.to_string());
-        self.with_store(move |s| s.quarantine(&key, &operation, &reason, now_ms()))
+        let at = self.inner.clock.ms();
+        self.with_store(move |s| s.quarantine(&key, &operation, &reason, at))
             .await
     }
 
@@ -842,34 +1585,10 @@ impl Engine {
         self.with_store(|s| s.quarantined()).await
     }
 
-    async fn status_call(
-        &self,
-        service: Service,
-        method: Method,
-        path: &str,
-        key: &str,
-    ) -> Result<TxStatus, String> {
-        let body = if method == Method::Post {
-            Some("{}")
-        } else {
-            None
-        };
-        match self
-            .exchange(service, method, path, body, key, |b| {
-                TxStatus::parse(b).map(|_| ())
-            })
-            .await
-        {
-            Exchange::Success { body, .. } => TxStatus::parse(&body).map_err(|e| e.to_string()),
-            Exchange::Rejected { error, .. } => {
-                Err(format!("status query refused: {:?}", error.code))
-            }
-            Exchange::Failed { reason } => Err(reason),
-        }
-    }
-
-    /// Start-up: resolves every open operation (sent or unknown), closes intents that were
-    /// never sent, and retries the unreachable ones for up to `rounds` passes.
+    /// Start-up: hands every open operation of the journal (sent or unknown, or an intent
+    /// never sent) to its route's machine, which closes intents never sent as void and
+    /// resolves the rest; waits for each to settle, and asks again for the unreachable ones
+    /// for up to `rounds` passes.
     pub async fn recover(&self) -> Result<RecoveryReport, EngineError> {
         self.recover_with(5, Duration::from_millis(200)).await
     }
@@ -880,108 +1599,124 @@ impl Engine {
         pause: Duration,
     ) -> Result<RecoveryReport, EngineError> {
         let mut report = RecoveryReport::default();
+        let open = self.with_store(|s| s.journal_open_operations()).await?;
+        let keys: Vec<String> = open.iter().map(|e| e.idempotency_key.clone()).collect();
+        // Outbox messages are the relay's business (they stay queued until acknowledged);
+        // quarantined ones wait for a technician.
+        let skip: Vec<String> = self
+            .with_store(move |s| {
+                let mut skip = Vec::new();
+                for k in keys {
+                    if s.outbox_get(&k)?.is_some() || s.is_quarantined(&k)? {
+                        skip.push(k);
+                    }
+                }
+                Ok(skip)
+            })
+            .await?;
+        let flying: Vec<String> = lock(&self.inner.in_flight)
+            .values()
+            .flatten()
+            .cloned()
+            .collect();
+        let mut pending: Vec<String> = Vec::new();
+        for entry in open {
+            let key = entry.idempotency_key.clone();
+            if skip.contains(&key) || flying.contains(&key) {
+                continue;
+            }
+            let k = key.clone();
+            let history = self.with_store(move |s| s.journal_for_key(&k)).await?;
+            // One key at a time: one that cannot be read is quarantined, and the others
+            // are still recovered.
+            let taken = read_back(&history).and_then(|read| {
+                let mut guard = lock(&self.inner.core);
+                let core = &mut *guard;
+                for (k, meta) in &read.meta {
+                    core.meta.entry(k.clone()).or_insert_with(|| meta.clone());
+                }
+                let now = self.inner.clock.now();
+                let machine = core.machine_of(&key).ok_or_else(|| ParseError {
+                    what: "journal",
+                    detail: format!("key {key} has no route"),
+                })?;
+                machine.recover(now, &read.entries).map_err(|e| ParseError {
+                    what: "journal",
+                    detail: e.to_string(),
+                })
+            });
+            match taken {
+                Ok(()) => pending.push(key),
+                Err(error) => {
+                    self.quarantine(&key, &entry.operation, &error.to_string())
+                        .await?;
+                    report.quarantined.push(key);
+                }
+            }
+        }
         for round in 0..rounds.max(1) {
+            if pending.is_empty() {
+                break;
+            }
             if round > 0 {
                 tokio::time::sleep(pause).await;
             }
-            let open = self.with_store(|s| s.journal_open_operations()).await?;
-            let keys: Vec<String> = open.iter().map(|e| e.idempotency_key.clone()).collect();
-            // Outbox messages are the relay's business (they stay queued until acknowledged);
-            // quarantined ones wait for a technician.
-            let skip: Vec<String> = self
-                .with_store(move |s| {
-                    let mut skip = Vec::new();
-                    for k in keys {
-                        if s.outbox_get(&k)?.is_some() || s.is_quarantined(&k)? {
-                            skip.push(k);
+            let waits: Vec<(String, oneshot::Receiver<Settled>)> = {
+                let mut guard = lock(&self.inner.core);
+                let core = &mut *guard;
+                let now = self.inner.clock.now();
+                pending
+                    .iter()
+                    .map(|key| {
+                        if round > 0 {
+                            if let Some(m) = core.machine_of(key) {
+                                m.resolve_now(now, &Key(key.clone()));
+                            }
                         }
-                    }
-                    Ok(skip)
-                })
-                .await?;
-            let flying: Vec<String> = lock(&self.inner.in_flight)
-                .values()
-                .flatten()
-                .cloned()
-                .collect();
+                        (key.clone(), core.wait(key, Wait::Settled))
+                    })
+                    .collect()
+            };
+            pump(&self.inner);
             report.unresolved.clear();
-            for entry in open {
-                if skip.contains(&entry.idempotency_key) || flying.contains(&entry.idempotency_key)
-                {
-                    continue;
-                }
-                // One entry at a time: one that cannot be read or resolved is quarantined,
-                // and the others are still recovered.
-                let outcome = match self.recover_one(&entry).await {
-                    Ok(outcome) => outcome,
-                    Err(EngineError::Journal(error)) => {
-                        self.quarantine(
-                            &entry.idempotency_key,
-                            &entry.operation,
-                            &error.to_string(),
-                        )
-                        .await?;
-                        report.quarantined.push(entry.idempotency_key.clone());
-                        continue;
+            let mut again = Vec::new();
+            for (key, rx) in waits {
+                let settled = rx
+                    .await
+                    .map_err(|_| EngineError::Task("the engine stopped".into()))?;
+                let code = match settled {
+                    Settled::Final(Final::Applied(_)) => "applied",
+                    Settled::Final(Final::Rejected(_)) => "rejected",
+                    Settled::Final(Final::Voided) => "void",
+                    Settled::Quarantined(_) => "quarantined",
+                    Settled::Gone => {
+                        let k = key.clone();
+                        let history = self.with_store(move |s| s.journal_for_key(&k)).await?;
+                        static_code(journal::last_outcome(&history, &key))
                     }
-                    Err(other) => return Err(other),
+                    Settled::Unknown(_) | Settled::Paused(_) | Settled::Failed(_) => "",
                 };
-                match outcome {
-                    Outcome::Applied { .. } => report.applied += 1,
-                    Outcome::Rejected { .. } => report.rejected += 1,
-                    Outcome::Voided { .. } => report.voided += 1,
-                    Outcome::Unknown { key, .. } | Outcome::Deferred { key } => {
-                        let key_owned = key.clone();
-                        if self
-                            .with_store(move |s| s.is_quarantined(&key_owned))
-                            .await?
-                        {
-                            report.quarantined.push(key);
-                        } else {
-                            report.unresolved.push(key);
-                        }
+                match code {
+                    "applied" => report.applied += 1,
+                    "rejected" => report.rejected += 1,
+                    "void" | "failed" => report.voided += 1,
+                    "quarantined" => report.quarantined.push(key),
+                    _ => {
+                        report.unresolved.push(key.clone());
+                        again.push(key);
                     }
                 }
             }
-            if report.unresolved.is_empty() {
-                break;
-            }
+            pending = again;
         }
         Ok(report)
-    }
-
-    /// Recovers one open operation: an intent never sent is closed as void here (`sent` is
-    /// journaled before sending, so nothing can have arrived); anything later is resolved.
-    async fn recover_one(&self, entry: &JournalEntry) -> Result<Outcome, EngineError> {
-        if entry.kind != EntryKind::Intent {
-            return self.resolve(&entry.idempotency_key).await;
-        }
-        let void = ResultRecord::Void {
-            reason: "never sent".into(),
-        };
-        let rec = |kind, payload| Record {
-            kind,
-            key: entry.idempotency_key.clone(),
-            reference: entry.reference.clone(),
-            service: Service::parse(&entry.service).unwrap_or(Service::Terminal),
-            operation: entry.operation.clone(),
-            outcome: None,
-            payload,
-        };
-        self.append(vec![
-            result_record(rec(EntryKind::Result, String::new()), &void),
-            rec(EntryKind::Completed, "{}".into()),
-        ])
-        .await?;
-        Ok(Outcome::Voided {
-            key: entry.idempotency_key.clone(),
-        })
     }
 
     /// Queues a deferrable operation. A heartbeat is latest-wins status, not a mutation: it
     /// is not journaled and replaces any heartbeat still waiting. A certification is journaled
     /// (intent and outbox message in one transaction) and queued once per `reference`.
     pub async fn defer(&self, reference: &str, op: Operation) -> Result<Outcome, EngineError> {
+        let clock = self.inner.clock;
         if matches!(op, Operation::Heartbeat { .. }) {
             let key = uuid::Uuid::new_v4().to_string();
             let (path, body, kind, service) = (op.path(), op.body(), op.name(), op.service());
@@ -994,7 +1729,7 @@ impl Engine {
                         service: service.as_str(),
                         path: &path,
                         body: &body,
-                        now_ms: now_ms(),
+                        now_ms: clock.ms(),
                         latest_wins: true,
                     },
                     &[],
@@ -1039,7 +1774,7 @@ impl Engine {
         let (path, body, kind, service) = (op.path(), op.body(), op.name(), op.service());
         let key2 = key.clone();
         self.with_store(move |s| {
-            let at = now_ms();
+            let at = clock.ms();
             s.outbox_enqueue(
                 &NewMessage {
                     message_id: &key2,
@@ -1061,6 +1796,7 @@ impl Engine {
     /// Queues the journal entries not shipped yet as one batch message, with the chain link
     /// it continues from.
     pub async fn ship_journal(&self, max_entries: u32) -> Result<Option<String>, EngineError> {
+        let clock = self.inner.clock;
         let terminal = self.inner.terminal_id.clone();
         self.with_store(move |s| {
             let after = s.journal_queued_through()?;
@@ -1092,7 +1828,7 @@ impl Engine {
                     service: Service::Terminal.as_str(),
                     path: api::JOURNAL_BATCH_PATH,
                     body: &to_json(&batch),
-                    now_ms: now_ms(),
+                    now_ms: clock.ms(),
                     latest_wins: false,
                 },
                 &[],
@@ -1105,9 +1841,10 @@ impl Engine {
 
     /// One relay pass: sends the due messages; marks each sent only on acknowledgement.
     pub async fn relay_outbox(&self) -> Result<RelayReport, EngineError> {
+        let clock = self.inner.clock;
         let batch = self.inner.config.outbox.batch;
         let due = self
-            .with_store(move |s| s.outbox_due(now_ms(), batch))
+            .with_store(move |s| s.outbox_due(clock.ms(), batch))
             .await?;
         let mut report = RelayReport::default();
         for message in due {
@@ -1130,7 +1867,7 @@ impl Engine {
                     s.outbox_finish(
                         id,
                         MessageState::Rejected,
-                        now_ms(),
+                        clock.ms(),
                         Some("unreadable"),
                         &[],
                     )
@@ -1176,8 +1913,13 @@ impl Engine {
                     // Equal jitter: terminals that lost the back end together do not return together.
                     let delay = exp / 2 + rand::rng().random_range(0..=exp / 2);
                     let id = message.id;
+                    // `next_attempt_ms` is stored, so it is on the engine's clock, which never
+                    // goes back (not across restarts either: it starts at the journal's last
+                    // time at the earliest): a wall-clock step back cannot stall the outbox.
+                    // Only a schedule written by a run whose clock was ahead of the next
+                    // run's waits for at most one backoff longer.
                     self.with_store(move |s| {
-                        s.outbox_retry_later(id, now_ms() + delay as i64, &reason)
+                        s.outbox_retry_later(id, clock.ms() + delay as i64, &reason)
                     })
                     .await?;
                     report.retry_later += 1;
@@ -1196,7 +1938,7 @@ impl Engine {
                 })
                 .flatten();
             self.with_store(move |s| {
-                let at = now_ms();
+                let at = clock.ms();
                 let records: Vec<Record> = match &intent {
                     Some(i) => {
                         let rec = |kind, payload| Record {
@@ -1237,8 +1979,9 @@ impl Engine {
     /// One retention pass (README, "The terminal's records"): purges what the journal and
     /// the outbox no longer need, never an open operation or what the back end lacks.
     pub async fn retain(&self) -> Result<(journal::Pruned, u64), EngineError> {
-        self.with_store(|s| {
-            let now = now_ms();
+        let clock = self.inner.clock;
+        self.with_store(move |s| {
+            let now = clock.ms();
             let journal = s.journal_prune(now, journal::Retention::DEFAULT)?;
             let outbox = s.outbox_prune(now, OUTBOX_SENT_KEEP_MS, OUTBOX_REJECTED_KEEP_MS)?;
             Ok((journal, outbox))
@@ -1249,7 +1992,9 @@ impl Engine {
     /// Makes every pending message due now and relays until nothing due is left or a pass
     /// makes no progress.
     pub async fn flush_outbox(&self) -> Result<RelayReport, EngineError> {
-        self.with_store(|s| s.outbox_make_all_due(now_ms())).await?;
+        let clock = self.inner.clock;
+        self.with_store(move |s| s.outbox_make_all_due(clock.ms()))
+            .await?;
         let mut total = RelayReport::default();
         loop {
             let pass = self.relay_outbox().await?;
@@ -1410,6 +2155,14 @@ fn latest_intent_op(history: &[JournalEntry], key: &str) -> Result<Operation, En
 fn outcome_from_record(key: &str, op: &Operation, payload: &str) -> Result<Outcome, EngineError> {
     let record: ResultRecord = serde_json::from_str(payload)
         .map_err(|e| ParseError::from_serde("journaled result", &e))?;
+    outcome_from_result(key, op, record)
+}
+
+fn outcome_from_result(
+    key: &str,
+    op: &Operation,
+    record: ResultRecord,
+) -> Result<Outcome, EngineError> {
     Ok(match record {
         ResultRecord::Applied { body, replayed } => Outcome::Applied {
             key: key.into(),
@@ -1436,51 +2189,197 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// How often `execute` and `resolve` read the journal back before giving up.
+const MAX_PASSES: usize = 8;
+
+/// An outcome code as a `&'static str` ("" for none).
+fn static_code(code: Option<&str>) -> &'static str {
+    match code {
+        Some("applied") => "applied",
+        Some("rejected") => "rejected",
+        Some("void" | "failed") => "void",
+        _ => "",
+    }
+}
+
+/// What a waiter was told, as the caller's outcome.
+fn settle_outcome(
+    key: &str,
+    settled: Settled,
+    op: impl FnOnce() -> Result<Operation, EngineError>,
+) -> Result<Next, EngineError> {
+    Ok(match settled {
+        Settled::Final(Final::Applied(r) | Final::Rejected(r)) => {
+            Next::Done(Box::new(outcome_from_result(key, &op()?, r)?))
+        }
+        Settled::Final(Final::Voided) | Settled::Gone => Next::Again,
+        Settled::Unknown(reason) | Settled::Paused(reason) | Settled::Quarantined(reason) => {
+            Next::Done(Box::new(Outcome::Unknown {
+                key: key.into(),
+                reason,
+            }))
+        }
+        Settled::Failed(reason) => return Err(EngineError::Task(reason)),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use zeroize::Zeroizing;
 
-    #[test]
-    fn the_breaker_opens_after_the_threshold_and_lets_one_trial_through_later() {
-        let policy = BreakerPolicy {
-            failure_threshold: 3,
-            open_ms: 1_000,
-        };
-        let t0 = Instant::now();
-        let mut b = Breaker::new();
-        for _ in 0..2 {
-            b.on_failure(t0, &policy);
-            assert!(b.allow(t0));
+    fn op() -> Operation {
+        Operation::ReportLoss {
+            person_id: "P00000000".into(),
+            card_number: "TEST0000".into(),
         }
-        b.on_failure(t0, &policy);
-        assert!(!b.allow(t0 + Duration::from_millis(999)));
-        assert!(b.allow(t0 + Duration::from_millis(1_000)));
-        assert!(
-            !b.allow(t0 + Duration::from_millis(1_001)),
-            "only one trial"
-        );
-        b.on_failure(t0 + Duration::from_millis(1_001), &policy);
-        assert!(!b.allow(t0 + Duration::from_millis(1_500)));
-        assert!(b.allow(t0 + Duration::from_millis(2_001)));
-        b.on_success();
-        assert!(b.allow(t0 + Duration::from_millis(2_002)));
+    }
+
+    fn row(
+        seq: i64,
+        kind: EntryKind,
+        key: &str,
+        outcome: Option<&str>,
+        payload: journal::Payload,
+    ) -> JournalEntry {
+        JournalEntry {
+            seq,
+            kind,
+            terminal_id: "T".into(),
+            idempotency_key: key.into(),
+            reference: "r".into(),
+            service: op().service().as_str().into(),
+            operation: op().name().into(),
+            outcome: outcome.map(str::to_string),
+            payload,
+            payload_mac: None,
+            recorded_at_ms: 1_000 + seq,
+            prev_hash: [0; 32],
+            hash: [0; 32],
+        }
+    }
+
+    fn kept(text: String) -> journal::Payload {
+        journal::Payload::Kept(Zeroizing::new(text))
     }
 
     #[test]
-    fn an_abandoned_trial_does_not_hold_the_breaker_half_open_forever() {
-        let policy = BreakerPolicy {
-            failure_threshold: 1,
-            open_ms: 1_000,
+    fn the_clock_never_starts_behind_the_journal_and_only_moves_forward() {
+        let ahead = wall_ms() + 3_600_000;
+        let clock = Clock::new(ahead);
+        let first = clock.now();
+        assert!(first.0 >= ahead as u64);
+        assert!(clock.now() >= first);
+        let behind = Clock::new(0);
+        assert!(behind.now().0 as i64 >= wall_ms() - 1_000);
+        assert_eq!(clock.instant(Millis(0)), clock.instant(Millis(clock.base)));
+    }
+
+    #[test]
+    fn read_back_gives_the_machine_every_key_and_leaves_out_a_purged_void() {
+        let applied = to_json(&ResultRecord::Applied {
+            body: "{}".into(),
+            replayed: false,
+        });
+        let history = vec![
+            // A voided attempt whose payloads retention purged: it never happened.
+            row(1, EntryKind::Intent, "void", None, journal::Payload::Purged),
+            row(
+                2,
+                EntryKind::Result,
+                "void",
+                Some("void"),
+                journal::Payload::Purged,
+            ),
+            row(
+                3,
+                EntryKind::Completed,
+                "void",
+                None,
+                journal::Payload::Empty,
+            ),
+            row(4, EntryKind::Intent, "done", None, kept(op().to_journal())),
+            row(5, EntryKind::Sent, "done", None, journal::Payload::Empty),
+            row(6, EntryKind::Result, "done", Some("applied"), kept(applied)),
+            row(
+                7,
+                EntryKind::Completed,
+                "done",
+                None,
+                journal::Payload::Empty,
+            ),
+            row(8, EntryKind::Intent, "open", None, kept(op().to_journal())),
+            row(9, EntryKind::Sent, "open", None, journal::Payload::Empty),
+            row(10, EntryKind::Unknown, "open", None, kept("{}".into())),
+        ];
+        let read = match read_back(&history) {
+            Ok(read) => read,
+            Err(e) => panic!("{e}"),
         };
-        let t0 = Instant::now();
-        let mut b = Breaker::new();
-        b.on_failure(t0, &policy);
-        let trial = t0 + Duration::from_millis(1_000);
-        assert!(b.allow(trial));
-        // The trial's caller was cancelled: neither success nor failure is ever reported.
-        assert!(!b.allow(trial + Duration::from_secs(1)));
-        assert!(b.wait_ms(trial + Duration::from_secs(1)) > 0);
-        assert_eq!(b.wait_ms(trial + TRIAL_WINDOW), 0);
-        assert!(b.allow(trial + TRIAL_WINDOW), "a new trial may go");
+        let shape: Vec<(String, &'static str)> = read
+            .entries
+            .iter()
+            .map(|e| {
+                let what = match &e.record {
+                    eo::Record::Intent(_) => "intent",
+                    eo::Record::Sent => "sent",
+                    eo::Record::Unknown => "unknown",
+                    eo::Record::Completed(Final::Applied(_)) => "applied",
+                    eo::Record::Completed(_) => "other",
+                };
+                (e.key.0.clone(), what)
+            })
+            .collect();
+        let expected = [
+            ("done", "intent"),
+            ("done", "sent"),
+            ("done", "applied"),
+            ("open", "intent"),
+            ("open", "sent"),
+            ("open", "unknown"),
+        ];
+        assert_eq!(shape, expected.map(|(k, w)| (k.to_string(), w)).to_vec());
+        assert!(read.meta.iter().all(|(_, m)| m.sent));
+        assert_eq!(read.entries[0].at, Millis(1_004));
+        // The machine takes it: the open key is resolved, the applied one answers `begin`.
+        let config = BackendConfig::uniform(&["http://127.0.0.1:9".to_string()], 100, true);
+        let route = config.route(op().service()).cloned();
+        let Some(route) = route else {
+            panic!("no route")
+        };
+        let machine = Machine::new(
+            machine_config(&config, &route),
+            Millis(2_000),
+            &read.entries,
+        );
+        let Ok(mut machine) = machine else {
+            panic!("machine refused the journal")
+        };
+        assert!(matches!(
+            machine.poll_action(),
+            Some(Action::QueryStatus { .. })
+        ));
+        let begun = machine.begin(
+            Millis(2_001),
+            eo::Reference("r".into()),
+            op(),
+            Key("fresh".into()),
+        );
+        assert!(matches!(begun, Ok(Begin::Resumed(Key(k))) if k == "open"));
+    }
+
+    #[test]
+    fn an_applied_key_whose_intent_cannot_be_read_is_an_error_not_a_guess() {
+        let history = vec![
+            row(
+                1,
+                EntryKind::Intent,
+                "k",
+                None,
+                journal::Payload::Unreadable,
+            ),
+            row(2, EntryKind::Sent, "k", None, journal::Payload::Empty),
+        ];
+        assert!(read_back(&history).is_err());
     }
 }

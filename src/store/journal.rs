@@ -361,6 +361,9 @@ impl Retention {
     };
 }
 
+/// The last entry's sequence number and hash.
+pub type Head = (i64, [u8; 32]);
+
 impl Store {
     /// Appends `entries` in one durable transaction and returns their sequence numbers.
     pub fn journal_append(&mut self, entries: &[NewEntry<'_>]) -> Result<Vec<i64>, StoreError> {
@@ -451,7 +454,7 @@ impl Store {
 
     /// The chain's anchor (where the kept entries start) and its head (the last entry's
     /// sequence number and hash), shipped with journal batches.
-    pub fn journal_head(&self) -> Result<(Anchor, Option<(i64, [u8; 32])>), StoreError> {
+    pub fn journal_head(&self) -> Result<(Anchor, Option<Head>), StoreError> {
         let anchor = anchor(&self.conn)?;
         let head: Option<(i64, Vec<u8>)> = self
             .conn

@@ -15,8 +15,11 @@ use super::StoreError;
 struct Migration {
     version: u32,
     sql: &'static str,
-    data: Option<fn(&Transaction<'_>, &KeyRing) -> Result<(), StoreError>>,
+    data: Option<DataStep>,
 }
+
+/// Moves a step's data through the records key, in the migration's transaction.
+type DataStep = fn(&Transaction<'_>, &KeyRing) -> Result<(), StoreError>;
 
 const MIGRATIONS: &[Migration] = &[
     Migration {

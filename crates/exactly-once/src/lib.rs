@@ -82,5 +82,5 @@ pub use machine::{Config, Machine};
 pub use time::Millis;
 pub use types::{
     Action, Answer, Begin, Endpoint, Error, Failure, Final, JournalEntry, Key, Outcome,
-    QuarantineReason, Record, Reference, Report, TxState,
+    QuarantineReason, Record, Reference, Report, Standing, TxState,
 };

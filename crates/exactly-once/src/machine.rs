@@ -9,7 +9,7 @@ use crate::operation::{Operation, Phase, Writing};
 use crate::time::Millis;
 use crate::types::{
     Action, Answer, Begin, Endpoint, Error, Failure, Final, JournalEntry, Key, Outcome,
-    QuarantineReason, Record, Reference, Report, TxState,
+    QuarantineReason, Record, Reference, Report, Standing, TxState,
 };
 
 /// The route and the policies. One machine serves one route (one list of endpoints).
@@ -402,6 +402,82 @@ impl<O: Clone, R: Clone> Machine<O, R> {
     /// The endpoints' breakers (for the UI's "service available" and for tests).
     pub fn breakers(&self) -> &[Breaker] {
         &self.breakers
+    }
+
+    /// The breakers, for calls the caller makes on the same route outside the protocol
+    /// (queries, the outbox): one endpoint's health is one breaker, whoever calls it.
+    pub fn breakers_mut(&mut self) -> &mut [Breaker] {
+        &mut self.breakers
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Where `key` stands (`None`: not known to this machine, or forgotten).
+    pub fn standing(&self, key: &Key) -> Option<Standing<R>> {
+        self.ops.get(key).map(|op| match &op.phase {
+            Phase::Writing(_) => Standing::Writing,
+            Phase::Exchange(_) => Standing::Exchanging,
+            Phase::Pause { until } => Standing::Paused { until: *until },
+            Phase::Done(result) => Standing::Done(result.clone()),
+            Phase::Quarantined => Standing::Quarantined,
+        })
+    }
+
+    /// Ends the pause between status rounds of `key` now (someone asks "is it done?"):
+    /// the next status query goes at once. Returns whether the key was paused. A key in any
+    /// other phase is left alone: an exchange already running answers sooner.
+    pub fn resolve_now(&mut self, now: Millis, key: &Key) -> bool {
+        let Some(op) = self.ops.get_mut(key) else {
+            return false;
+        };
+        if !matches!(op.phase, Phase::Pause { .. }) {
+            return false;
+        }
+        op.phase = Phase::Pause { until: now };
+        self.drive(now, 0);
+        true
+    }
+
+    /// Forgets a finished key (its journal keeps it): a long-running caller that reads
+    /// the reference's history back before every `begin` need not hold every result in
+    /// memory. Only a finished key may be forgotten.
+    pub fn forget(&mut self, key: &Key) -> Result<(), Error> {
+        match self.ops.get(key).map(|op| &op.phase) {
+            None => Err(Error::UnknownKey(key.clone())),
+            Some(Phase::Done(_)) => {
+                self.remove(key);
+                Ok(())
+            }
+            Some(_) => Err(Error::WrongState(key.clone())),
+        }
+    }
+
+    /// The caller could not make the intent of a key it just began durable (its store
+    /// refused it): the operation is dropped, as though the process had crashed before the
+    /// intent was written. Only a key whose intent write is pending may be abandoned;
+    /// nothing of it has been sent.
+    pub fn abandon(&mut self, key: &Key) -> Result<(), Error> {
+        match self.ops.get(key).map(|op| &op.phase) {
+            None => Err(Error::UnknownKey(key.clone())),
+            Some(Phase::Writing(Writing::Intent)) => {
+                self.remove(key);
+                // Its journal action may still be queued: drop it with the key.
+                self.actions
+                    .retain(|a| !matches!(a, Action::Journal(e) if e.key == *key));
+                Ok(())
+            }
+            Some(_) => Err(Error::WrongState(key.clone())),
+        }
+    }
+
+    fn remove(&mut self, key: &Key) {
+        if let Some(op) = self.ops.remove(key) {
+            if self.by_reference.get(&op.reference) == Some(key) {
+                self.by_reference.remove(&op.reference);
+            }
+        }
     }
 
     fn exchange(&self, purpose: Purpose) -> Exchange {

@@ -178,6 +178,21 @@ pub enum Begin<R> {
     Quarantined(Key),
 }
 
+/// Where one key stands, for a caller that waits on it ([`crate::Machine::standing`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Standing<R> {
+    /// A journal write is out.
+    Writing,
+    /// A request is out, or about to go (after a retry pause or a breaker).
+    Exchanging,
+    /// Between two status rounds: the last round gave no answer (or "still executing").
+    Paused {
+        until: Millis,
+    },
+    Done(Final<R>),
+    Quarantined,
+}
+
 /// Calls that do not fit the machine's state (a caller's mistake or a corrupt journal).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
@@ -189,6 +204,8 @@ pub enum Error {
     NothingToAcknowledge(Key),
     #[error("the journal has records for key {0} but no intent")]
     NoIntent(Key),
+    #[error("key {0} is not in a state that allows this")]
+    WrongState(Key),
     #[error("the configuration is unusable: {0}")]
     Config(&'static str),
 }

@@ -1,9 +1,9 @@
 //! A few hand-written runs of the machine, spelling out the order of actions.
 
 use renshe_exactly_once::{
-    Action, Answer, Backoff, Begin, Breaker, BreakerPolicy, Config, Endpoint, Failure, Final,
-    JournalEntry, Key, Machine, Millis, Outcome, QuarantineReason, Record, Reference, Report,
-    TxState,
+    Action, Answer, Backoff, Begin, Breaker, BreakerPolicy, Config, Endpoint, Error, Failure,
+    Final, JournalEntry, Key, Machine, Millis, Outcome, QuarantineReason, Record, Reference,
+    Report, Standing, TxState,
 };
 
 type M = Machine<&'static str, u32>;
@@ -308,4 +308,72 @@ fn a_journal_without_an_intent_is_refused_whole() {
     }];
     let m = Machine::new(config(), Millis(0), &journal);
     assert!(matches!(m, Err(renshe_exactly_once::Error::NoIntent(k)) if k == key("k")));
+}
+
+#[test]
+fn resolve_now_ends_a_pause_and_finished_or_unwritten_keys_can_be_dropped() {
+    let mut m = machine();
+    let attempt = begun_and_sent(&mut m);
+    // The back end answers "still executing": paused until the resolve backoff is over.
+    assert_eq!(
+        m.answer(Millis(3), &key("k1"), attempt, Answer::Garbled, 0),
+        Ok(())
+    );
+    assert_eq!(m.standing(&key("k1")), Some(Standing::Exchanging));
+    let t = m.poll_timeout().map_or(0, |t| t.0);
+    m.handle_timeout(Millis(t), 0);
+    let retry = match drain(&mut m).as_slice() {
+        [Action::Send { attempt, .. }] => *attempt,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        m.answer(Millis(t), &key("k1"), retry, Answer::InProgress, 0),
+        Ok(())
+    );
+    assert_eq!(drain(&mut m), [journal("k1", t, Record::Unknown)]);
+    assert_eq!(m.journaled(Millis(t), &key("k1")), Ok(()));
+    let query = match drain(&mut m).as_slice() {
+        [Action::Report(_), Action::QueryStatus { attempt, .. }] => *attempt,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        m.status(Millis(t), &key("k1"), query, Ok(TxState::InProgress), 0),
+        Ok(())
+    );
+    let Some(Standing::Paused { until }) = m.standing(&key("k1")) else {
+        panic!("{:?}", m.standing(&key("k1")));
+    };
+    assert!(until.0 > t + 1);
+    // Not paused: nothing to do. Paused: the query goes now, not at `until`.
+    assert!(!m.resolve_now(Millis(t + 1), &key("nobody")));
+    assert!(m.resolve_now(Millis(t + 1), &key("k1")));
+    assert!(!m.resolve_now(Millis(t + 1), &key("k1")), "already asking");
+    let query = match drain(&mut m).as_slice() {
+        [Action::QueryStatus { attempt, .. }] => *attempt,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(m.forget(&key("k1")), Err(Error::WrongState(key("k1"))));
+    assert_eq!(
+        m.status(Millis(t + 2), &key("k1"), query, Ok(TxState::Applied(5)), 0),
+        Ok(())
+    );
+    drain(&mut m);
+    assert_eq!(m.journaled(Millis(t + 3), &key("k1")), Ok(()));
+    assert_eq!(
+        m.standing(&key("k1")),
+        Some(Standing::Done(Final::Applied(5)))
+    );
+    assert!(matches!(drain(&mut m).as_slice(), [Action::Report(_)]));
+    // Forgotten: the machine no longer answers for it (the caller's journal does).
+    assert_eq!(m.forget(&key("k1")), Ok(()));
+    assert_eq!(m.standing(&key("k1")), None);
+    let fresh = m.begin(Millis(t + 4), Reference("r".into()), "activate", key("k2"));
+    assert_eq!(fresh, Ok(Begin::Started(key("k2"))));
+    // The intent could not be made durable: abandoned as if never begun.
+    assert_eq!(m.abandon(&key("k2")), Ok(()));
+    assert_eq!(drain(&mut m), []);
+    assert_eq!(m.open_keys().count(), 0);
+    let again = m.begin(Millis(t + 5), Reference("r".into()), "activate", key("k3"));
+    assert_eq!(again, Ok(Begin::Started(key("k3"))));
+    assert_eq!(m.abandon(&key("k1")), Err(Error::UnknownKey(key("k1"))));
 }
