@@ -389,7 +389,8 @@ impl Core {
 
 /// I/O the machine asked for, done in its own task so a cancelled caller cannot lose it.
 enum Work {
-    Io(Service, Action<Operation, ResultRecord>),
+    // Boxed: an action carries an operation, whose largest variants hold a face attempt.
+    Io(Service, Box<Action<Operation, ResultRecord>>),
     Quarantine {
         key: String,
         operation: String,
@@ -528,7 +529,7 @@ fn pump(inner: &Arc<Inner>) {
                             reason,
                         });
                     }
-                    other => work.push(Work::Io(service, other)),
+                    other => work.push(Work::Io(service, Box::new(other))),
                 }
             }
         }
@@ -601,33 +602,26 @@ async fn perform(inner: Arc<Inner>, work: Work) {
                 tracing::error!(%error, "cannot record a quarantine");
             }
         }
-        Work::Io(service, Action::Journal(entry)) => journal_write(&inner, service, entry).await,
-        Work::Io(
-            service,
+        Work::Io(service, action) => match *action {
+            Action::Journal(entry) => journal_write(&inner, service, entry).await,
             Action::Send {
                 key,
                 endpoint,
                 attempt,
                 op,
-            },
-        ) => send(&inner, service, key, endpoint, attempt, op).await,
-        Work::Io(
-            service,
+            } => send(&inner, service, key, endpoint, attempt, op).await,
             Action::QueryStatus {
                 key,
                 endpoint,
                 attempt,
-            },
-        ) => status(&inner, service, key, endpoint, attempt, false).await,
-        Work::Io(
-            service,
+            } => status(&inner, service, key, endpoint, attempt, false).await,
             Action::Void {
                 key,
                 endpoint,
                 attempt,
-            },
-        ) => status(&inner, service, key, endpoint, attempt, true).await,
-        Work::Io(_, Action::Report(_) | Action::Quarantine { .. }) => {}
+            } => status(&inner, service, key, endpoint, attempt, true).await,
+            Action::Report(_) | Action::Quarantine { .. } => {}
+        },
     }
     pump(&inner);
 }
