@@ -74,6 +74,9 @@ pub struct FaultPlan {
     pub duplicate: f64,
     /// Faults left before the plan switches itself off (None: no limit).
     pub budget: Option<u32>,
+    /// Paths (prefixes, e.g. `/v1/certifications/captures`) answered 503 without applying:
+    /// one route down while the others work.
+    pub unavailable: Vec<String>,
     /// A mutation takes this long to execute before it is applied; meanwhile its key's
     /// status is `in_progress` (the contract's "never void what is running").
     pub execution_ms: u64,
@@ -1367,8 +1370,13 @@ async fn operation(
             "This terminal is not authorised",
         );
     };
+    let down = lock(&state)
+        .faults
+        .unavailable
+        .iter()
+        .any(|prefix| uri.path().starts_with(prefix.as_str()));
     let (fault, delay_ms) = lock(&state).draw_fault();
-    if fault == Fault::Error5xx {
+    if fault == Fault::Error5xx || down {
         return error_response(
             503,
             ErrorCode::Internal,
