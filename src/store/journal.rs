@@ -664,8 +664,11 @@ impl Store {
             }
         }
         tx.commit()?;
-        // Give the freed pages back (a file made with auto_vacuum = INCREMENTAL).
-        self.conn.execute_batch("PRAGMA incremental_vacuum")?;
+        // Give the freed pages back (a file made with auto_vacuum = INCREMENTAL); the pragma
+        // frees pages as it is stepped, so it is stepped to the end.
+        let mut vacuum = self.conn.prepare("PRAGMA incremental_vacuum")?;
+        let mut rows = vacuum.query([])?;
+        while rows.next()?.is_some() {}
         Ok(Pruned { payloads, entries })
     }
 
@@ -900,5 +903,39 @@ mod tests {
             .conn
             .execute("DELETE FROM journal WHERE seq = 5", [])
             .is_err());
+    }
+
+    #[test]
+    fn pruned_pages_go_back_to_the_file_system() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = Store::open(&dir.path().join("k.db")).expect("open");
+        let big = format!("{{\"p\":\"{}\"}}", "x".repeat(2_000));
+        for i in 0..300 {
+            let key = format!("k{i}");
+            store
+                .journal_append(&[
+                    NewEntry {
+                        idempotency_key: &key,
+                        ..entry(EntryKind::Intent, "", &big)
+                    },
+                    NewEntry {
+                        idempotency_key: &key,
+                        ..entry(EntryKind::Completed, "", "{}")
+                    },
+                ])
+                .expect("append");
+        }
+        let full = store.file_bytes().expect("size");
+        store.journal_acknowledge_through(i64::MAX).expect("ack");
+        store.journal_mark_reconciled(i64::MAX).expect("reconciled");
+        let retention = Retention {
+            payload_ms: 0,
+            entry_ms: 0,
+            max_entries: 1_000,
+        };
+        let pruned = store.journal_prune(10, retention).expect("prune");
+        assert_eq!(pruned.payloads, 300);
+        let after = store.file_bytes().expect("size");
+        assert!(after * 2 < full, "{full} bytes before, {after} after");
     }
 }

@@ -223,6 +223,9 @@ impl Store {
         if check != "ok" {
             return Err(damaged(check));
         }
+        // Retention's deletions give pages back to the file system. Only a new, empty file
+        // takes it, and only before WAL writes the header; an existing one keeps its mode.
+        conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
         // WAL lets readers (diagnostics over SSH) run beside the kiosk; FULL makes a commit
         // survive power loss, which the journal's promise depends on; deleted payloads are
         // overwritten with zeros, not left in free pages.
@@ -230,9 +233,6 @@ impl Store {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.pragma_update(None, "secure_delete", "ON")?;
-        // Retention's deletions give pages back to the file system (a new file only: an
-        // existing one keeps the mode it was made with).
-        conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         let mut store = Store {
             conn,
