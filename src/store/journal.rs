@@ -548,12 +548,7 @@ impl Store {
 
     /// Records that every entry up to `seq` is queued for shipping.
     pub fn journal_set_queued_through(&mut self, seq: i64) -> Result<(), StoreError> {
-        self.conn.execute(
-            "INSERT INTO settings (key, value) VALUES ('journal.queued_through', ?1)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            [seq],
-        )?;
-        Ok(())
+        self.set_setting_i64("journal.queued_through", seq)
     }
 
     /// The highest sequence number the back end has acknowledged in a journal batch.
@@ -563,12 +558,7 @@ impl Store {
 
     /// Records that the back end holds every entry up to `seq` (a batch was acknowledged).
     pub fn journal_acknowledge_through(&mut self, seq: i64) -> Result<(), StoreError> {
-        self.conn.execute(
-            "INSERT INTO settings (key, value) VALUES ('journal.acknowledged_through', ?1)
-             ON CONFLICT (key) DO UPDATE SET value = MAX(CAST(value AS INTEGER), excluded.value)",
-            [seq],
-        )?;
-        Ok(())
+        self.raise_setting_i64("journal.acknowledged_through", seq)
     }
 
     /// Everything recorded before this time (ms) was in a daily reconciliation that matched.
@@ -579,12 +569,7 @@ impl Store {
     /// Records a daily reconciliation that matched: everything before `through_ms` agrees
     /// with the back end. The mark only moves forward.
     pub fn journal_mark_reconciled(&mut self, through_ms: i64) -> Result<(), StoreError> {
-        self.conn.execute(
-            "INSERT INTO settings (key, value) VALUES ('journal.reconciled_through_ms', ?1)
-             ON CONFLICT (key) DO UPDATE SET value = MAX(CAST(value AS INTEGER), excluded.value)",
-            [through_ms],
-        )?;
-        Ok(())
+        self.raise_setting_i64("journal.reconciled_through_ms", through_ms)
     }
 
     /// One retention pass at `now_ms`: purges the payloads of operations completed before

@@ -14,7 +14,7 @@ pub mod seal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension};
 
 pub use migrations::SCHEMA_VERSION;
 pub use seal::{KeyError, KeyRing, KeySource};
@@ -253,6 +253,25 @@ impl Store {
             .conn
             .query_row("PRAGMA page_size", [], |row| row.get(0))?;
         Ok((pages.max(0) * size.max(0)) as u64)
+    }
+
+    fn set_setting_i64(&self, key: &str, value: i64) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO settings (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+
+    /// Like [`Store::set_setting_i64`], but a mark that only moves forward.
+    fn raise_setting_i64(&self, key: &str, value: i64) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO settings (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = MAX(CAST(value AS INTEGER), excluded.value)",
+            params![key, value],
+        )?;
+        Ok(())
     }
 
     fn setting_i64(&self, key: &str) -> Result<i64, StoreError> {
