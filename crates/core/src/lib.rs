@@ -16,6 +16,7 @@ pub mod records;
 pub mod services;
 pub mod session;
 pub mod ticket;
+pub mod voice;
 
 pub use failure::{
     BackendProblem, BilingualMessage, CardProblem, NextStep, PinProblem, PrintProblem, Rejection,

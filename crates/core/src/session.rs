@@ -45,6 +45,8 @@ pub enum DeviceKind {
     /// The A4 printer for proofs (through CUPS); its refusal reason comes with
     /// [`Event::A4PrinterChanged`].
     A4Printer,
+    /// The speaker of voice guidance (`NoDevice` where the terminal has none).
+    Voice,
 }
 
 /// A device's health in the XFS4IoT vocabulary, reduced to what the header shows.
@@ -95,6 +97,8 @@ pub enum Event {
     ContinueTapped,
     LanguageSelected(Language),
     ElderlyModeToggled,
+    /// The header's 🔊: say the page again, and keep voice guidance on for this session.
+    SpeakTapped,
     DeviceChanged(DeviceKind, DeviceHealth),
     /// The A4 printer's readiness, with why it refuses (the adapter's poll).
     A4PrinterChanged(A4Status),
@@ -255,6 +259,8 @@ pub enum Command {
     /// The session ended with the card still in the reader: play the "take your card"
     /// sound until it is taken (the screen shows the reminder from the view).
     RemindToTakeCard,
+    /// Say the current view's prompt again, even if it was said already (the 🔊 button).
+    SpeakAgain,
     /// Ask the back end, for the identified holder; answer with [`Event::Answered`].
     Fetch { ticket: Ticket, request: Request },
     /// VERIFY `pin` on the card in the reader; answer with [`Event::PinAnswered`].
@@ -300,6 +306,8 @@ pub struct SessionSettings {
     pub idle_warning: Millis,
     /// Seeds the PIN pad's layouts: random in the kiosk, fixed in tests.
     pub keypad_seed: u64,
+    /// Voice guidance speaks for everyone, not only in elderly mode or after a 🔊 tap.
+    pub voice_always: bool,
 }
 
 /// What the attract page says to a resident who just left in the middle of something.
@@ -344,6 +352,10 @@ pub struct View {
     pub farewell: Option<Farewell>,
     pub camera: DeviceHealth,
     pub a4_printer: A4Status,
+    /// Voice guidance speaks each page: always on (configured), in elderly mode, or after
+    /// the resident tapped 🔊.
+    pub voice: bool,
+    pub voice_device: DeviceHealth,
 }
 
 impl View {
@@ -428,6 +440,8 @@ struct Resident {
     /// The card's PIN was verified in this session.
     pin_verified: bool,
     id_card: Option<IdCardSummary>,
+    /// Tapped 🔊: voice guidance stays on until the session ends.
+    voice_requested: bool,
 }
 
 /// What belongs to the terminal and survives sessions.
@@ -446,6 +460,7 @@ struct Terminal {
     secure_pin_entry: bool,
     camera: DeviceHealth,
     a4_printer: A4Status,
+    voice: DeviceHealth,
 }
 
 /// The state machine.
@@ -483,6 +498,7 @@ impl Session {
                 secure_pin_entry: false,
                 camera: DeviceHealth::Unknown,
                 a4_printer: A4Status::default(),
+                voice: DeviceHealth::Unknown,
             },
             last_activity: now,
         }
@@ -526,6 +542,8 @@ impl Session {
             farewell: self.terminal.farewell.map(|(farewell, _)| farewell),
             camera: self.terminal.camera,
             a4_printer: self.terminal.a4_printer,
+            voice: self.settings.voice_always || resident.elderly || resident.voice_requested,
+            voice_device: self.terminal.voice,
         }
     }
 
@@ -541,6 +559,7 @@ impl Session {
             || resident.all_services
             || resident.language != self.settings.default_language
             || resident.elderly != self.settings.elderly_by_default
+            || resident.voice_requested
     }
 
     pub fn handle(&mut self, event: Event, now: Millis) -> Vec<Command> {
@@ -714,6 +733,10 @@ impl Session {
                 self.resident.all_services = false;
                 Vec::new()
             }
+            Event::SpeakTapped => {
+                self.resident.voice_requested = true;
+                vec![Command::SpeakAgain]
+            }
             Event::ContinueTapped
             | Event::Tick
             | Event::DeviceChanged(..)
@@ -744,6 +767,7 @@ impl Session {
             DeviceKind::IdCardReader => &mut self.terminal.id_card_reader,
             DeviceKind::Camera => &mut self.terminal.camera,
             DeviceKind::A4Printer => &mut self.terminal.a4_printer.health,
+            DeviceKind::Voice => &mut self.terminal.voice,
         };
         let changed = *slot != health;
         *slot = health;
@@ -995,6 +1019,7 @@ impl Resident {
             card_notice: None,
             pin_verified: false,
             id_card: None,
+            voice_requested: false,
         }
     }
 }
@@ -1019,6 +1044,7 @@ mod tests {
             idle_timeout: Millis::from_secs(60),
             idle_warning: Millis::from_secs(30),
             keypad_seed: 42,
+            voice_always: false,
         }
     }
 
@@ -1310,6 +1336,89 @@ mod tests {
         session.handle(Event::Tick, at(1000));
         assert_eq!(session.view().page, Page::Attract);
         assert_eq!(session.view().printer, DeviceHealth::Offline);
+    }
+
+    fn prompt_keys(session: &Session) -> Vec<String> {
+        crate::voice::prompt(&session.view())
+            .map(|prompt| prompt.phrases.into_iter().map(|p| p.key).collect())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn voice_guidance_is_on_in_elderly_mode_and_after_the_speaker_button_until_the_session_ends() {
+        let mut session = session();
+        assert!(!session.view().voice);
+        assert_eq!(prompt_keys(&session), ["voice-attract"]);
+        session.handle(Event::Start, at(1));
+        assert_eq!(prompt_keys(&session), ["voice-home"]);
+        session.handle(Event::ElderlyModeToggled, at(2));
+        assert!(session.view().voice);
+        session.handle(Event::ElderlyModeToggled, at(3));
+        assert!(!session.view().voice);
+        assert_eq!(
+            session.handle(Event::SpeakTapped, at(4)),
+            vec![Command::SpeakAgain]
+        );
+        assert!(session.view().voice);
+        session.handle(Event::Tick, at(200));
+        assert_eq!(session.view().page, Page::Attract);
+        assert!(
+            !session.view().voice,
+            "the next resident starts with the default"
+        );
+        let mut always = settings();
+        always.voice_always = true;
+        assert!(Session::new(always, at(0)).view().voice);
+    }
+
+    #[test]
+    fn the_pin_pad_says_how_many_digits_never_which() {
+        let mut session = session();
+        session.handle(Event::CardIdentified(holder("张*芳")), at(0));
+        session.handle(Event::ServiceTapped(ServiceId::ContributionQuery), at(1));
+        assert_eq!(prompt_keys(&session), ["voice-pin-service"]);
+        let labels = pad_of(&session).expect("a pad").pad.layout.labels();
+        for (typed, digit) in [3u8, 7, 3].into_iter().enumerate() {
+            let position = labels.iter().position(|l| *l == digit).expect("on the pad");
+            session.handle(
+                Event::Flow(FlowInput::Card(CardServiceInput::Pin(PinInput::Key(
+                    position,
+                )))),
+                at(2),
+            );
+            let prompt = crate::voice::prompt(&session.view()).expect("a prompt");
+            assert_eq!(
+                prompt.phrases,
+                vec![crate::voice::Phrase {
+                    key: "voice-pin-entered".into(),
+                    arg: Some(crate::voice::Said::Number(typed as u64 + 1)),
+                }]
+            );
+        }
+    }
+
+    #[test]
+    fn a_forgotten_card_is_said_before_anything_else_and_the_idle_warning_counts_down_once() {
+        let mut session = session();
+        session.handle(Event::CardIdentified(holder("张*芳")), at(0));
+        session.handle(Event::Tick, at(61));
+        assert!(session.view().idle_warning_seconds.is_some());
+        assert_eq!(prompt_keys(&session), ["voice-idle-warning"]);
+        session.handle(Event::Tick, at(81));
+        let ten = crate::voice::prompt(&session.view());
+        session.handle(Event::Tick, at(85));
+        assert_eq!(
+            crate::voice::prompt(&session.view()),
+            ten,
+            "said once, not every second"
+        );
+        assert_eq!(prompt_keys(&session), ["voice-idle-seconds-left"]);
+        session.handle(Event::Tick, at(95));
+        let reminder = crate::voice::prompt(&session.view()).expect("the reminder");
+        assert_eq!(reminder.kind, crate::voice::PromptKind::TakeCard);
+        assert_eq!(prompt_keys(&session), ["voice-take-card"]);
+        session.handle(Event::CardRemoved, at(96));
+        assert_eq!(prompt_keys(&session), ["voice-attract"]);
     }
 
     #[test]

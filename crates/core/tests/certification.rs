@@ -23,6 +23,7 @@ fn session() -> Session {
             idle_timeout: Millis::from_secs(60),
             idle_warning: Millis::from_secs(30),
             keypad_seed: 7,
+            voice_always: false,
         },
         at(0),
     );

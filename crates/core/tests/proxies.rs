@@ -50,6 +50,7 @@ fn at_list(count: u8) -> Session {
             idle_timeout: Millis::from_secs(60),
             idle_warning: Millis::from_secs(30),
             keypad_seed: 3,
+            voice_always: false,
         },
         at(0),
     );

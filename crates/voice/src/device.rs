@@ -107,10 +107,7 @@ impl VoiceDevice {
             synthesizer,
             status: shared.clone(),
             on_change,
-            no_device: matches!(
-                shared.lock().map(|s| s.state),
-                Ok(DeviceState::NoDevice)
-            ),
+            no_device: matches!(shared.lock().map(|s| s.state), Ok(DeviceState::NoDevice)),
         };
         let spawned = std::thread::Builder::new()
             .name("kiosk-voice".into())
@@ -171,7 +168,9 @@ fn initial_status(clips: &Clips, synthesizer: &Synthesizer) -> VoiceStatus {
 
 /// What playing an utterance came to.
 enum Played {
-    Done { failed: Option<String> },
+    Done {
+        failed: Option<String>,
+    },
     /// Something newer arrived (or the device went away).
     Interrupted(Option<Order>),
 }
@@ -282,19 +281,16 @@ impl Worker {
         let gain = f32::from(utterance.volume.min(100)) / 100.0;
         let mut failed = None;
         for segment in &utterance.segments {
-            let mut pcm = match self.source(&utterance.language, segment, utterance.words_per_minute)
-            {
-                Ok(pcm) => pcm,
-                Err(detail) => {
-                    failed = Some(detail);
-                    continue;
-                }
-            };
+            let mut pcm =
+                match self.source(&utterance.language, segment, utterance.words_per_minute) {
+                    Ok(pcm) => pcm,
+                    Err(detail) => {
+                        failed = Some(detail);
+                        continue;
+                    }
+                };
             let format = pcm.format();
-            if let Err(error) = self
-                .sink
-                .begin(segment.name(), &utterance.language, format)
-            {
+            if let Err(error) = self.sink.begin(segment.name(), &utterance.language, format) {
                 // The speaker is gone: this utterance is silent.
                 return Played::Done {
                     failed: Some(error.to_string()),

@@ -97,7 +97,13 @@ impl Sink for FileSink {
         self.finish()?;
         let safe = |s: &str| -> String {
             s.chars()
-                .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '-' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
                 .collect()
         };
         let path = self.folder.join(format!(
@@ -113,7 +119,8 @@ impl Sink for FileSink {
         };
         std::fs::create_dir_all(&self.folder).map_err(file_error)?;
         let mut file = File::create(&path).map_err(file_error)?;
-        file.write_all(&wav::header(format, 0)).map_err(file_error)?;
+        file.write_all(&wav::header(format, 0))
+            .map_err(file_error)?;
         self.open = Some(OpenFile {
             path,
             file,
@@ -257,7 +264,8 @@ mod tests {
     fn the_file_sink_numbers_files_and_writes_valid_wavs() {
         let dir = tempfile::tempdir().unwrap();
         let mut sink = FileSink::new(dir.path());
-        sink.begin("voice-attract", "zh-CN", Format::SPEECH).unwrap();
+        sink.begin("voice-attract", "zh-CN", Format::SPEECH)
+            .unwrap();
         sink.write(&[1, -1, 2]).unwrap();
         sink.end().unwrap();
         sink.begin("tone", "en-US", Format::SPEECH).unwrap();

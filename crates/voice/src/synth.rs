@@ -380,7 +380,10 @@ mod tests {
         assert_eq!(clip.read(&mut samples).unwrap(), 0);
         std::fs::write(&path, b"RIFF").unwrap();
         let error = ClipPcm::open(&path).err().unwrap().to_string();
-        assert!(error.contains("clip.wav") && error.contains("RIFF"), "{error}");
+        assert!(
+            error.contains("clip.wav") && error.contains("RIFF"),
+            "{error}"
+        );
     }
 
     #[test]

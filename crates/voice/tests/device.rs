@@ -77,12 +77,22 @@ fn mandarin_and_english_prompts_are_spoken_with_their_own_voices() {
         Synthesizer::default(),
         quiet(),
     );
-    assert_eq!(device.status().state, DeviceState::Online, "espeak-ng is installed");
-    device.speak(utterance("zh-CN", vec![speech("voice-attract", "请插入社会保障卡")]));
+    assert_eq!(
+        device.status().state,
+        DeviceState::Online,
+        "espeak-ng is installed"
+    );
+    device.speak(utterance(
+        "zh-CN",
+        vec![speech("voice-attract", "请插入社会保障卡")],
+    ));
     wait_for("the Mandarin prompt", || played(dir.path()).len() == 1);
     device.speak(utterance(
         "en-US",
-        vec![speech("voice-attract", "Please insert your social security card")],
+        vec![speech(
+            "voice-attract",
+            "Please insert your social security card",
+        )],
     ));
     wait_for("the English prompt", || played(dir.path()).len() == 2);
     // Let the second file be finished (the header is rewritten at the end).
@@ -97,16 +107,25 @@ fn mandarin_and_english_prompts_are_spoken_with_their_own_voices() {
         let seconds = samples.len() as f64 / f64::from(format.sample_rate);
         // Eight syllables or seven words: about one to five seconds, not a click.
         assert!((0.8..6.0).contains(&seconds), "{name}: {seconds:.2} s");
-        assert!(rms(samples) > 300.0, "{name} is silent: rms {}", rms(samples));
+        assert!(
+            rms(samples) > 300.0,
+            "{name} is silent: rms {}",
+            rms(samples)
+        );
     }
-    assert_ne!(files[0].2, files[1].2, "two languages, two different sounds");
+    assert_ne!(
+        files[0].2, files[1].2,
+        "two languages, two different sounds"
+    );
 }
 
 #[test]
 fn an_installed_clip_is_played_instead_of_synthesis_and_volume_scales_it() {
     let clips_dir = tempfile::tempdir().expect("tempdir");
     std::fs::create_dir_all(clips_dir.path().join("zh-CN")).expect("mkdir");
-    let recorded: Vec<i16> = (0..2205).map(|i| if i % 20 < 10 { 8000 } else { -8000 }).collect();
+    let recorded: Vec<i16> = (0..2205)
+        .map(|i| if i % 20 < 10 { 8000 } else { -8000 })
+        .collect();
     let mut bytes = wav::header(Format::SPEECH, recorded.len()).to_vec();
     bytes.extend(recorded.iter().flat_map(|s| s.to_le_bytes()));
     std::fs::write(clips_dir.path().join("zh-CN/voice-home.wav"), bytes).expect("write");
@@ -122,7 +141,9 @@ fn an_installed_clip_is_played_instead_of_synthesis_and_volume_scales_it() {
     half.volume = 50;
     device.speak(half);
     wait_for("the clip", || {
-        played(out.path()).first().is_some_and(|f| f.2.len() == recorded.len())
+        played(out.path())
+            .first()
+            .is_some_and(|f| f.2.len() == recorded.len())
     });
     let (_, _, samples) = &played(out.path())[0];
     assert_eq!(samples[0], 4000, "half volume");
@@ -170,7 +191,10 @@ fn a_new_prompt_cuts_the_playing_one_short_and_a_reminder_repeats_until_stopped(
     );
     device.speak(utterance(
         "zh-CN",
-        vec![speech("voice-help", "这是一段很长的说明，它会被下一页的提示打断，不会说完。")],
+        vec![speech(
+            "voice-help",
+            "这是一段很长的说明，它会被下一页的提示打断，不会说完。",
+        )],
     ));
     std::thread::sleep(Duration::from_millis(300));
     let mut reminder = utterance(
@@ -205,7 +229,11 @@ fn a_new_prompt_cuts_the_playing_one_short_and_a_reminder_repeats_until_stopped(
     std::thread::sleep(Duration::from_millis(800));
     let after = speaker.heard.lock().unwrap().len();
     std::thread::sleep(Duration::from_millis(800));
-    assert_eq!(speaker.heard.lock().unwrap().len(), after, "stop ends the repeats");
+    assert_eq!(
+        speaker.heard.lock().unwrap().len(),
+        after,
+        "stop ends the repeats"
+    );
 }
 
 /// A speaker that was unplugged.
@@ -244,16 +272,25 @@ fn a_failing_speaker_reports_a_hardware_error_and_never_blocks_the_caller() {
     for _ in 0..50 {
         device.speak(utterance("zh-CN", vec![speech("voice-home", "请选择业务")]));
     }
-    assert!(started.elapsed() < Duration::from_millis(100), "speak never waits");
+    assert!(
+        started.elapsed() < Duration::from_millis(100),
+        "speak never waits"
+    );
     wait_for("the hardware error", || {
         device.status().state == DeviceState::HardwareError
     });
     let detail = device.status().detail;
-    assert!(detail.contains("ALSA default") && detail.contains("No such device"), "{detail}");
+    assert!(
+        detail.contains("ALSA default") && detail.contains("No such device"),
+        "{detail}"
+    );
     let states = states.lock().unwrap();
     assert_eq!(states[0].state, DeviceState::Online);
     assert_eq!(
-        states.iter().filter(|s| s.state == DeviceState::HardwareError).count(),
+        states
+            .iter()
+            .filter(|s| s.state == DeviceState::HardwareError)
+            .count(),
         1,
         "told once, not per prompt"
     );

@@ -585,6 +585,7 @@ mod tests {
                 idle_timeout: Millis::from_secs(60),
                 idle_warning: Millis::from_secs(30),
                 keypad_seed: 7,
+                voice_always: false,
             },
             at(0),
         );
