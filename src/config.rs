@@ -32,6 +32,9 @@ pub struct Config {
     pub accessibility: Accessibility,
     pub idle: Idle,
     pub devices: Devices,
+    /// Voice guidance: when it speaks, how loud, the operator's clips.
+    #[serde(default)]
+    pub voice: Voice,
     pub data: Data,
     /// Where each back-end service lives (failover order), timeouts, retries, TLS.
     pub backend: crate::backend::config::BackendConfig,
@@ -99,6 +102,84 @@ pub struct Accessibility {
     pub elderly_mode_default: bool,
 }
 
+/// Voice guidance (语音播报).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Voice {
+    /// Speak every page for everyone; otherwise only in elderly mode or after the header's
+    /// 🔊 was tapped.
+    pub always_on: bool,
+    /// 0–100.
+    pub volume: u8,
+    /// Local times "HH:MM-HH:MM" (may pass midnight) when `quiet_volume` applies instead.
+    pub quiet_hours: Option<String>,
+    pub quiet_volume: u8,
+    /// The operator's recordings: `<clips>/<language>/<fluent key>.wav`, 16-bit PCM. A
+    /// prompt without a clip is synthesized with espeak-ng.
+    pub clips: Option<PathBuf>,
+    /// How often "please take your card" is said again while the card stays in.
+    pub reminder_repeat_seconds: u32,
+    /// Speech speed; elderly mode speaks slower.
+    pub words_per_minute: u16,
+    pub elderly_words_per_minute: u16,
+}
+
+impl Default for Voice {
+    fn default() -> Voice {
+        Voice {
+            always_on: false,
+            volume: 80,
+            quiet_hours: None,
+            quiet_volume: 40,
+            clips: None,
+            reminder_repeat_seconds: 5,
+            words_per_minute: 170,
+            elderly_words_per_minute: 130,
+        }
+    }
+}
+
+impl Voice {
+    /// The quiet hours as minutes after midnight (start, end), if set and well-formed.
+    pub fn quiet_minutes(&self) -> Option<(u16, u16)> {
+        parse_quiet_hours(self.quiet_hours.as_deref()?).ok()
+    }
+
+    /// The volume at `minute` of the local day (0–1439).
+    pub fn volume_at(&self, minute: u16) -> u8 {
+        let quiet = self.quiet_minutes().is_some_and(|(start, end)| {
+            if start <= end {
+                (start..end).contains(&minute)
+            } else {
+                minute >= start || minute < end
+            }
+        });
+        if quiet {
+            self.quiet_volume.min(self.volume)
+        } else {
+            self.volume
+        }
+    }
+}
+
+/// "22:00-07:00" → (1320, 420).
+fn parse_quiet_hours(text: &str) -> Result<(u16, u16), String> {
+    let minute = |part: &str| -> Option<u16> {
+        let (h, m) = part.trim().split_once(':')?;
+        let (h, m): (u16, u16) = (h.parse().ok()?, m.parse().ok()?);
+        (h < 24 && m < 60 && m.to_string().len() <= 2).then_some(h * 60 + m)
+    };
+    let (start, end) = text
+        .split_once('-')
+        .ok_or_else(|| format!("\"{text}\": expected \"HH:MM-HH:MM\", e.g. \"22:00-07:00\""))?;
+    match (minute(start), minute(end)) {
+        (Some(start), Some(end)) if start != end => Ok((start, end)),
+        _ => Err(format!(
+            "\"{text}\": expected \"HH:MM-HH:MM\" with two different times, e.g. \"22:00-07:00\""
+        )),
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Idle {
@@ -127,6 +208,11 @@ pub struct Devices {
     /// Where the CUPS scheduler of `a4_printer` listens (host:port).
     #[serde(default = "Devices::default_cups_host")]
     pub cups_host: String,
+    /// The speaker of voice guidance: "alsa" (the default PCM), "alsa:<pcm>" (e.g.
+    /// "alsa:plughw:CARD=Headset"), "file:<folder>" (WAV files, for tests), or "none" (the
+    /// default).
+    #[serde(default = "Devices::no_voice")]
+    pub voice: String,
 }
 
 impl Devices {
@@ -136,6 +222,15 @@ impl Devices {
 
     fn no_a4_printer() -> String {
         "none".to_owned()
+    }
+
+    fn no_voice() -> String {
+        "none".to_owned()
+    }
+
+    /// The configured speaker; `config check` has refused a value that does not parse.
+    pub fn voice_spec(&self) -> renshe_voice::VoiceSpec {
+        renshe_voice::VoiceSpec::parse(&self.voice).unwrap_or(renshe_voice::VoiceSpec::None)
     }
 
     fn default_cups_host() -> String {
@@ -606,6 +701,39 @@ impl Config {
                     renshe_cups::DEFAULT_CUPS_HOST
                 ),
             );
+        }
+        if let Err(error) = renshe_voice::VoiceSpec::parse(&self.devices.voice) {
+            problem("devices", "voice", error.to_string());
+        }
+        if self.voice.volume > 100 {
+            problem("voice", "volume", format!("{} is above 100", self.voice.volume));
+        }
+        if self.voice.quiet_volume > 100 {
+            problem(
+                "voice",
+                "quiet_volume",
+                format!("{} is above 100", self.voice.quiet_volume),
+            );
+        }
+        if let Some(hours) = &self.voice.quiet_hours {
+            if let Err(message) = parse_quiet_hours(hours) {
+                problem("voice", "quiet_hours", message);
+            }
+        }
+        if !(1..=60).contains(&self.voice.reminder_repeat_seconds) {
+            problem(
+                "voice",
+                "reminder_repeat_seconds",
+                format!("{} is outside 1..60", self.voice.reminder_repeat_seconds),
+            );
+        }
+        for (key, wpm) in [
+            ("words_per_minute", self.voice.words_per_minute),
+            ("elderly_words_per_minute", self.voice.elderly_words_per_minute),
+        ] {
+            if !(80..=260).contains(&wpm) {
+                problem("voice", key, format!("{wpm} is outside 80..260"));
+            }
         }
         if let Err(error) = renshe_camera::CameraSpec::parse(self.devices.camera.trim()) {
             problem("devices", "camera", error.to_string());

@@ -20,6 +20,16 @@ const SOURCES: &[(Language, &str, &str)] = &[
         "kiosk.ftl",
         include_str!("../locales/en-US/kiosk.ftl"),
     ),
+    (
+        Language::ZhCn,
+        "voice.ftl",
+        include_str!("../locales/zh-CN/voice.ftl"),
+    ),
+    (
+        Language::EnUs,
+        "voice.ftl",
+        include_str!("../locales/en-US/voice.ftl"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -149,6 +159,25 @@ mod tests {
             "25 秒后将返回首页，您的信息会被清除"
         );
         assert_eq!(translator.tr(Language::EnUs, "no-such-key"), "no-such-key");
+    }
+
+    #[test]
+    fn every_voice_prompt_has_words_to_be_heard_in_every_language() {
+        let translator = Translator::new().expect("bundled locales parse");
+        let keys = crate::core::voice::keys();
+        assert!(keys.len() > 80, "{} keys", keys.len());
+        for language in Language::ALL {
+            for key in &keys {
+                let text = translator.tr_with(language, key, "value", "三");
+                assert_ne!(&text, key, "{} lacks {key}", language.tag());
+                // Heard, not read: no digits and no symbols a synthesizer would spell out.
+                let bad: Vec<char> = text
+                    .chars()
+                    .filter(|c| c.is_ascii_digit() || "/()[]{}%#*&@<>|_~$".contains(*c))
+                    .collect();
+                assert!(bad.is_empty(), "{} {key}: {text:?} has {bad:?}", language.tag());
+            }
+        }
     }
 
     #[test]

@@ -272,6 +272,7 @@ fn proofs_are_issued_printed_on_cups_and_refused_by_a_stopped_queue() {
             idle_timeout: renshe_kiosk::core::Millis::from_secs(60),
             idle_warning: renshe_kiosk::core::Millis::from_secs(30),
             keypad_seed: 1,
+            voice_always: false,
         },
         renshe_kiosk::core::Millis(0),
     );

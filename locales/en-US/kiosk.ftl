@@ -17,6 +17,7 @@ device-card-reader = Reader
 device-printer = Printer
 device-network = Network
 device-camera = Camera
+device-voice = Voice
 device-state-online = OK
 device-state-offline = Offline
 device-state-no-device = Not connected

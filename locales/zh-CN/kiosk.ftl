@@ -17,6 +17,7 @@ device-card-reader = 读卡器
 device-printer = 打印机
 device-network = 网络
 device-camera = 摄像头
+device-voice = 语音
 device-state-online = 正常
 device-state-offline = 离线
 device-state-no-device = 未连接

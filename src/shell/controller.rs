@@ -129,6 +129,11 @@ impl Controller {
         self.session.borrow().language()
     }
 
+    /// Whether elderly mode is on, without building a whole view (the header's clock).
+    pub fn elderly(&self) -> bool {
+        self.session.borrow().elderly()
+    }
+
     /// The header's language button cycles through the offered languages.
     fn next_language(&self) -> Language {
         let session = self.session.borrow();
@@ -158,8 +163,8 @@ impl Controller {
 fn log(command: &Command) {
     match command {
         Command::WipeSessionData => tracing::info!("session ended; session data wiped"),
-        // The sound hook: terminals with a speaker play the reminder here.
         Command::RemindToTakeCard => tracing::info!("card left in the reader: reminding"),
+        Command::SpeakAgain => tracing::debug!("speak the page again"),
         Command::Cancel(flow) => {
             tracing::debug!(session = flow.session, flow = flow.flow, "flow ended")
         }

@@ -17,6 +17,7 @@ pub mod printer;
 pub mod proof_cli;
 pub mod receipts;
 pub mod screenshot;
+pub mod voice;
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -49,6 +50,7 @@ pub fn session_settings(config: &Config) -> SessionSettings {
         idle_warning: config.idle_warning(),
         // A new PIN-pad layout sequence every start, from the OS's randomness.
         keypad_seed: rand::random(),
+        voice_always: config.voice.always_on,
     }
 }
 
@@ -118,7 +120,11 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
         }
         if let Some(app) = weak.upgrade() {
             let language = ticker.language();
-            let text = ui::clock_text(language, chrono::Local::now().naive_local());
+            let text = ui::clock_text(
+                language,
+                chrono::Local::now().naive_local(),
+                ticker.elderly(),
+            );
             if app.get_clock() != text.as_str() {
                 app.set_clock(text.into());
                 // A new minute: "open now" in the finder may have changed.
@@ -144,6 +150,7 @@ pub struct Kiosk {
     pub backend: Rc<backend::BackendAdapter>,
     pub camera: Rc<camera::CameraAdapter>,
     pub a4: Rc<a4::A4Adapter>,
+    pub voice: Rc<voice::VoiceAdapter>,
 }
 
 impl Kiosk {
@@ -318,6 +325,13 @@ impl Kiosk {
         controller.add_drawer(Box::new(move |_, view| {
             preview.show_preview(view.camera_on())
         }));
+        let voice = Rc::new(voice::VoiceAdapter::start(
+            config,
+            events.clone(),
+            translator.clone(),
+        ));
+        let speaker = voice.clone();
+        controller.add_drawer(Box::new(move |_, view| speaker.drawn(view)));
         let mut effects = Effects {
             card_reader: card_reader.clone(),
             id_card: id_card.clone(),
@@ -325,6 +339,7 @@ impl Kiosk {
             camera: camera.clone(),
             printer,
             a4: a4.clone(),
+            voice: voice.clone(),
             app: app.as_weak(),
             finder: finder.clone(),
             translator,
@@ -339,6 +354,7 @@ impl Kiosk {
             backend,
             camera,
             a4,
+            voice,
         })
     }
 }
@@ -371,6 +387,7 @@ struct Effects {
     camera: Rc<camera::CameraAdapter>,
     printer: printer::PrinterAdapter,
     a4: Rc<a4::A4Adapter>,
+    voice: Rc<voice::VoiceAdapter>,
     app: slint::Weak<AppWindow>,
     finder: Rc<RefCell<Finder>>,
     translator: Rc<Translator>,
@@ -438,7 +455,9 @@ impl Effects {
                 index,
                 action,
             } => self.camera.capture(*ticket, *attempt, *index, *action),
+            // The voice adapter says it from the view, with a tone, until the card is out.
             Command::RemindToTakeCard => {}
+            Command::SpeakAgain => self.voice.speak_again(view),
             Command::ReportDevices(devices) => self.backend.report_devices(*devices),
             Command::VerifyPin { ticket, pin } => self.card_reader.pin(*ticket, pin.clone(), None),
             Command::VerifyPinOnReader { ticket } => self.card_reader.pin_on_reader(*ticket),

@@ -357,6 +357,7 @@ impl Renderer {
             // A fixed pad layout sequence: pictures of the same build are identical.
             settings: SessionSettings {
                 keypad_seed: 0x2026_1201,
+                voice_always: false,
                 ..session_settings(config)
             },
             terminal: crate::shell::finder::terminal(config),
@@ -620,7 +621,7 @@ impl Renderer {
             },
         }
         self.app
-            .set_clock(ui::clock_text(shot.language, sample_time()).into());
+            .set_clock(ui::clock_text(shot.language, sample_time(), shot.elderly).into());
         self.app.set_landscape(shot.size.width > shot.size.height);
         self.app.window().set_size(shot.size);
         self.app.show().context("cannot show the window")?;

@@ -73,6 +73,8 @@ pub fn wire_callbacks(app: &AppWindow, send: Rc<dyn Fn(Event)>) {
     app.on_continue_tapped(move || on(Event::ContinueTapped));
     let on = send.clone();
     app.on_elderly_tapped(move || on(Event::ElderlyModeToggled));
+    let on = send.clone();
+    app.on_speak_tapped(move || on(Event::SpeakTapped));
 
     let proof = app.global::<ProofAdapter>();
     let tap = |send: &Rc<dyn Fn(Event)>, input: ProofInput| {
@@ -255,6 +257,7 @@ pub fn apply_view(app: &AppWindow, view: &View) {
     app.set_printer_state(health_name(view.printer).into());
     app.set_network_state(health_name(view.network).into());
     app.set_camera_state(health_name(view.camera).into());
+    app.set_voice_state(health_name(view.voice_device).into());
     let (name, id) = view
         .holder
         .as_ref()
@@ -1021,9 +1024,13 @@ pub fn date_text(language: Language, date: crate::core::Date) -> String {
 }
 
 /// The header clock, in the resident's language.
-pub fn clock_text(language: Language, now: chrono::NaiveDateTime) -> String {
-    match language {
-        Language::ZhCn => now.format("%Y年%-m月%-d日 %H:%M").to_string(),
-        Language::EnUs => now.format("%Y-%m-%d %H:%M").to_string(),
-    }
+pub fn clock_text(language: Language, now: chrono::NaiveDateTime, elderly: bool) -> String {
+    // Elderly mode's larger buttons leave room for the date above the time, not beside it.
+    let pattern = match (language, elderly) {
+        (Language::ZhCn, false) => "%Y年%-m月%-d日 %H:%M",
+        (Language::ZhCn, true) => "%-m月%-d日\n%H:%M",
+        (Language::EnUs, false) => "%Y-%m-%d %H:%M",
+        (Language::EnUs, true) => "%Y-%m-%d\n%H:%M",
+    };
+    now.format(pattern).to_string()
 }

@@ -512,6 +512,10 @@ impl Session {
         self.resident.language
     }
 
+    pub fn elderly(&self) -> bool {
+        self.resident.elderly
+    }
+
     /// Which session this is (0 for the first since start).
     pub fn number(&self) -> u32 {
         self.number
