@@ -706,7 +706,11 @@ impl Config {
             problem("devices", "voice", error.to_string());
         }
         if self.voice.volume > 100 {
-            problem("voice", "volume", format!("{} is above 100", self.voice.volume));
+            problem(
+                "voice",
+                "volume",
+                format!("{} is above 100", self.voice.volume),
+            );
         }
         if self.voice.quiet_volume > 100 {
             problem(
@@ -729,7 +733,10 @@ impl Config {
         }
         for (key, wpm) in [
             ("words_per_minute", self.voice.words_per_minute),
-            ("elderly_words_per_minute", self.voice.elderly_words_per_minute),
+            (
+                "elderly_words_per_minute",
+                self.voice.elderly_words_per_minute,
+            ),
         ] {
             if !(80..=260).contains(&wpm) {
                 problem("voice", key, format!("{wpm} is outside 80..260"));

@@ -175,7 +175,11 @@ mod tests {
                     .chars()
                     .filter(|c| c.is_ascii_digit() || "/()[]{}%#*&@<>|_~$".contains(*c))
                     .collect();
-                assert!(bad.is_empty(), "{} {key}: {text:?} has {bad:?}", language.tag());
+                assert!(
+                    bad.is_empty(),
+                    "{} {key}: {text:?} has {bad:?}",
+                    language.tag()
+                );
             }
         }
     }

@@ -47,7 +47,9 @@ fn every_page_renders_and_navigation_works() {
     let portrait = PhysicalSize::new(1080, 1920);
 
     // Every page × language × mode renders to a full-size picture that is not blank, and the
-    // two languages give different pictures (the texts really change).
+    // two languages give different pictures (the texts really change). Every page has
+    // something to say, too.
+    let mut spoken = Vec::new();
     for page in page_names() {
         for elderly in [false, true] {
             let mut pictures = Vec::new();
@@ -70,6 +72,20 @@ fn every_page_renders_and_navigation_works() {
                     bytes.chunks(4).step_by(97).collect();
                 assert!(distinct.len() > 8, "{} looks blank", shot.file_name());
                 pictures.push(bytes.to_vec());
+                let view = renderer.last_view().expect("a view");
+                let prompt = renshe_kiosk::core::voice::prompt(&view)
+                    .unwrap_or_else(|| panic!("{} has nothing to say", shot.file_name()));
+                if !elderly {
+                    spoken.push((
+                        shot.file_name(),
+                        renshe_kiosk::shell::voice::utterance(
+                            renderer.translator(),
+                            &config.voice,
+                            &prompt,
+                            &view,
+                        ),
+                    ));
+                }
             }
             assert_ne!(
                 pictures[0], pictures[1],
@@ -77,6 +93,8 @@ fn every_page_renders_and_navigation_works() {
             );
         }
     }
+    every_prompt_sounds(spoken);
+
     // Landscape is laid out too.
     let landscape = renderer
         .render(&Shot {
@@ -286,4 +304,85 @@ fn every_page_renders_and_navigation_works() {
         "their own answer is drawn"
     );
     assert!(element(app, "PrintStatus::print-button").is_some());
+}
+
+/// Keeps what the voice device plays, segment by segment, as fast as it comes.
+#[derive(Clone, Default)]
+struct Recorder {
+    segments: std::sync::Arc<std::sync::Mutex<Vec<(String, Vec<i16>, bool)>>>,
+}
+
+impl renshe_voice::Sink for Recorder {
+    fn begin(
+        &mut self,
+        name: &str,
+        _: &str,
+        format: renshe_voice::Format,
+    ) -> Result<(), renshe_voice::SinkError> {
+        assert_eq!(format.sample_rate, 22_050, "espeak-ng's rate");
+        self.segments
+            .lock()
+            .unwrap()
+            .push((name.into(), Vec::new(), false));
+        Ok(())
+    }
+    fn write(&mut self, samples: &[i16]) -> Result<(), renshe_voice::SinkError> {
+        if let Some(last) = self.segments.lock().unwrap().last_mut() {
+            last.1.extend_from_slice(samples);
+        }
+        Ok(())
+    }
+    fn end(&mut self) -> Result<(), renshe_voice::SinkError> {
+        if let Some(last) = self.segments.lock().unwrap().last_mut() {
+            last.2 = true;
+        }
+        Ok(())
+    }
+    fn abort(&mut self) {}
+    fn describe(&self) -> String {
+        "recorder".into()
+    }
+}
+
+/// Each page's prompt, spoken by espeak-ng: every segment is sound of a plausible length,
+/// and the two languages sound different.
+fn every_prompt_sounds(spoken: Vec<(String, renshe_voice::Utterance)>) {
+    let recorder = Recorder::default();
+    let device = renshe_voice::VoiceDevice::start(
+        Box::new(recorder.clone()),
+        renshe_voice::Clips::none(),
+        renshe_voice::Synthesizer::default(),
+        Box::new(|_| {}),
+    );
+    assert_eq!(
+        device.status().state,
+        renshe_voice::DeviceState::Online,
+        "espeak-ng is installed (./dev setup)"
+    );
+    for (shot, utterance) in spoken {
+        let before = recorder.segments.lock().unwrap().len();
+        let count = utterance.segments.len();
+        device.speak(utterance);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            {
+                let segments = recorder.segments.lock().unwrap();
+                if segments.len() == before + count && segments.last().is_some_and(|s| s.2) {
+                    for (name, samples, _) in &segments[before..] {
+                        let seconds = samples.len() as f64 / 22_050.0;
+                        let energy = (samples.iter().map(|&s| f64::from(s).powi(2)).sum::<f64>()
+                            / samples.len().max(1) as f64)
+                            .sqrt();
+                        assert!(
+                            (0.2..20.0).contains(&seconds) && energy > 300.0,
+                            "{shot} {name}: {seconds:.2} s, rms {energy:.0}"
+                        );
+                    }
+                    break;
+                }
+            }
+            assert!(std::time::Instant::now() < deadline, "{shot}: not spoken");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
 }

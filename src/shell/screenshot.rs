@@ -313,6 +313,8 @@ pub struct Renderer {
     /// Built on first use: the finder pages need the generated catalogue's index.
     finder: std::cell::OnceCell<Rc<RefCell<Finder>>>,
     translator: Rc<Translator>,
+    /// The session's view behind the last picture (what voice guidance says for it).
+    last_view: RefCell<Option<crate::core::View>>,
 }
 
 impl Renderer {
@@ -363,11 +365,21 @@ impl Renderer {
             terminal: crate::shell::finder::terminal(config),
             finder: std::cell::OnceCell::new(),
             translator,
+            last_view: RefCell::new(None),
         })
     }
 
     pub fn app(&self) -> &AppWindow {
         &self.app
+    }
+
+    /// The view the last [`Renderer::render`] drew.
+    pub fn last_view(&self) -> Option<crate::core::View> {
+        self.last_view.borrow().clone()
+    }
+
+    pub fn translator(&self) -> &Translator {
+        &self.translator
     }
 
     /// The finder over the generated catalogue (the one the demo back end serves).
@@ -620,6 +632,7 @@ impl Renderer {
                 ),
             },
         }
+        *self.last_view.borrow_mut() = Some(controller.view());
         self.app
             .set_clock(ui::clock_text(shot.language, sample_time(), shot.elderly).into());
         self.app.set_landscape(shot.size.width > shot.size.height);

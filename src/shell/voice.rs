@@ -52,7 +52,10 @@ impl VoiceAdapter {
                 } else if !status.detail.is_empty() {
                     tracing::info!(detail = %status.detail, "voice device");
                 }
-                events.send(Event::DeviceChanged(DeviceKind::Voice, health(status.state)));
+                events.send(Event::DeviceChanged(
+                    DeviceKind::Voice,
+                    health(status.state),
+                ));
             }),
         );
         VoiceAdapter {
@@ -89,46 +92,57 @@ impl VoiceAdapter {
     }
 
     fn utterance(&self, prompt: &Prompt, view: &View) -> Utterance {
-        let language = view.language;
-        let mut segments = Vec::new();
-        let repeat_every = (prompt.kind == PromptKind::TakeCard).then(|| {
-            segments.push(REMINDER_TONE);
-            Duration::from_secs(u64::from(self.settings.reminder_repeat_seconds.max(1)))
-        });
-        for phrase in &prompt.phrases {
-            let text = match &phrase.arg {
-                None => self.translator.tr(language, &phrase.key),
-                Some(said) => {
-                    let value = match said {
-                        Said::Text(key) => self.translator.tr(language, key),
-                        said => voice::words(said, language).unwrap_or_default(),
-                    };
-                    self.translator.tr_with(language, &phrase.key, "value", &value)
-                }
-            };
-            segments.push(Segment::Speech {
-                key: phrase.key.clone(),
-                text,
-                // A recorded clip cannot say a number that changes.
-                clip: phrase.arg.is_none(),
-            });
-        }
-        Utterance {
-            language: language.tag().to_owned(),
-            segments,
-            volume: self.settings.volume_at(minute_of_day()),
-            repeat_every,
-            words_per_minute: if view.elderly {
-                self.settings.elderly_words_per_minute
-            } else {
-                self.settings.words_per_minute
-            },
-        }
+        utterance(&self.translator, &self.settings, prompt, view)
     }
 
     /// For the technician: the device and what is wrong with it.
     pub fn status(&self) -> renshe_voice::VoiceStatus {
         self.device.status()
+    }
+}
+
+/// What `prompt` sounds like for `view`: its texts in the view's language (arguments said as
+/// words), the reminder's tone and repeat, the volume for now and the mode's speed.
+pub fn utterance(
+    translator: &Translator,
+    settings: &crate::config::Voice,
+    prompt: &Prompt,
+    view: &View,
+) -> Utterance {
+    let language = view.language;
+    let mut segments = Vec::new();
+    let repeat_every = (prompt.kind == PromptKind::TakeCard).then(|| {
+        segments.push(REMINDER_TONE);
+        Duration::from_secs(u64::from(settings.reminder_repeat_seconds.max(1)))
+    });
+    for phrase in &prompt.phrases {
+        let text = match &phrase.arg {
+            None => translator.tr(language, &phrase.key),
+            Some(said) => {
+                let value = match said {
+                    Said::Text(key) => translator.tr(language, key),
+                    said => voice::words(said, language).unwrap_or_default(),
+                };
+                translator.tr_with(language, &phrase.key, "value", &value)
+            }
+        };
+        segments.push(Segment::Speech {
+            key: phrase.key.clone(),
+            text,
+            // A recorded clip cannot say a number that changes.
+            clip: phrase.arg.is_none(),
+        });
+    }
+    Utterance {
+        language: language.tag().to_owned(),
+        segments,
+        volume: settings.volume_at(minute_of_day()),
+        repeat_every,
+        words_per_minute: if view.elderly {
+            settings.elderly_words_per_minute
+        } else {
+            settings.words_per_minute
+        },
     }
 }
 

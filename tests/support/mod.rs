@@ -49,8 +49,13 @@ pub fn ensure_pcscd() {
 
 /// The demo configuration with its own data directory and demo back-end port.
 pub fn config(dir: &tempfile::TempDir) -> Config {
+    config_with(dir, |text| text)
+}
+
+/// [`config`], with the demo configuration's text changed by `edit` first.
+pub fn config_with(dir: &tempfile::TempDir, edit: impl FnOnce(String) -> String) -> Config {
     let port = 30_000 + (std::process::id() % 10_000) as u16;
-    let text = BUNDLED_DEMO_CONFIG
+    let text = edit(BUNDLED_DEMO_CONFIG.to_owned())
         .replace("127.0.0.1:18333", &format!("127.0.0.1:{port}"))
         .replace(
             "directory = \"../target/kiosk-demo-data\"",
@@ -100,12 +105,19 @@ pub struct Rig {
     incoming: UnboundedReceiver<Event>,
     /// What the window showed when it was last laid out.
     laid_out: String,
+    /// Added to the kiosk's clock: time passes at once for idle timeouts.
+    skipped: Rc<std::cell::Cell<u64>>,
 }
 
 impl Rig {
     /// The demo kiosk assembled on the testing backend, its back end ready; with its
     /// configuration and the data directory it writes to (removed when dropped).
     pub fn start() -> (Rig, Config, tempfile::TempDir) {
+        Rig::start_with(|text| text)
+    }
+
+    /// [`Rig::start`] on the demo configuration's text changed by `edit`.
+    pub fn start_with(edit: impl FnOnce(String) -> String) -> (Rig, Config, tempfile::TempDir) {
         ensure_pcscd();
         slint::platform::set_platform(Box::new(TestingBackend::new(TestingBackendOptions {
             mock_time: true,
@@ -114,7 +126,7 @@ impl Rig {
         })))
         .expect("the testing backend is installed once");
         let dir = tempfile::tempdir().expect("tempdir");
-        let config = config(&dir);
+        let config = config_with(&dir, edit);
         std::fs::create_dir_all(&config.data.directory).expect("data dir");
         // The kiosk's tasks run until the process ends, as in the real kiosk.
         let runtime: &'static tokio::runtime::Runtime = Box::leak(Box::new(
@@ -131,6 +143,8 @@ impl Rig {
         app.window().set_size(slint::PhysicalSize::new(1080, 1920));
         app.show().expect("show");
         let started = Instant::now();
+        let skipped = Rc::new(std::cell::Cell::new(0u64));
+        let skip = skipped.clone();
         let kiosk = Kiosk::assemble(
             &config,
             &app,
@@ -139,7 +153,7 @@ impl Rig {
             events,
             Rc::new(Translator::new().expect("translator")),
             session_settings(&config),
-            Rc::new(move || Millis(started.elapsed().as_millis() as u64)),
+            Rc::new(move || Millis(started.elapsed().as_millis() as u64 + skip.get())),
         )
         .expect("the kiosk assembles");
         let mut rig = Rig {
@@ -147,6 +161,7 @@ impl Rig {
             kiosk,
             incoming,
             laid_out: String::new(),
+            skipped,
         };
         rig.until("the back end to be ready", |app| {
             app.get_network_state() == "online"
@@ -267,6 +282,13 @@ impl Rig {
         self.until("the session to end", |app| {
             app.get_page() == PageId::Attract && app.get_holder_name().is_empty()
         });
+    }
+
+    /// Lets `seconds` pass on the kiosk's clock at once, and ticks.
+    pub fn advance(&mut self, seconds: u64) {
+        self.skipped.set(self.skipped.get() + seconds * 1000);
+        self.kiosk.controller.dispatch(Event::Tick);
+        self.lay_out();
     }
 
     pub fn card_step(&self) -> CardServiceStep {
