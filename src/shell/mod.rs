@@ -158,12 +158,24 @@ impl Kiosk {
         settings: SessionSettings,
         clock: Clock,
     ) -> anyhow::Result<Kiosk> {
+        // A full disk while running: the out-of-service page instead of the kiosk.
+        let full_window = app.as_weak();
+        let full_config = config.clone();
+        let disk_full: backend::DiskFull = std::sync::Arc::new(move || {
+            let config = full_config.clone();
+            let _ = full_window.upgrade_in_event_loop(move |app| {
+                if let Err(error) = out_of_service::show_instead_of(&app, &config) {
+                    tracing::error!(%error, "cannot show the out-of-service page");
+                }
+            });
+        });
         // Every unknown outcome is resolved before anyone is served.
         let backend = Rc::new(backend::BackendAdapter::start(
             config,
             store,
             runtime,
             events.clone(),
+            disk_full,
         )?);
 
         ui::install_translator(app, translator.clone());

@@ -402,6 +402,21 @@ pub(super) fn to_hash(bytes: &[u8]) -> Option<[u8; 32]> {
     bytes.try_into().ok()
 }
 
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Option<[u8; 32]> {
+    if text.len() != 64 || !text.is_ascii() {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
+}
+
 /// An entry's link, recomputed: the hash of the entry before it, or the anchor's when the
 /// entry before was pruned.
 const PREV_HASH: &str = "COALESCE(
@@ -618,13 +633,89 @@ impl Store {
     /// broken link, a changed row or a changed stored hash a bad hash.
     pub fn journal_verify_chain(&self) -> Result<Result<u64, ChainError>, StoreError> {
         let anchor = anchor(&self.conn)?;
-        let mut stmt = self.conn.prepare(&format!(
+        Ok(self
+            .verify_after(anchor.pruned_through, anchor.head_hash)?
+            .map(|(count, _)| count))
+    }
+
+    /// Verifies the chain from where the last check that passed ended (a mark in settings,
+    /// keyed so it cannot be moved forward without the records key) and moves the mark to
+    /// the head: at start-up, only what was appended since is recomputed. Without a mark that
+    /// opens, one behind the anchor, or one whose entry's hash changed, the whole chain is
+    /// checked. Entries before the mark are not re-read: `journal_verify_chain` checks all.
+    /// Returns the number of entries checked.
+    pub fn journal_verify_chain_since_mark(
+        &mut self,
+    ) -> Result<Result<u64, ChainError>, StoreError> {
+        let anchor = anchor(&self.conn)?;
+        let mut from = (anchor.pruned_through, anchor.head_hash);
+        if let Some((seq, hash)) = self.verified_mark()? {
+            let still: Option<Vec<u8>> = self
+                .conn
+                .query_row("SELECT hash FROM journal WHERE seq = ?1", [seq], |row| {
+                    row.get(0)
+                })
+                .optional()?;
+            let holds = if seq == anchor.pruned_through {
+                hash == anchor.head_hash
+            } else {
+                seq > anchor.pruned_through && still.as_deref() == Some(&hash[..])
+            };
+            if holds {
+                from = (seq, hash);
+            }
+        }
+        let (count, head) = match self.verify_after(from.0, from.1)? {
+            Ok(checked) => checked,
+            Err(error) => return Ok(Err(error)),
+        };
+        let (seq, hash) = head.unwrap_or(from);
+        let mark = self.keys.verified_mark(seq, &hash);
+        self.conn.execute(
+            "INSERT INTO settings (key, value) VALUES ('journal.verified_mark', ?1)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [format!("{seq}:{}:{}", hex(&hash), hex(&mark))],
+        )?;
+        Ok(Ok(count))
+    }
+
+    /// The last verified head, if its mark is there and opens with the records key.
+    fn verified_mark(&self) -> Result<Option<Head>, StoreError> {
+        let text: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT value FROM settings WHERE key = 'journal.verified_mark'",
+                [],
+                |row| row.get(0),
+            )
+            .optional()?;
+        let Some(text) = text else { return Ok(None) };
+        let mut parts = text.split(':');
+        let (Some(seq), Some(hash), Some(mark), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Ok(None);
+        };
+        let (Ok(seq), Some(hash), Some(mark)) = (seq.parse::<i64>(), unhex(hash), unhex(mark))
+        else {
+            return Ok(None);
+        };
+        Ok((self.keys.verified_mark(seq, &hash) == mark).then_some((seq, hash)))
+    }
+
+    /// Recomputes the chain after `after`, whose hash is `prev`: the number of entries and the
+    /// last one's sequence number and hash.
+    fn verify_after(
+        &self,
+        after: i64,
+        mut prev: [u8; 32],
+    ) -> Result<Result<(u64, Option<Head>), ChainError>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {COLUMNS}, j.hash FROM journal j
-             LEFT JOIN journal f ON f.seq = j.op ORDER BY j.seq"
+             LEFT JOIN journal f ON f.seq = j.op WHERE j.seq > ?1 ORDER BY j.seq"
         ))?;
-        let mut rows = stmt.query([])?;
-        let mut prev = anchor.head_hash;
-        let mut expected = anchor.pruned_through + 1;
+        let mut rows = stmt.query([after])?;
+        let mut expected = after + 1;
         let mut count = 0;
         while let Some(row) = rows.next()? {
             let seq: i64 = row.get(0)?;
@@ -688,7 +779,7 @@ impl Store {
             expected += 1;
             count += 1;
         }
-        Ok(Ok(count))
+        Ok(Ok((count, (count > 0).then_some((expected - 1, prev)))))
     }
 
     /// The highest sequence number already queued in a journal batch.
@@ -1109,6 +1200,67 @@ mod tests {
         assert_eq!(open[0].idempotency_key, "b");
         assert_eq!(store.journal_for_reference("ref-1").expect("read").len(), 4);
         assert_eq!(store.journal_verify_chain().expect("sql"), Ok(4));
+    }
+
+    #[test]
+    fn the_start_up_check_goes_on_from_the_last_verified_head() {
+        let mut store = Store::open_in_memory().expect("open");
+        let three = [
+            entry(EntryKind::Intent, "a", "{}"),
+            entry(EntryKind::Sent, "a", "{}"),
+            entry(EntryKind::Completed, "a", "{}"),
+        ];
+        store.journal_append(&three).expect("append");
+        assert_eq!(store.journal_verify_chain_since_mark().expect("sql"), Ok(3));
+        assert_eq!(
+            store.journal_verify_chain_since_mark().expect("sql"),
+            Ok(0),
+            "nothing new"
+        );
+        store
+            .journal_append(&[entry(EntryKind::Intent, "b", "{}")])
+            .expect("append");
+        assert_eq!(store.journal_verify_chain_since_mark().expect("sql"), Ok(1));
+        // What is appended after the mark is checked: a changed entry there is found, and
+        // the mark stays where the check last passed.
+        store
+            .journal_append(&[entry(EntryKind::Sent, "b", "{}")])
+            .expect("append");
+        store
+            .conn
+            .execute_batch(
+                "DROP TRIGGER journal_no_update;
+                 UPDATE journal SET recorded_at_ms = 99 WHERE seq = 5;",
+            )
+            .expect("tamper");
+        for _ in 0..2 {
+            assert_eq!(
+                store.journal_verify_chain_since_mark().expect("sql"),
+                Err(ChainError::BadHash { seq: 5 })
+            );
+        }
+        // A mark moved forward without the records key is not taken: all is checked again.
+        let mut store = Store::open_in_memory().expect("open");
+        store.journal_append(&three).expect("append");
+        store
+            .conn
+            .execute_batch(
+                "DROP TRIGGER journal_no_update;
+                 UPDATE journal SET recorded_at_ms = 99 WHERE seq = 1;",
+            )
+            .expect("tamper");
+        let head = hex(&store.journal_head().expect("head").1.expect("head").1);
+        store
+            .conn
+            .execute(
+                "INSERT INTO settings (key, value) VALUES ('journal.verified_mark', ?1)",
+                [format!("3:{head}:{}", "00".repeat(32))],
+            )
+            .expect("forge");
+        assert_eq!(
+            store.journal_verify_chain_since_mark().expect("sql"),
+            Err(ChainError::BadHash { seq: 1 })
+        );
     }
 
     #[test]

@@ -2,12 +2,14 @@
 //! who copies the file, and what makes the journal's chain a keyed one.
 //!
 //! One 256-bit master key lives in a key file readable only by the kiosk's user (on a
-//! terminal with a TPM, a systemd credential sealed to it: see the README). Three keys are
+//! terminal with a TPM, a systemd credential sealed to it: see the README). Four keys are
 //! derived from it with HKDF-SHA256, one per use, so no key serves two purposes:
 //! - payloads (a mutation's parameters, its answer, an outbox body) are sealed with
 //!   AES-256-GCM under a fresh random nonce, bound to their row by the associated data;
 //! - a payload's MAC (HMAC-SHA256) stays in the hash-chained row after the payload is purged;
-//! - the chain itself is an HMAC, so rows cannot be rewritten and re-chained without the key.
+//! - the chain itself is an HMAC, so rows cannot be rewritten and re-chained without the key;
+//! - the mark of the last verified head (HMAC-SHA256), so the start-up check can go on from
+//!   there and nobody without the key can move it past rows they changed.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -58,6 +60,7 @@ pub struct KeyRing {
     aead: Aes256Gcm,
     mac: HmacSha256,
     chain: HmacSha256,
+    mark: HmacSha256,
 }
 
 impl fmt::Debug for KeyRing {
@@ -131,6 +134,7 @@ impl KeyRing {
             aead: Aes256Gcm::new(aead.as_ref().into()),
             mac: keyed(&derive(b"payload mac v1")),
             chain: keyed(&derive(b"journal chain v1")),
+            mark: keyed(&derive(b"journal verified mark v1")),
         }
     }
 
@@ -176,6 +180,15 @@ impl KeyRing {
         mac.update(&(context.len() as u64).to_be_bytes());
         mac.update(context);
         mac.update(plaintext);
+        mac.finalize().into_bytes().into()
+    }
+
+    /// The keyed mark of the journal's last verified head, kept in settings so the start-up
+    /// check can go on from there: without the key, it cannot be moved forward.
+    pub fn verified_mark(&self, seq: i64, hash: &[u8; 32]) -> [u8; 32] {
+        let mut mac = self.mark.clone();
+        mac.update(&seq.to_be_bytes());
+        mac.update(hash);
         mac.finalize().into_bytes().into()
     }
 
