@@ -671,11 +671,14 @@ impl Store {
         };
         let (seq, hash) = head.unwrap_or(from);
         let mark = self.keys.verified_mark(seq, &hash);
-        self.conn.execute(
+        // Not keeping the mark (a full disk) only means the next start checks more.
+        if let Err(error) = self.conn.execute(
             "INSERT INTO settings (key, value) VALUES ('journal.verified_mark', ?1)
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             [format!("{seq}:{}:{}", hex(&hash), hex(&mark))],
-        )?;
+        ) {
+            tracing::warn!(%error, "the journal's verified head was not marked");
+        }
         Ok(Ok(count))
     }
 
