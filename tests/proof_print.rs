@@ -152,7 +152,14 @@ fn proofs_are_issued_printed_on_cups_and_refused_by_a_stopped_queue() {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let store = Store::open(&config.database_path()).expect("store");
     let (events, mut incoming) = EventSink::channel();
-    let backend = BackendAdapter::start(&config, store, &runtime, events.clone()).expect("backend");
+    let backend = BackendAdapter::start(
+        &config,
+        store,
+        &runtime,
+        events.clone(),
+        std::sync::Arc::new(|| {}),
+    )
+    .expect("backend");
     let spec = A4PrinterSpec::parse(QUEUE).expect("queue name");
     let a4 = A4Adapter::start(spec, &host, events, Arc::new(|_| {}));
     let submitted: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();

@@ -55,6 +55,13 @@ pub enum EngineError {
     InFlight,
 }
 
+impl EngineError {
+    /// A journal write found the disk full.
+    pub fn is_disk_full(&self) -> bool {
+        matches!(self, EngineError::Store(error) if error.is_disk_full())
+    }
+}
+
 /// How an operation ended (or where it stands).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
@@ -412,6 +419,8 @@ struct Inner {
     /// Every `Engine` handle is gone: start no more I/O (what is out finishes; the journal
     /// keeps the rest for the next recovery, as after a crash).
     stopped: AtomicBool,
+    /// The last journal write found the disk full; cleared by the next that goes through.
+    disk_full: AtomicBool,
 }
 
 /// Held by every `Engine` handle; when the last goes, the machines stop driving.
@@ -677,9 +686,15 @@ async fn journal_write(inner: &Arc<Inner>, service: Service, entry: MachineEntry
             })
             .await;
             let failure = match begun {
-                Ok(Ok(_)) => None,
+                Ok(Ok(_)) => {
+                    inner.disk_full.store(false, Ordering::SeqCst);
+                    None
+                }
                 Ok(Err(_)) => Some("the reference already has an open operation".to_string()),
-                Err(e) => Some(e.to_string()),
+                Err(e) => {
+                    inner.disk_full.store(e.is_disk_full(), Ordering::SeqCst);
+                    Some(e.to_string())
+                }
             };
             let mut core = lock(&inner.core);
             match failure {
@@ -738,6 +753,7 @@ async fn journal_write(inner: &Arc<Inner>, service: Service, entry: MachineEntry
             let mut core = lock(&inner.core);
             match written {
                 Ok(()) => {
+                    inner.disk_full.store(false, Ordering::SeqCst);
                     if sent {
                         if let Some(m) = core.meta.get_mut(&key) {
                             m.sent = true;
@@ -747,6 +763,9 @@ async fn journal_write(inner: &Arc<Inner>, service: Service, entry: MachineEntry
                     true
                 }
                 Err(error) => {
+                    inner
+                        .disk_full
+                        .store(error.is_disk_full(), Ordering::SeqCst);
                     tracing::error!(key, %error, "journal write failed; retrying");
                     let text = error.to_string();
                     core.settle(&key, |_, _| Some(Settled::Failed(text.clone())));
@@ -1119,6 +1138,7 @@ impl Engine {
             }),
             in_flight: Mutex::new(HashMap::new()),
             stopped: AtomicBool::new(false),
+            disk_full: AtomicBool::new(false),
         });
         Ok(Engine {
             _alive: Arc::new(Alive {
@@ -1564,6 +1584,12 @@ impl Engine {
     pub async fn mark_reconciled(&self, through_ms: i64) -> Result<(), EngineError> {
         self.with_store(move |s| s.journal_mark_reconciled(through_ms))
             .await
+    }
+
+    /// The last journal write found the disk full (and none has gone through since): the
+    /// kiosk starts nothing new until there is space again.
+    pub fn disk_full(&self) -> bool {
+        self.inner.disk_full.load(Ordering::SeqCst)
     }
 
     /// The sequence number of the journal's last entry (0 for none).
@@ -2029,7 +2055,11 @@ impl Engine {
                 })
             }
         };
-        let (entries, _) = self.journal_audit().await?;
+        // The whole chain, daily: the start-up check only goes on from its last mark.
+        let (entries, chain) = self.journal_audit().await?;
+        if let Err(error) = chain {
+            tracing::error!(%error, "the journal's chain does not verify: a technician must compare it with the back end's copy");
+        }
         let mut mutation_keys = std::collections::HashSet::new();
         let mut kiosk = std::collections::BTreeSet::new();
         for e in &entries {
@@ -2251,6 +2281,47 @@ mod tests {
             prev_hash: [0; 32],
             hash: [0; 32],
         }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_journal_write_that_finds_the_disk_full_marks_the_engine_out_of_space() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = Store::open(&dir.path().join("kiosk.db")).expect("open");
+        store.stop_growing().expect("limit");
+        // Intents the size of the engine's fill what room the file has left.
+        let params = op().to_journal();
+        for i in 0.. {
+            let key = uuid::Uuid::new_v4().to_string();
+            let reference = format!("r-{:06}", i);
+            let filled = store.journal_append(&[NewEntry {
+                kind: EntryKind::Intent,
+                terminal_id: "T",
+                idempotency_key: &key,
+                reference: &reference,
+                service: op().service().as_str(),
+                operation: op().name(),
+                outcome: None,
+                payload: &params,
+                recorded_at_ms: 1,
+            }]);
+            match filled {
+                Ok(_) => continue,
+                Err(error) => {
+                    assert!(error.is_disk_full(), "{error}");
+                    break;
+                }
+            }
+        }
+        let config = BackendConfig::uniform(&["http://127.0.0.1:9".to_string()], 500, true);
+        let engine = Engine::new(store, config, "T").expect("engine");
+        assert!(!engine.disk_full());
+        let outcome = engine.execute("r-999999", op()).await;
+        assert!(engine.disk_full(), "{outcome:?}");
+        assert!(engine
+            .journal_for_reference("r-999999")
+            .await
+            .expect("read")
+            .is_empty());
     }
 
     fn kept(text: String) -> journal::Payload {

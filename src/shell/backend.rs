@@ -31,6 +31,10 @@ use crate::store::Store;
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(30);
 /// How often route availability is looked at for the header's network state.
 const AVAILABILITY_EVERY: Duration = Duration::from_secs(2);
+
+/// Called once when a journal write finds the disk full while the kiosk runs: the shell puts
+/// up the out-of-service page (nothing can be journaled, so nothing may be served).
+pub type DiskFull = Arc<dyn Fn() + Send + Sync>;
 /// How often retention runs over the journal and the outbox.
 const RETENTION_EVERY: Duration = Duration::from_secs(3_600);
 /// Journal entries shipped per batch.
@@ -59,16 +63,18 @@ impl BackendAdapter {
     /// kiosk serves anyone (the journal's promise after a crash or power loss).
     pub fn start(
         config: &Config,
-        store: Store,
+        mut store: Store,
         runtime: &tokio::runtime::Runtime,
         events: EventSink,
+        disk_full: DiskFull,
     ) -> anyhow::Result<BackendAdapter> {
         let demo_backend = start_demo_backend(config, runtime)?;
         // A chain that does not verify is reported, not refused: the kiosk still serves, and
-        // the back end holds every shipped entry to compare with.
-        let chain_broken_at = match store.journal_verify_chain()? {
+        // the back end holds every shipped entry to compare with. Only what was appended
+        // since the last check that passed is recomputed (a keyed mark in settings).
+        let chain_broken_at = match store.journal_verify_chain_since_mark()? {
             Ok(entries) => {
-                tracing::info!(entries, "journal chain verified");
+                tracing::info!(entries, "journal chain verified since the last start");
                 None
             }
             Err(error) => {
@@ -115,6 +121,7 @@ impl BackendAdapter {
             report.unresolved,
             certificate_expiry,
             chain_broken_at,
+            disk_full,
         ));
         Ok(BackendAdapter {
             ready,
@@ -313,6 +320,7 @@ fn start_demo_backend(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn background(
     ready: std::sync::Arc<std::sync::atomic::AtomicBool>,
     device_status: std::sync::Arc<std::sync::Mutex<ReportedDevices>>,
@@ -321,14 +329,22 @@ async fn background(
     mut unresolved: Vec<String>,
     certificate_expiry: Option<i64>,
     chain_broken_at: Option<i64>,
+    disk_full: DiskFull,
 ) {
     let started = Instant::now();
     let mut last_heartbeat: Option<Instant> = None;
     let mut last_retention: Option<Instant> = None;
     let mut records = RecordsHealth::default();
     let mut last_health = None;
+    let mut out_of_service = false;
     loop {
-        if !unresolved.is_empty() {
+        if engine.disk_full() && !out_of_service {
+            // Nothing new starts; the page stays until a technician restarts the kiosk.
+            out_of_service = true;
+            ready.store(false, std::sync::atomic::Ordering::SeqCst);
+            disk_full();
+        }
+        if !unresolved.is_empty() && !out_of_service {
             if let Ok(report) = engine.recover().await {
                 unresolved = report.unresolved;
             }

@@ -54,6 +54,21 @@ pub fn session_settings(config: &Config) -> SessionSettings {
     }
 }
 
+/// The store error in `error`'s chain, if it is a full disk.
+fn disk_full_cause(error: &anyhow::Error) -> Option<&crate::store::StoreError> {
+    error.chain().find_map(|cause| {
+        let store = cause
+            .downcast_ref::<crate::store::StoreError>()
+            .or_else(
+                || match cause.downcast_ref::<crate::backend::engine::EngineError>() {
+                    Some(crate::backend::engine::EngineError::Store(store)) => Some(store),
+                    _ => None,
+                },
+            )?;
+        store.is_disk_full().then_some(store)
+    })
+}
+
 /// Runs the kiosk UI until the window closes.
 pub fn run(config: &Config) -> anyhow::Result<()> {
     // The runtime outlives the window; device and back-end tasks run on it, and hop back to
@@ -88,7 +103,7 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
     let app = AppWindow::new().context("cannot create the kiosk window")?;
     let started = Instant::now();
     let clock: Clock = Rc::new(move || Millis(started.elapsed().as_millis() as u64));
-    let kiosk = Kiosk::assemble(
+    let kiosk = match Kiosk::assemble(
         config,
         &app,
         store,
@@ -97,7 +112,15 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
         translator,
         session_settings(config),
         clock,
-    )?;
+    ) {
+        Ok(kiosk) => kiosk,
+        // Start-up's checks and recovery write too: a full disk there is out of service,
+        // not an exit that systemd turns into a restart loop.
+        Err(error) => match disk_full_cause(&error) {
+            Some(full) => return out_of_service::show(config, full),
+            None => return Err(error),
+        },
+    };
     let controller = kiosk.controller.clone();
     events::deliver_on_ui_thread(incoming, {
         let controller = controller.clone();
@@ -165,12 +188,24 @@ impl Kiosk {
         settings: SessionSettings,
         clock: Clock,
     ) -> anyhow::Result<Kiosk> {
+        // A full disk while running: the out-of-service page instead of the kiosk.
+        let full_window = app.as_weak();
+        let full_config = config.clone();
+        let disk_full: backend::DiskFull = std::sync::Arc::new(move || {
+            let config = full_config.clone();
+            let _ = full_window.upgrade_in_event_loop(move |app| {
+                if let Err(error) = out_of_service::show_instead_of(&app, &config) {
+                    tracing::error!(%error, "cannot show the out-of-service page");
+                }
+            });
+        });
         // Every unknown outcome is resolved before anyone is served.
         let backend = Rc::new(backend::BackendAdapter::start(
             config,
             store,
             runtime,
             events.clone(),
+            disk_full,
         )?);
 
         ui::install_translator(app, translator.clone());
@@ -543,4 +578,28 @@ impl Effects {
 /// The local wall-clock time, as the finder's "open now" needs it.
 pub fn now_local() -> crate::locator::catalogue::LocalTime {
     crate::ui::finder::local_time(chrono::Local::now().naive_local())
+}
+
+#[cfg(test)]
+mod start_up_tests {
+    use super::*;
+    use crate::backend::engine::EngineError;
+    use crate::store::StoreError;
+
+    fn sqlite(code: i32) -> rusqlite::Error {
+        rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None)
+    }
+
+    #[test]
+    fn a_full_disk_at_start_up_is_found_through_the_engine_and_the_context() {
+        let full = anyhow::Error::from(EngineError::Store(StoreError::from(sqlite(
+            rusqlite::ffi::SQLITE_FULL,
+        ))))
+        .context("cannot start the back-end adapter");
+        assert!(disk_full_cause(&full).is_some_and(StoreError::is_disk_full));
+        let direct = anyhow::Error::from(StoreError::from(sqlite(rusqlite::ffi::SQLITE_FULL)));
+        assert!(disk_full_cause(&direct).is_some());
+        let busy = anyhow::Error::from(StoreError::from(sqlite(rusqlite::ffi::SQLITE_BUSY)));
+        assert!(disk_full_cause(&busy).is_none());
+    }
 }

@@ -26,6 +26,27 @@ pub fn show(config: &Config, error: &StoreError) -> anyhow::Result<()> {
         disk_full = error.is_disk_full(),
         "the terminal's records cannot be opened: out of service until a technician acts"
     );
+    page(config)?.run()?;
+    Ok(())
+}
+
+/// While the kiosk runs, a journal write found the disk full: the kiosk's window gives way to
+/// the page, which stays until the process is stopped (a technician frees space and
+/// restarts the service). Called on the UI thread.
+pub fn show_instead_of(app: &crate::ui::AppWindow, config: &Config) -> anyhow::Result<()> {
+    tracing::error!(
+        disk_full = true,
+        "the disk holding the terminal's records is full: out of service until a technician frees space"
+    );
+    let window = page(config)?;
+    window.show()?;
+    app.hide()?;
+    // Shown for the rest of the process: the handle must outlive this call.
+    std::mem::forget(window);
+    Ok(())
+}
+
+fn page(config: &Config) -> anyhow::Result<OutOfServiceWindow> {
     let window = OutOfServiceWindow::new()?;
     crate::ui::install_translator(&window, Rc::new(Translator::new()?));
     window.set_languages(every_language());
@@ -35,8 +56,7 @@ pub fn show(config: &Config, error: &StoreError) -> anyhow::Result<()> {
         window.set_counter_name(name.into());
         window.set_counter_address(address.into());
     }
-    window.run()?;
-    Ok(())
+    Ok(window)
 }
 
 /// Every language's tag, for a page that shows them all.

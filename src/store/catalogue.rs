@@ -29,7 +29,7 @@ pub enum CatalogueStoreError {
 
 impl From<rusqlite::Error> for CatalogueStoreError {
     fn from(error: rusqlite::Error) -> Self {
-        CatalogueStoreError::Store(StoreError::Sql(error))
+        CatalogueStoreError::Store(StoreError::from(error))
     }
 }
 

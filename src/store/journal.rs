@@ -7,10 +7,22 @@
 //! the payload can be purged once the operation is completed and the back end has the
 //! entries, and the chain still verifies. Rows are never updated; only a verified prefix is
 //! ever deleted, after the anchor has moved past it (triggers enforce both).
+//!
+//! Rows are compact (schema version 5): what is the same for every entry of an operation —
+//! its idempotency key (a UUID as its 16 bytes), reference, service, operation name and
+//! terminal — is stored once, on the operation's first entry; every entry keeps `op`, the
+//! sequence number of that first entry, its kind as a small integer, the outcome code, the
+//! payload's MAC, its time and its own hash. The two lookup indexes (key, reference) hold
+//! first entries only, and an append after the intent touches no index. The link to the
+//! entry before (`prev_hash`) is not stored: it is that entry's hash, or the anchor's, and
+//! the keyed hash covers it, so verification recomputes it. An operation's entries are read
+//! from its first entry onwards; retention never cuts an operation in two, so a kept entry's
+//! first entry is always kept.
 
 use std::fmt;
 
 use hmac::Mac;
+use rusqlite::types::{Value, ValueRef};
 use rusqlite::{params, OptionalExtension, Row, Transaction, TransactionBehavior};
 use zeroize::Zeroizing;
 
@@ -43,7 +55,30 @@ impl EntryKind {
         }
     }
 
-    fn parse(text: &str) -> Option<EntryKind> {
+    /// How the kind is stored in the journal row (schema version 5). 0 is never written: a
+    /// row that has it (or any other number) reads as corrupt.
+    pub(super) fn code(self) -> i64 {
+        match self {
+            EntryKind::Intent => 1,
+            EntryKind::Sent => 2,
+            EntryKind::Result => 3,
+            EntryKind::Unknown => 4,
+            EntryKind::Completed => 5,
+        }
+    }
+
+    fn from_code(code: i64) -> Option<EntryKind> {
+        Some(match code {
+            1 => EntryKind::Intent,
+            2 => EntryKind::Sent,
+            3 => EntryKind::Result,
+            4 => EntryKind::Unknown,
+            5 => EntryKind::Completed,
+            _ => return None,
+        })
+    }
+
+    pub(super) fn parse(text: &str) -> Option<EntryKind> {
         Some(match text {
             "intent" => EntryKind::Intent,
             "sent" => EntryKind::Sent,
@@ -176,15 +211,17 @@ pub struct Anchor {
 }
 
 /// The associated data binding a sealed journal payload to its row.
-fn payload_context(seq: i64, key: &str) -> Vec<u8> {
+pub(super) fn payload_context(seq: i64, key: &str) -> Vec<u8> {
     format!("journal:{seq}:{key}").into_bytes()
 }
 
-fn has_payload(payload: &str) -> bool {
+pub(super) fn has_payload(payload: &str) -> bool {
     !matches!(payload, "" | "{}")
 }
 
-fn entry_hash(
+/// The keyed hash of one entry, linked to the one before (`prev`). Unchanged since schema
+/// version 4: the hashes already shipped to the back end stay the chain's.
+pub(super) fn entry_hash(
     keys: &KeyRing,
     prev: &[u8; 32],
     seq: i64,
@@ -211,16 +248,110 @@ fn entry_hash(
     h.finalize().into_bytes().into()
 }
 
+/// An idempotency key as the journal stores it: a canonical (lower-case, hyphenated) UUID,
+/// which is what the engine makes, as its 16 bytes; anything else as its text. Reads give
+/// back exactly the text that was written.
+pub(super) fn stored_key(key: &str) -> Value {
+    match uuid::Uuid::try_parse(key) {
+        Ok(uuid) if uuid.hyphenated().to_string() == key => Value::Blob(uuid.as_bytes().to_vec()),
+        _ => Value::Text(key.to_owned()),
+    }
+}
+
+fn key_text(value: ValueRef<'_>) -> Option<String> {
+    match value {
+        ValueRef::Blob(bytes) => uuid::Uuid::from_slice(bytes)
+            .ok()
+            .map(|uuid| uuid.hyphenated().to_string()),
+        ValueRef::Text(text) => std::str::from_utf8(text).ok().map(str::to_owned),
+        _ => None,
+    }
+}
+
 pub(super) fn anchor(tx: &rusqlite::Connection) -> Result<Anchor, StoreError> {
-    let (pruned_through, head): (i64, Vec<u8>) = tx.query_row(
-        "SELECT pruned_through, head_hash FROM journal_anchor WHERE id = 1",
-        [],
-        |row| Ok((row.get(0)?, row.get(1)?)),
-    )?;
+    let (pruned_through, head): (i64, Vec<u8>) = tx
+        .prepare_cached("SELECT pruned_through, head_hash FROM journal_anchor WHERE id = 1")?
+        .query_row([], |row| Ok((row.get(0)?, row.get(1)?)))?;
     Ok(Anchor {
         pruned_through,
         head_hash: to_hash(&head).unwrap_or([0; 32]),
     })
+}
+
+/// The first entry of the operation `entry` continues: the newest first entry with its key
+/// and the same reference, service, operation and terminal. `None`: `entry` begins one.
+pub(super) fn first_entry_of(
+    tx: &Transaction<'_>,
+    entry: &NewEntry<'_>,
+) -> Result<Option<i64>, StoreError> {
+    Ok(tx
+        .prepare_cached(
+            "SELECT seq FROM journal
+             WHERE idempotency_key = ?1 AND reference = ?2 AND service = ?3 AND operation = ?4
+                   AND terminal_id = ?5
+             ORDER BY seq DESC LIMIT 1",
+        )?
+        .query_row(
+            params![
+                stored_key(entry.idempotency_key),
+                entry.reference,
+                entry.service,
+                entry.operation,
+                entry.terminal_id
+            ],
+            |row| row.get(0),
+        )
+        .optional()?)
+}
+
+/// Writes one row as schema version 5 keeps it: an operation's first entry (`op` `None`)
+/// with the fields its entries share, any other with only its first entry's sequence number.
+pub(super) fn insert_row(
+    tx: &Transaction<'_>,
+    seq: i64,
+    op: Option<i64>,
+    kind: i64,
+    entry: &NewEntry<'_>,
+    payload_mac: Option<&[u8]>,
+    hash: &[u8],
+) -> Result<(), StoreError> {
+    match op {
+        Some(op) => tx
+            .prepare_cached(
+                "INSERT INTO journal (seq, op, kind, outcome, payload_mac, recorded_at_ms, hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![
+                seq,
+                op,
+                kind,
+                entry.outcome,
+                payload_mac,
+                entry.recorded_at_ms,
+                hash
+            ])?,
+        None => tx
+            .prepare_cached(
+                "INSERT INTO journal (seq, op, kind, idempotency_key, reference, service,
+                                      operation, terminal_id, outcome, payload_mac,
+                                      recorded_at_ms, hash)
+                 VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            )?
+            .execute(params![
+                seq,
+                kind,
+                stored_key(entry.idempotency_key),
+                entry.reference,
+                entry.service,
+                entry.operation,
+                entry.terminal_id,
+                entry.outcome,
+                payload_mac,
+                entry.recorded_at_ms,
+                hash
+            ])?,
+    };
+    Ok(())
 }
 
 /// Appends inside an open transaction, so callers can commit other records atomically with it.
@@ -250,25 +381,16 @@ pub(super) fn append_in(
     });
     let mac = sealed.as_ref().map(|(mac, _, _)| *mac);
     let hash = entry_hash(keys, &prev, seq, entry, mac.as_ref());
-    tx.prepare_cached(
-        "INSERT INTO journal (seq, kind, terminal_id, idempotency_key, reference, service,
-                              operation, outcome, payload_mac, recorded_at_ms, prev_hash, hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-    )?
-    .execute(params![
+    let op = first_entry_of(tx, entry)?;
+    insert_row(
+        tx,
         seq,
-        entry.kind.as_str(),
-        entry.terminal_id,
-        entry.idempotency_key,
-        entry.reference,
-        entry.service,
-        entry.operation,
-        entry.outcome,
+        op,
+        entry.kind.code(),
+        entry,
         mac.as_ref().map(|m| &m[..]),
-        entry.recorded_at_ms,
-        &prev[..],
-        &hash[..],
-    ])?;
+        &hash,
+    )?;
     if let Some((_, nonce, sealed)) = sealed {
         tx.prepare_cached("INSERT INTO journal_payloads (seq, nonce, sealed) VALUES (?1, ?2, ?3)")?
             .execute(params![seq, &nonce[..], sealed])?;
@@ -276,25 +398,60 @@ pub(super) fn append_in(
     Ok(seq)
 }
 
-fn to_hash(bytes: &[u8]) -> Option<[u8; 32]> {
+pub(super) fn to_hash(bytes: &[u8]) -> Option<[u8; 32]> {
     bytes.try_into().ok()
 }
 
-const COLUMNS: &str = "j.seq, j.kind, j.terminal_id, j.idempotency_key, j.reference, j.service,
-                       j.operation, j.outcome, j.payload_mac, j.recorded_at_ms, j.prev_hash,
-                       j.hash, p.nonce, p.sealed";
-const FROM: &str = "journal j LEFT JOIN journal_payloads p ON p.seq = j.seq";
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Option<[u8; 32]> {
+    if text.len() != 64 || !text.is_ascii() {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
+}
+
+/// An entry's link, recomputed: the hash of the entry before it, or the anchor's when the
+/// entry before was pruned.
+const PREV_HASH: &str = "COALESCE(
+        (SELECT b.hash FROM journal b WHERE b.seq = j.seq - 1),
+        (SELECT a.head_hash FROM journal_anchor a WHERE a.id = 1 AND a.pruned_through = j.seq - 1))";
+/// An entry's own columns and, from its operation's first entry (`f`), the shared ones.
+const COLUMNS: &str = "j.seq, j.kind, f.terminal_id, f.idempotency_key, f.reference, f.service,
+                       f.operation, j.outcome, j.payload_mac, j.recorded_at_ms";
+const FROM: &str = "journal j LEFT JOIN journal f ON f.seq = j.op
+                    LEFT JOIN journal_payloads p ON p.seq = j.seq";
+
+fn select(filter: &str) -> String {
+    format!("SELECT {COLUMNS}, {PREV_HASH}, j.hash, p.nonce, p.sealed FROM {FROM} {filter}")
+}
+
+/// The entries of the operations whose `column` is `?1`, oldest first: from the first such
+/// operation's first entry onwards (the index holds first entries only).
+fn of_operations(column: &str) -> String {
+    format!(
+        "WHERE j.seq >= (SELECT MIN(seq) FROM journal WHERE {column} = ?1)
+           AND j.op IN (SELECT seq FROM journal WHERE {column} = ?1)
+         ORDER BY j.seq"
+    )
+}
 
 fn read_entry(keys: &KeyRing, row: &Row<'_>) -> rusqlite::Result<JournalEntry> {
     let seq: i64 = row.get(0)?;
-    let kind: String = row.get(1)?;
-    let key: String = row.get(3)?;
+    let corrupt = || rusqlite::Error::IntegralValueOutOfRange(0, seq);
+    let kind: i64 = row.get(1)?;
+    let key = key_text(row.get_ref(3)?).ok_or_else(corrupt)?;
     let mac: Option<Vec<u8>> = row.get(8)?;
-    let prev: Vec<u8> = row.get(10)?;
+    let prev: Option<Vec<u8>> = row.get(10)?;
     let hash: Vec<u8> = row.get(11)?;
     let nonce: Option<Vec<u8>> = row.get(12)?;
     let sealed: Option<Vec<u8>> = row.get(13)?;
-    let corrupt = || rusqlite::Error::IntegralValueOutOfRange(0, seq);
     let payload_mac = match mac {
         Some(mac) => Some(to_hash(&mac).ok_or_else(corrupt)?),
         None => None,
@@ -315,19 +472,21 @@ fn read_entry(keys: &KeyRing, row: &Row<'_>) -> rusqlite::Result<JournalEntry> {
             }
         }
     };
+    let text =
+        |i| -> rusqlite::Result<String> { row.get::<_, Option<String>>(i)?.ok_or_else(corrupt) };
     Ok(JournalEntry {
         seq,
-        kind: EntryKind::parse(&kind).ok_or_else(corrupt)?,
-        terminal_id: row.get(2)?,
+        kind: EntryKind::from_code(kind).ok_or_else(corrupt)?,
+        terminal_id: text(2)?,
         idempotency_key: key,
-        reference: row.get(4)?,
-        service: row.get(5)?,
-        operation: row.get(6)?,
+        reference: text(4)?,
+        service: text(5)?,
+        operation: text(6)?,
         outcome: row.get(7)?,
         payload,
         payload_mac,
         recorded_at_ms: row.get(9)?,
-        prev_hash: to_hash(&prev).ok_or_else(corrupt)?,
+        prev_hash: prev.as_deref().and_then(to_hash).ok_or_else(corrupt)?,
         hash: to_hash(&hash).ok_or_else(corrupt)?,
     })
 }
@@ -391,9 +550,7 @@ impl Store {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let history = {
             let keys = &self.keys;
-            let mut stmt = tx.prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM {FROM} WHERE j.reference = ?1 ORDER BY j.seq"
-            ))?;
+            let mut stmt = tx.prepare_cached(&select(&of_operations("reference")))?;
             let rows = stmt.query_map([intent.reference], |row| read_entry(keys, row))?;
             rows.collect::<Result<Vec<_>, _>>()?
         };
@@ -418,28 +575,29 @@ impl Store {
         params: impl rusqlite::Params,
     ) -> Result<Vec<JournalEntry>, StoreError> {
         let keys = &self.keys;
-        let mut stmt = self
-            .conn
-            .prepare_cached(&format!("SELECT {COLUMNS} FROM {FROM} {filter}"))?;
+        let mut stmt = self.conn.prepare_cached(&select(filter))?;
         let rows = stmt.query_map(params, |row| read_entry(keys, row))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Every entry recorded under `key`, oldest first.
     pub fn journal_for_key(&self, key: &str) -> Result<Vec<JournalEntry>, StoreError> {
-        self.query_entries("WHERE j.idempotency_key = ?1 ORDER BY j.seq", [key])
+        self.query_entries(&of_operations("idempotency_key"), [stored_key(key)])
     }
 
     /// Every entry recorded under the business `reference`, oldest first.
     pub fn journal_for_reference(&self, reference: &str) -> Result<Vec<JournalEntry>, StoreError> {
-        self.query_entries("WHERE j.reference = ?1 ORDER BY j.seq", [reference])
+        self.query_entries(&of_operations("reference"), [reference])
     }
 
     /// The latest entry of every operation that has not completed, oldest operation first.
     pub fn journal_open_operations(&self) -> Result<Vec<JournalEntry>, StoreError> {
         self.query_entries(
-            "WHERE j.seq IN (SELECT MAX(seq) FROM journal GROUP BY idempotency_key)
-             AND j.kind <> 'completed' ORDER BY j.seq",
+            // 5: completed.
+            "WHERE j.seq IN (SELECT MAX(e.seq) FROM journal e
+                             JOIN journal ef ON ef.seq = e.op
+                             GROUP BY ef.idempotency_key)
+             AND j.kind <> 5 ORDER BY j.seq",
             [],
         )
     }
@@ -470,33 +628,129 @@ impl Store {
         ))
     }
 
-    /// Recomputes the keyed chain from the anchor; returns the number of entries.
+    /// Recomputes the keyed chain from the anchor; returns the number of entries. Each entry
+    /// links to the hash of the one before (or the anchor's): a gap in the sequence is a
+    /// broken link, a changed row or a changed stored hash a bad hash.
     pub fn journal_verify_chain(&self) -> Result<Result<u64, ChainError>, StoreError> {
         let anchor = anchor(&self.conn)?;
-        let mut stmt = self.conn.prepare(
-            "SELECT seq, kind, terminal_id, idempotency_key, reference, service, operation,
-                    outcome, payload_mac, recorded_at_ms, prev_hash, hash
-             FROM journal ORDER BY seq",
-        )?;
-        let mut rows = stmt.query([])?;
-        let mut prev = anchor.head_hash;
-        let mut expected = anchor.pruned_through + 1;
+        Ok(self
+            .verify_after(anchor.pruned_through, anchor.head_hash)?
+            .map(|(count, _)| count))
+    }
+
+    /// Verifies the chain from where the last check that passed ended (a mark in settings,
+    /// keyed so it cannot be moved forward without the records key) and moves the mark to
+    /// the head: at start-up, only what was appended since is recomputed. Without a mark that
+    /// opens, one behind the anchor, or one whose entry's hash changed, the whole chain is
+    /// checked. Entries before the mark are not re-read: `journal_verify_chain` checks all.
+    /// Returns the number of entries checked.
+    pub fn journal_verify_chain_since_mark(
+        &mut self,
+    ) -> Result<Result<u64, ChainError>, StoreError> {
+        let anchor = anchor(&self.conn)?;
+        let mut from = (anchor.pruned_through, anchor.head_hash);
+        if let Some((seq, hash)) = self.verified_mark()? {
+            let still: Option<Vec<u8>> = self
+                .conn
+                .query_row("SELECT hash FROM journal WHERE seq = ?1", [seq], |row| {
+                    row.get(0)
+                })
+                .optional()?;
+            let holds = if seq == anchor.pruned_through {
+                hash == anchor.head_hash
+            } else {
+                seq > anchor.pruned_through && still.as_deref() == Some(&hash[..])
+            };
+            if holds {
+                from = (seq, hash);
+            }
+        }
+        let (count, head) = match self.verify_after(from.0, from.1)? {
+            Ok(checked) => checked,
+            Err(error) => return Ok(Err(error)),
+        };
+        let (seq, hash) = head.unwrap_or(from);
+        let mark = self.keys.verified_mark(seq, &hash);
+        // Not keeping the mark (a full disk) only means the next start checks more.
+        if let Err(error) = self.conn.execute(
+            "INSERT INTO settings (key, value) VALUES ('journal.verified_mark', ?1)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [format!("{seq}:{}:{}", hex(&hash), hex(&mark))],
+        ) {
+            tracing::warn!(%error, "the journal's verified head was not marked");
+        }
+        Ok(Ok(count))
+    }
+
+    /// The last verified head, if its mark is there and opens with the records key.
+    fn verified_mark(&self) -> Result<Option<Head>, StoreError> {
+        let text: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT value FROM settings WHERE key = 'journal.verified_mark'",
+                [],
+                |row| row.get(0),
+            )
+            .optional()?;
+        let Some(text) = text else { return Ok(None) };
+        let mut parts = text.split(':');
+        let (Some(seq), Some(hash), Some(mark), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Ok(None);
+        };
+        let (Ok(seq), Some(hash), Some(mark)) = (seq.parse::<i64>(), unhex(hash), unhex(mark))
+        else {
+            return Ok(None);
+        };
+        Ok((self.keys.verified_mark(seq, &hash) == mark).then_some((seq, hash)))
+    }
+
+    /// Recomputes the chain after `after`, whose hash is `prev`: the number of entries and the
+    /// last one's sequence number and hash.
+    fn verify_after(
+        &self,
+        after: i64,
+        mut prev: [u8; 32],
+    ) -> Result<Result<(u64, Option<Head>), ChainError>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {COLUMNS}, j.hash FROM journal j
+             LEFT JOIN journal f ON f.seq = j.op WHERE j.seq > ?1 ORDER BY j.seq"
+        ))?;
+        let mut rows = stmt.query([after])?;
+        let mut expected = after + 1;
         let mut count = 0;
         while let Some(row) = rows.next()? {
             let seq: i64 = row.get(0)?;
+            if seq != expected {
+                return Ok(Err(ChainError::BrokenLink { seq }));
+            }
             let fields = (|| -> rusqlite::Result<_> {
-                let kind: String = row.get(1)?;
+                let kind: i64 = row.get(1)?;
+                let key = row.get_ref(3).map(key_text)?;
+                let text = |i| row.get::<_, Option<String>>(i);
                 let mac: Option<Vec<u8>> = row.get(8)?;
-                let prev_hash: Vec<u8> = row.get(10)?;
-                let hash: Vec<u8> = row.get(11)?;
+                let hash: Vec<u8> = row.get(10)?;
                 Ok((
-                    EntryKind::parse(&kind),
+                    EntryKind::from_code(kind),
+                    key,
+                    (text(2)?, text(4)?, text(5)?, text(6)?),
+                    text(7)?,
                     mac.map(|m| to_hash(&m)),
-                    to_hash(&prev_hash),
+                    row.get::<_, i64>(9)?,
                     to_hash(&hash),
                 ))
             })();
-            let Ok((Some(kind), mac, Some(prev_hash), Some(hash))) = fields else {
+            let Ok((
+                Some(kind),
+                Some(key),
+                (Some(terminal), Some(reference), Some(service), Some(operation)),
+                outcome,
+                mac,
+                at,
+                Some(hash),
+            )) = fields
+            else {
                 return Ok(Err(ChainError::Corrupt { seq }));
             };
             let mac = match mac {
@@ -504,16 +758,6 @@ impl Store {
                 Some(None) => return Ok(Err(ChainError::Corrupt { seq })),
                 None => None,
             };
-            if seq != expected || prev_hash != prev {
-                return Ok(Err(ChainError::BrokenLink { seq }));
-            }
-            let text = |i| row.get::<_, String>(i);
-            let (terminal, key, reference, service, operation) =
-                match (text(2), text(3), text(4), text(5), text(6)) {
-                    (Ok(a), Ok(b), Ok(c), Ok(d), Ok(e)) => (a, b, c, d, e),
-                    _ => return Ok(Err(ChainError::Corrupt { seq })),
-                };
-            let outcome: Option<String> = row.get(7).unwrap_or(None);
             let recomputed = entry_hash(
                 &self.keys,
                 &prev,
@@ -527,7 +771,7 @@ impl Store {
                     operation: &operation,
                     outcome: outcome.as_deref(),
                     payload: "",
-                    recorded_at_ms: row.get(9)?,
+                    recorded_at_ms: at,
                 },
                 mac.as_ref(),
             );
@@ -538,7 +782,7 @@ impl Store {
             expected += 1;
             count += 1;
         }
-        Ok(Ok(count))
+        Ok(Ok((count, (count > 0).then_some((expected - 1, prev)))))
     }
 
     /// The highest sequence number already queued in a journal batch.
@@ -587,14 +831,21 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // An operation's tip is its key's latest entry (a key has more than one operation
+        // row only if its terminal, reference, service or name changed between entries).
+        const TIPS: &str = "WITH tips AS (
+                 SELECT f.idempotency_key AS k, MAX(e.seq) AS last
+                 FROM journal e JOIN journal f ON f.seq = e.op
+                 GROUP BY f.idempotency_key)";
         let payloads = tx.execute(
-            "DELETE FROM journal_payloads WHERE seq IN (
-                 SELECT j.seq FROM journal j JOIN (
-                     SELECT idempotency_key AS k, MAX(seq) AS last FROM journal
-                     GROUP BY idempotency_key
-                 ) ops ON ops.k = j.idempotency_key
-                 JOIN journal done ON done.seq = ops.last
-                 WHERE done.kind = 'completed' AND ops.last <= ?1 AND done.recorded_at_ms <= ?2)",
+            &format!(
+                "{TIPS}, done AS (
+                     SELECT tips.k FROM tips JOIN journal tip ON tip.seq = tips.last
+                     WHERE tip.kind = 5 AND tips.last <= ?1 AND tip.recorded_at_ms <= ?2)
+                 DELETE FROM journal_payloads WHERE seq IN (
+                     SELECT j.seq FROM journal j JOIN journal f ON f.seq = j.op
+                     WHERE f.idempotency_key IN (SELECT k FROM done))"
+            ),
             params![
                 acknowledged,
                 (now_ms - retention.payload_ms).min(reconciled - 1)
@@ -603,10 +854,12 @@ impl Store {
         // The prefix may end before the first entry of any open operation and must be
         // acknowledged; within that, what is too old or beyond the size limit goes.
         let first_open: Option<i64> = tx.query_row(
-            "SELECT MIN(j.seq) FROM journal j JOIN (
-                 SELECT idempotency_key AS k, MAX(seq) AS last FROM journal GROUP BY idempotency_key
-             ) ops ON ops.k = j.idempotency_key
-             JOIN journal tip ON tip.seq = ops.last WHERE tip.kind <> 'completed'",
+            &format!(
+                "{TIPS} SELECT MIN(j.seq) FROM journal j
+                 JOIN journal f ON f.seq = j.op
+                 JOIN tips ON tips.k = f.idempotency_key
+                 JOIN journal tip ON tip.seq = tips.last WHERE tip.kind <> 5"
+            ),
             [],
             |row| row.get(0),
         )?;
@@ -626,7 +879,20 @@ impl Store {
         let newest: Option<i64> =
             tx.query_row("SELECT MAX(seq) FROM journal", [], |row| row.get(0))?;
         let too_many = newest.map(|n| n - retention.max_entries);
-        let through = too_old.max(too_many).map(|t| t.min(limit));
+        let mut through = too_old.max(too_many).map(|t| t.min(limit));
+        // Never cut an operation in two: its later entries need its first one. The prefix
+        // ends before the first entry of any operation that has entries beyond it.
+        while let Some(t) = through {
+            let cut: Option<i64> = tx.query_row(
+                "SELECT MIN(op) FROM journal WHERE seq > ?1 AND op <= ?1",
+                [t],
+                |row| row.get(0),
+            )?;
+            match cut {
+                Some(first) if first <= t => through = Some(first - 1),
+                _ => break,
+            }
+        }
         let mut entries = 0;
         if let Some(through) = through {
             let current = anchor(&tx)?;
@@ -768,17 +1034,32 @@ mod tests {
                 entry(EntryKind::Sent, "a", "{}"),
             ])
             .expect("append");
-        assert!(store
-            .conn
-            .execute("UPDATE journal SET operation = 'x'", [])
-            .is_err());
-        assert!(store.conn.execute("DELETE FROM journal", []).is_err());
-        let copy = "INSERT OR REPLACE INTO journal (seq, kind, terminal_id, idempotency_key,
-                        reference, service, operation, recorded_at_ms, prev_hash, hash)
-                    SELECT ?1, kind, terminal_id, idempotency_key, reference, service, 'forged',
-                           recorded_at_ms, prev_hash, hash FROM journal WHERE seq = 1";
-        assert!(store.conn.execute(copy, [1]).is_err(), "replace");
-        assert!(store.conn.execute(copy, [5]).is_err(), "a gap");
+        let refused = |sql: &str| store.conn.execute(sql, []).is_err();
+        assert!(refused("UPDATE journal SET kind = 5"));
+        assert!(refused("DELETE FROM journal"));
+        let copy = |seq: i64, op: i64| {
+            format!(
+                "INSERT OR REPLACE INTO journal (seq, op, kind, outcome, recorded_at_ms, hash)
+                 SELECT {seq}, {op}, 5, 'forged', recorded_at_ms, hash FROM journal WHERE seq = 1"
+            )
+        };
+        assert!(refused(&copy(1, 1)), "replace");
+        assert!(refused(&copy(5, 1)), "a gap");
+        assert!(refused(&copy(3, 7)), "an operation that does not exist");
+        assert!(
+            refused(&copy(3, 2)),
+            "an entry that does not begin an operation"
+        );
+        // A first entry must carry the operation's fields, a later one none of them.
+        assert!(refused(
+            "INSERT INTO journal (seq, op, kind, recorded_at_ms, hash)
+             VALUES (3, 3, 1, 1, zeroblob(32))"
+        ));
+        assert!(refused(
+            "INSERT INTO journal (seq, op, kind, idempotency_key, reference, service, operation,
+                                  terminal_id, recorded_at_ms, hash)
+             VALUES (3, 1, 2, 'a', 'ref-1', 'card', 'report_loss', 'T-1', 1, zeroblob(32))"
+        ));
         assert_eq!(store.journal_verify_chain().expect("sql"), Ok(2));
     }
 
@@ -789,6 +1070,7 @@ mod tests {
             .journal_append(&[
                 entry(EntryKind::Intent, "a", "{\"x\":1}"),
                 entry(EntryKind::Sent, "a", "{}"),
+                entry(EntryKind::Intent, "b", "{}"),
             ])
             .expect("append");
         store
@@ -800,6 +1082,186 @@ mod tests {
             .expect("tamper");
         assert_eq!(
             store.journal_verify_chain().expect("sql"),
+            Err(ChainError::BadHash { seq: 1 })
+        );
+        // A stored hash rewritten, or an entry taken out of the middle.
+        let mut store = Store::open_in_memory().expect("open");
+        store
+            .journal_append(&[
+                entry(EntryKind::Intent, "a", "{}"),
+                entry(EntryKind::Sent, "a", "{}"),
+                entry(EntryKind::Completed, "a", "{}"),
+            ])
+            .expect("append");
+        store
+            .conn
+            .execute_batch(
+                "DROP TRIGGER journal_no_update;
+                 UPDATE journal SET hash = zeroblob(32) WHERE seq = 2;",
+            )
+            .expect("tamper");
+        assert_eq!(
+            store.journal_verify_chain().expect("sql"),
+            Err(ChainError::BadHash { seq: 2 })
+        );
+        store
+            .conn
+            .execute_batch(
+                "DROP TRIGGER journal_only_pruned_prefix;
+                 DELETE FROM journal WHERE seq = 2;",
+            )
+            .expect("tamper");
+        assert_eq!(
+            store.journal_verify_chain().expect("sql"),
+            Err(ChainError::BrokenLink { seq: 3 })
+        );
+    }
+
+    #[test]
+    fn read_entries_carry_the_link_they_continue_from_and_keys_read_back_as_written() {
+        let mut store = Store::open_in_memory().expect("open");
+        let uuid = "3f2b8c1e-9a4d-4e6f-8b1a-2c3d4e5f6a7b";
+        // Not canonical (upper case): kept as text, read back as written.
+        let upper = "3F2B8C1E-9A4D-4E6F-8B1A-2C3D4E5F6A7C";
+        store
+            .journal_append(&[
+                entry(EntryKind::Intent, uuid, "{\"p\":1}"),
+                entry(EntryKind::Intent, upper, "{}"),
+                entry(EntryKind::Sent, uuid, "{}"),
+            ])
+            .expect("append");
+        let stored: Vec<String> = store
+            .conn
+            .prepare(
+                "SELECT typeof(idempotency_key) FROM journal
+                 WHERE idempotency_key IS NOT NULL ORDER BY seq",
+            )
+            .expect("sql")
+            .query_map([], |row| row.get(0))
+            .expect("sql")
+            .collect::<Result<_, _>>()
+            .expect("sql");
+        assert_eq!(stored, ["blob", "text"], "a UUID key is its 16 bytes");
+        let all = store.journal_after(0, 10).expect("read");
+        assert_eq!(all.len(), 3);
+        assert_eq!(
+            all[0].prev_hash, [0; 32],
+            "the first links to the empty anchor"
+        );
+        assert_eq!(all[1].prev_hash, all[0].hash);
+        assert_eq!(all[2].prev_hash, all[1].hash);
+        assert_eq!(all[1].idempotency_key, upper);
+        let by_key = store.journal_for_key(uuid).expect("read");
+        assert_eq!(
+            by_key.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            [1, 3],
+            "{by_key:?}"
+        );
+        assert_eq!(by_key[0].payload.text(), Some("{\"p\":1}"));
+        assert_eq!(by_key[1].prev_hash, all[1].hash);
+        // The same UUID in other letters is another key, as text always was.
+        assert!(store
+            .journal_for_key(&uuid.to_uppercase())
+            .expect("read")
+            .is_empty());
+        assert_eq!(store.journal_for_key(upper).expect("read").len(), 1);
+        assert!(store.journal_for_key("nothing").expect("read").is_empty());
+    }
+
+    #[test]
+    fn an_operation_whose_entries_differ_in_terminal_is_still_one_operation_by_its_key() {
+        let mut store = Store::open_in_memory().expect("open");
+        // The terminal was renamed between the intent and the completion.
+        store
+            .journal_append(&[
+                entry(EntryKind::Intent, "a", "{}"),
+                entry(EntryKind::Intent, "b", "{}"),
+            ])
+            .expect("append");
+        store
+            .journal_append(&[
+                NewEntry {
+                    terminal_id: "T-2",
+                    ..entry(EntryKind::Sent, "a", "{}")
+                },
+                NewEntry {
+                    terminal_id: "T-2",
+                    ..entry(EntryKind::Completed, "a", "{}")
+                },
+            ])
+            .expect("append");
+        let history = store.journal_for_key("a").expect("read");
+        assert_eq!(
+            history
+                .iter()
+                .map(|e| (e.seq, e.terminal_id.as_str()))
+                .collect::<Vec<_>>(),
+            [(1, "T-1"), (3, "T-2"), (4, "T-2")]
+        );
+        let open = store.journal_open_operations().expect("open");
+        assert_eq!(open.len(), 1);
+        assert_eq!(open[0].idempotency_key, "b");
+        assert_eq!(store.journal_for_reference("ref-1").expect("read").len(), 4);
+        assert_eq!(store.journal_verify_chain().expect("sql"), Ok(4));
+    }
+
+    #[test]
+    fn the_start_up_check_goes_on_from_the_last_verified_head() {
+        let mut store = Store::open_in_memory().expect("open");
+        let three = [
+            entry(EntryKind::Intent, "a", "{}"),
+            entry(EntryKind::Sent, "a", "{}"),
+            entry(EntryKind::Completed, "a", "{}"),
+        ];
+        store.journal_append(&three).expect("append");
+        assert_eq!(store.journal_verify_chain_since_mark().expect("sql"), Ok(3));
+        assert_eq!(
+            store.journal_verify_chain_since_mark().expect("sql"),
+            Ok(0),
+            "nothing new"
+        );
+        store
+            .journal_append(&[entry(EntryKind::Intent, "b", "{}")])
+            .expect("append");
+        assert_eq!(store.journal_verify_chain_since_mark().expect("sql"), Ok(1));
+        // What is appended after the mark is checked: a changed entry there is found, and
+        // the mark stays where the check last passed.
+        store
+            .journal_append(&[entry(EntryKind::Sent, "b", "{}")])
+            .expect("append");
+        store
+            .conn
+            .execute_batch(
+                "DROP TRIGGER journal_no_update;
+                 UPDATE journal SET recorded_at_ms = 99 WHERE seq = 5;",
+            )
+            .expect("tamper");
+        for _ in 0..2 {
+            assert_eq!(
+                store.journal_verify_chain_since_mark().expect("sql"),
+                Err(ChainError::BadHash { seq: 5 })
+            );
+        }
+        // A mark moved forward without the records key is not taken: all is checked again.
+        let mut store = Store::open_in_memory().expect("open");
+        store.journal_append(&three).expect("append");
+        store
+            .conn
+            .execute_batch(
+                "DROP TRIGGER journal_no_update;
+                 UPDATE journal SET recorded_at_ms = 99 WHERE seq = 1;",
+            )
+            .expect("tamper");
+        let head = hex(&store.journal_head().expect("head").1.expect("head").1);
+        store
+            .conn
+            .execute(
+                "INSERT INTO settings (key, value) VALUES ('journal.verified_mark', ?1)",
+                [format!("3:{head}:{}", "00".repeat(32))],
+            )
+            .expect("forge");
+        assert_eq!(
+            store.journal_verify_chain_since_mark().expect("sql"),
             Err(ChainError::BadHash { seq: 1 })
         );
     }
@@ -871,6 +1333,14 @@ mod tests {
             }
         );
         assert_eq!(store.journal_verify_chain().expect("sql"), Ok(3));
+        // The first kept entry links to the anchor.
+        let (anchor, _) = store.journal_head().expect("head");
+        assert_eq!(anchor.pruned_through, 4);
+        assert_eq!(
+            store.journal_after(0, 1).expect("read")[0].prev_hash,
+            anchor.head_hash
+        );
+        assert!(store.journal_for_key("old").expect("read").is_empty());
         let open = store.journal_for_key("open").expect("read");
         assert_eq!(
             open[0].payload.text(),
@@ -888,6 +1358,44 @@ mod tests {
             .conn
             .execute("DELETE FROM journal WHERE seq = 5", [])
             .is_err());
+    }
+
+    #[test]
+    fn retention_never_cuts_an_operation_in_two() {
+        let mut store = Store::open_in_memory().expect("open");
+        let at = |ms, e: NewEntry<'static>| NewEntry {
+            recorded_at_ms: ms,
+            ..e
+        };
+        // `a` began before `b` and completed after it: the old prefix ends inside `a`.
+        store
+            .journal_append(&[
+                at(0, entry(EntryKind::Intent, "a", "{}")),
+                at(0, entry(EntryKind::Intent, "b", "{}")),
+                at(0, entry(EntryKind::Completed, "b", "{}")),
+                at(10, entry(EntryKind::Completed, "a", "{}")),
+                at(10, entry(EntryKind::Intent, "c", "{}")),
+                at(10, entry(EntryKind::Completed, "c", "{}")),
+            ])
+            .expect("append");
+        store.journal_acknowledge_through(6).expect("ack");
+        store.journal_mark_reconciled(100).expect("reconciled");
+        let retention = Retention {
+            payload_ms: 0,
+            entry_ms: 5,
+            max_entries: 1_000,
+        };
+        assert_eq!(store.journal_prune(9, retention).expect("prune").entries, 0);
+        assert_eq!(store.journal_for_key("a").expect("read").len(), 2);
+        // Beyond the size limit, the prefix ends where an operation ends.
+        let retention = Retention {
+            max_entries: 2,
+            ..retention
+        };
+        assert_eq!(store.journal_prune(9, retention).expect("prune").entries, 4);
+        assert!(store.journal_for_key("a").expect("read").is_empty());
+        assert_eq!(store.journal_for_key("c").expect("read").len(), 2);
+        assert_eq!(store.journal_verify_chain().expect("sql"), Ok(2));
     }
 
     #[test]

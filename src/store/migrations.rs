@@ -3,9 +3,9 @@
 
 use std::path::Path;
 
-use rusqlite::{Connection, Transaction};
+use rusqlite::{Connection, OptionalExtension, Transaction};
 
-use super::journal::{append_in, EntryKind, NewEntry};
+use super::journal::{self, EntryKind, NewEntry};
 use super::seal::KeyRing;
 use super::StoreError;
 
@@ -187,10 +187,63 @@ const MIGRATIONS: &[Migration] = &[
           );",
         data: Some(seal_version_3),
     },
+    Migration {
+        version: 5,
+        // Compact journal rows: what every entry of an operation shares (its key, reference,
+        // service, name and terminal) is stored once, on its first entry; every entry keeps
+        // `op`, its first entry's sequence number, and its kind as a number (1 intent, 2 sent,
+        // 3 result, 4 unknown, 5 completed), outcome, payload MAC, time and hash. The lookup
+        // indexes hold first entries only. `prev_hash` is not stored (it is the entry
+        // before's hash, or the anchor's); the hashes themselves are unchanged, so what was
+        // shipped still links. The version-4 rows are copied by `compact_version_4`, which
+        // stores a UUID key as its 16 bytes, and dropped. Payloads, anchor and outbox stay.
+        sql: "DROP TRIGGER journal_no_update;
+          DROP TRIGGER journal_only_pruned_prefix;
+          DROP TRIGGER journal_next_seq_only;
+          DROP INDEX journal_by_key;
+          DROP INDEX journal_by_reference;
+          ALTER TABLE journal RENAME TO journal_v4;
+          CREATE TABLE journal (
+              seq             INTEGER PRIMARY KEY,
+              op              INTEGER NOT NULL,
+              kind            INTEGER NOT NULL,
+              idempotency_key BLOB,
+              reference       TEXT,
+              service         TEXT,
+              operation       TEXT,
+              terminal_id     TEXT,
+              outcome         TEXT,
+              payload_mac     BLOB,
+              recorded_at_ms  INTEGER NOT NULL,
+              hash            BLOB NOT NULL
+          );
+          CREATE INDEX journal_by_key ON journal (idempotency_key)
+              WHERE idempotency_key IS NOT NULL;
+          CREATE INDEX journal_by_reference ON journal (reference) WHERE reference IS NOT NULL;
+          CREATE TRIGGER journal_no_update BEFORE UPDATE ON journal
+              BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END;
+          CREATE TRIGGER journal_only_pruned_prefix BEFORE DELETE ON journal
+              WHEN old.seq > (SELECT pruned_through FROM journal_anchor WHERE id = 1)
+              BEGIN SELECT RAISE(ABORT, 'the journal is append-only: only a pruned prefix may go'); END;
+          CREATE TRIGGER journal_next_seq_only BEFORE INSERT ON journal
+              WHEN new.seq IS NOT 1 + MAX(COALESCE((SELECT MAX(seq) FROM journal), 0),
+                                          (SELECT pruned_through FROM journal_anchor WHERE id = 1))
+              BEGIN SELECT RAISE(ABORT, 'journal entries are appended in sequence only'); END;
+          CREATE TRIGGER journal_entry_of_an_operation BEFORE INSERT ON journal
+              WHEN NOT (
+                  (new.op = new.seq AND new.idempotency_key IS NOT NULL
+                   AND new.reference IS NOT NULL AND new.service IS NOT NULL
+                   AND new.operation IS NOT NULL AND new.terminal_id IS NOT NULL)
+                  OR (new.op < new.seq AND new.idempotency_key IS NULL AND new.reference IS NULL
+                      AND new.service IS NULL AND new.operation IS NULL AND new.terminal_id IS NULL
+                      AND EXISTS (SELECT 1 FROM journal f WHERE f.seq = new.op AND f.op = f.seq)))
+              BEGIN SELECT RAISE(ABORT, 'a journal entry begins an operation or continues a kept one'); END;",
+        data: Some(compact_version_4),
+    },
 ];
 
 /// The version a fully migrated file has.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 pub(super) fn current_version(conn: &Connection) -> Result<u32, StoreError> {
     let version: Option<u32> =
@@ -291,7 +344,7 @@ fn seal_version_3(tx: &Transaction<'_>, keys: &KeyRing) -> Result<(), StoreError
                     .and_then(|v| v.get("outcome")?.as_str().map(str::to_owned))
             })
             .flatten();
-        append_in(
+        append_v4(
             tx,
             keys,
             &NewEntry {
@@ -346,6 +399,118 @@ fn seal_version_3(tx: &Transaction<'_>, keys: &KeyRing) -> Result<(), StoreError
     Ok(())
 }
 
+/// An append to the version-4 journal, as that version made it: the version 3 → 4 step
+/// rewrites into that schema, which version 5 then compacts. Frozen with the step.
+fn append_v4(tx: &Transaction<'_>, keys: &KeyRing, entry: &NewEntry<'_>) -> Result<(), StoreError> {
+    let last: Option<(i64, Vec<u8>)> = tx
+        .query_row(
+            "SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()?;
+    let (seq, prev) = match last {
+        Some((seq, hash)) => (seq + 1, journal::to_hash(&hash).unwrap_or([0; 32])),
+        None => {
+            let anchor = journal::anchor(tx)?;
+            (anchor.pruned_through + 1, anchor.head_hash)
+        }
+    };
+    let sealed = journal::has_payload(entry.payload).then(|| {
+        let context = journal::payload_context(seq, entry.idempotency_key);
+        let mac = keys.payload_mac(&context, entry.payload.as_bytes());
+        let (nonce, sealed) = keys.seal(&context, entry.payload.as_bytes());
+        (mac, nonce, sealed)
+    });
+    let mac = sealed.as_ref().map(|(mac, _, _)| *mac);
+    let hash = journal::entry_hash(keys, &prev, seq, entry, mac.as_ref());
+    tx.execute(
+        "INSERT INTO journal (seq, kind, terminal_id, idempotency_key, reference, service,
+                              operation, outcome, payload_mac, recorded_at_ms, prev_hash, hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        rusqlite::params![
+            seq,
+            entry.kind.as_str(),
+            entry.terminal_id,
+            entry.idempotency_key,
+            entry.reference,
+            entry.service,
+            entry.operation,
+            entry.outcome,
+            mac.as_ref().map(|m| &m[..]),
+            entry.recorded_at_ms,
+            &prev[..],
+            &hash[..],
+        ],
+    )?;
+    if let Some((_, nonce, sealed)) = sealed {
+        tx.execute(
+            "INSERT INTO journal_payloads (seq, nonce, sealed) VALUES (?1, ?2, ?3)",
+            rusqlite::params![seq, &nonce[..], sealed],
+        )?;
+    }
+    Ok(())
+}
+
+/// Version 4 stored every field on every entry: each entry is copied, in order, to the
+/// compact table with its hash as it was (nothing is re-chained or re-sealed: payloads stay
+/// where they are, bound to the same sequence number and key). An entry whose operation's
+/// first entry was pruned, or whose fields differ from it, begins an operation row of its
+/// own. A kind no build wrote is copied as 0, which reads as corrupt, as it did. The old
+/// table is dropped (`secure_delete` zeroes its pages).
+fn compact_version_4(tx: &Transaction<'_>, _keys: &KeyRing) -> Result<(), StoreError> {
+    let mut old = tx.prepare(
+        "SELECT seq, kind, terminal_id, idempotency_key, reference, service, operation, outcome,
+                payload_mac, recorded_at_ms, hash FROM journal_v4 ORDER BY seq",
+    )?;
+    let mut rows = old.query([])?;
+    while let Some(row) = rows.next()? {
+        let seq: i64 = row.get(0)?;
+        let kind: String = row.get(1)?;
+        let (terminal, key, reference, service, operation): (
+            String,
+            String,
+            String,
+            String,
+            String,
+        ) = (
+            row.get(2)?,
+            row.get(3)?,
+            row.get(4)?,
+            row.get(5)?,
+            row.get(6)?,
+        );
+        let outcome: Option<String> = row.get(7)?;
+        let mac: Option<Vec<u8>> = row.get(8)?;
+        let hash: Vec<u8> = row.get(10)?;
+        let entry = NewEntry {
+            kind: EntryKind::Intent,
+            terminal_id: &terminal,
+            idempotency_key: &key,
+            reference: &reference,
+            service: &service,
+            operation: &operation,
+            outcome: outcome.as_deref(),
+            payload: "",
+            recorded_at_ms: row.get(9)?,
+        };
+        let op = journal::first_entry_of(tx, &entry)?;
+        journal::insert_row(
+            tx,
+            seq,
+            op,
+            EntryKind::parse(&kind).map_or(0, EntryKind::code),
+            &entry,
+            mac.as_deref(),
+            &hash,
+        )?;
+    }
+    drop(rows);
+    drop(old);
+    tx.execute_batch("DROP TABLE journal_v4;")?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -394,6 +559,111 @@ mod tests {
         let mut bytes = std::fs::read(&path).expect("db");
         bytes.extend(std::fs::read(dir.path().join("kiosk.db-wal")).unwrap_or_default());
         for needle in [&b"5001011958"[..], b"WANG JIANGUO"] {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle),
+                "plain text left on disk"
+            );
+        }
+    }
+
+    #[test]
+    fn a_version_4_file_is_compacted_keeps_its_hashes_and_links_and_no_plain_text() {
+        use crate::store::{KeySource, Store};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("kiosk.db");
+        let key = "6c1d7e0a-5b2f-4c3d-9e8f-0a1b2c3d4e5f";
+        let params = r#"{"op":"activate_card","params":{"id_number":"500101195801300170"}}"#;
+        let answer = r#"{"outcome":"applied","body":"{\"name\":\"WANG JIANGUO\"}"}"#;
+        let v4_hashes: Vec<Vec<u8>> = {
+            let keys = KeyRing::load(&KeySource::BesideDatabase, &path).expect("key");
+            crate::store::private_database_file(&path).expect("0600");
+            let mut conn = Connection::open(&path).expect("open");
+            migrate(&mut conn, &path, &keys, 4).expect("to v4");
+            let tx = conn.transaction().expect("tx");
+            let entry = |kind, key, outcome, payload| NewEntry {
+                kind,
+                terminal_id: "CQ-T-1",
+                idempotency_key: key,
+                reference: "session-1-step-3",
+                service: "card",
+                operation: "activate_card",
+                outcome,
+                payload,
+                recorded_at_ms: 7,
+            };
+            for e in [
+                entry(EntryKind::Intent, "pruned", None, "{}"),
+                entry(EntryKind::Intent, key, None, params),
+                entry(EntryKind::Sent, key, None, "{}"),
+                entry(EntryKind::Result, key, Some("applied"), answer),
+                entry(EntryKind::Completed, key, None, "{}"),
+                entry(EntryKind::Intent, "plain-key", None, "{}"),
+            ] {
+                append_v4(&tx, &keys, &e).expect("v4 append");
+            }
+            // Retention had pruned the first entry: the chain starts from the anchor.
+            tx.execute_batch(
+                "UPDATE journal_anchor SET pruned_through = 1,
+                     head_hash = (SELECT hash FROM journal WHERE seq = 1);
+                 DELETE FROM journal WHERE seq = 1;",
+            )
+            .expect("prune");
+            tx.commit().expect("commit");
+            let mut stmt = conn
+                .prepare("SELECT hash FROM journal ORDER BY seq")
+                .expect("sql");
+            let hashes = stmt
+                .query_map([], |row| row.get(0))
+                .expect("sql")
+                .collect::<Result<_, _>>()
+                .expect("sql");
+            hashes
+        };
+        let store = Store::open(&path).expect("migrates");
+        assert_eq!(store.schema_version().expect("version"), SCHEMA_VERSION);
+        assert_eq!(store.journal_verify_chain().expect("sql"), Ok(5));
+        let entries = store.journal_after(0, 100).expect("read");
+        assert_eq!(
+            entries.iter().map(|e| e.hash.to_vec()).collect::<Vec<_>>(),
+            v4_hashes,
+            "the hashes the back end has are the chain's still"
+        );
+        let (anchor, _) = store.journal_head().expect("head");
+        assert_eq!(entries[0].prev_hash, anchor.head_hash);
+        assert_eq!(entries[1].prev_hash, entries[0].hash);
+        assert_eq!(entries[0].idempotency_key, key);
+        assert_eq!(entries[4].idempotency_key, "plain-key");
+        assert_eq!(entries[2].outcome.as_deref(), Some("applied"));
+        assert_eq!(
+            entries[0].payload.text(),
+            Some(params),
+            "payloads still open"
+        );
+        assert_eq!(entries[2].payload.text(), Some(answer));
+        assert_eq!(store.journal_for_key(key).expect("read").len(), 4);
+        assert_eq!(store.journal_open_operations().expect("open").len(), 1);
+        let leftovers: i64 = store
+            .conn
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_schema WHERE name LIKE '%v4%'",
+                [],
+                |row| row.get(0),
+            )
+            .expect("sql");
+        assert_eq!(leftovers, 0);
+        let keyed: i64 = store
+            .conn
+            .query_row(
+                "SELECT COUNT(*) FROM journal WHERE idempotency_key IS NOT NULL",
+                [],
+                |row| row.get(0),
+            )
+            .expect("sql");
+        assert_eq!(keyed, 2, "the shared fields once per operation");
+        drop(store);
+        let mut bytes = std::fs::read(&path).expect("db");
+        bytes.extend(std::fs::read(dir.path().join("kiosk.db-wal")).unwrap_or_default());
+        for needle in [&b"5001011958"[..], b"WANG JIANGUO", key.as_bytes()] {
             assert!(
                 !bytes.windows(needle.len()).any(|w| w == needle),
                 "plain text left on disk"

@@ -39,7 +39,14 @@ pub enum StoreError {
         source: rusqlite::Error,
     },
     #[error("database error: {0}")]
-    Sql(#[from] rusqlite::Error),
+    Sql(rusqlite::Error),
+    /// A write found the disk full (`SQLITE_FULL`), at start or while running: nothing more
+    /// can be journaled, so nothing may be sent; the shell shows the out-of-service page.
+    #[error(
+        "the disk holding the terminal's records is full ({0}): nothing can be journaled, so \
+         nothing is served until a technician frees space in the data directory"
+    )]
+    DiskFull(rusqlite::Error),
     #[error(
         "the database {path} can be read by other users (mode {mode:o}); it holds residents' \
          transactions: `chmod 600 {path}` (and its -wal/-shm files), owned by the kiosk's user"
@@ -70,10 +77,26 @@ pub enum StoreError {
     Damaged { path: PathBuf, detail: String },
 }
 
+/// Every SQLite error the store passes on: a full disk becomes [`StoreError::DiskFull`],
+/// whichever write found it.
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> Self {
+        if matches!(
+            error.sqlite_error_code(),
+            Some(rusqlite::ErrorCode::DiskFull)
+        ) {
+            StoreError::DiskFull(error)
+        } else {
+            StoreError::Sql(error)
+        }
+    }
+}
+
 impl StoreError {
     /// The disk is full: nothing can be journaled, so nothing may be sent.
     pub fn is_disk_full(&self) -> bool {
         let sql = match self {
+            StoreError::DiskFull(_) => return true,
             StoreError::Sql(e) | StoreError::Open { source: e, .. } => e,
             StoreError::Migration { source, .. } => source,
             _ => return false,
@@ -284,6 +307,18 @@ impl Store {
         Ok(value.and_then(|v| v.parse().ok()).unwrap_or(0))
     }
 
+    /// Tests of a full disk: the file may not grow past its size now (SQLite then answers
+    /// `SQLITE_FULL`, as on a full disk).
+    #[cfg(test)]
+    pub(crate) fn stop_growing(&self) -> Result<(), StoreError> {
+        let pages: i64 = self
+            .conn
+            .query_row("PRAGMA page_count", [], |row| row.get(0))?;
+        self.conn
+            .query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(()))?;
+        Ok(())
+    }
+
     /// The schema version the file is at now.
     pub fn schema_version(&self) -> Result<u32, StoreError> {
         migrations::current_version(&self.conn)
@@ -345,6 +380,48 @@ mod tests {
             }
             other => panic!("expected Exposed, got {:?}", other.err()),
         }
+    }
+
+    #[test]
+    fn a_full_disk_while_running_is_its_own_error_and_leaves_nothing_half_written() {
+        use crate::store::journal::{EntryKind, NewEntry};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = Store::open(&dir.path().join("kiosk.db")).expect("open");
+        let entry = |key, payload| NewEntry {
+            kind: EntryKind::Intent,
+            terminal_id: "T-1",
+            idempotency_key: key,
+            reference: key,
+            service: "card",
+            operation: "activate_card",
+            outcome: None,
+            payload,
+            recorded_at_ms: 1,
+        };
+        store.journal_append(&[entry("a", "{}")]).expect("append");
+        // The file may not grow any more: SQLite answers SQLITE_FULL, as on a full disk.
+        let pages: i64 = store
+            .conn
+            .query_row("PRAGMA page_count", [], |row| row.get(0))
+            .expect("pages");
+        store
+            .conn
+            .query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(()))
+            .expect("limit");
+        let big = format!("{{\"p\":\"{}\"}}", "x".repeat(64 * 1024));
+        let error = store
+            .journal_append(&[entry("b", &big), entry("b", &big)])
+            .expect_err("full");
+        assert!(matches!(error, StoreError::DiskFull(_)), "{error:?}");
+        assert!(error.is_disk_full());
+        assert!(error.to_string().contains("full"), "{error}");
+        assert!(store.journal_for_key("b").expect("read").is_empty());
+        store
+            .conn
+            .query_row("PRAGMA max_page_count = 1000000", [], |_| Ok(()))
+            .expect("space again");
+        store.journal_append(&[entry("b", &big)]).expect("append");
+        assert_eq!(store.journal_verify_chain().expect("sql"), Ok(2));
     }
 
     #[test]

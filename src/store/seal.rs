@@ -2,12 +2,14 @@
 //! who copies the file, and what makes the journal's chain a keyed one.
 //!
 //! One 256-bit master key lives in a key file readable only by the kiosk's user (on a
-//! terminal with a TPM, a systemd credential sealed to it: see the README). Three keys are
+//! terminal with a TPM, a systemd credential sealed to it: see the README). Four keys are
 //! derived from it with HKDF-SHA256, one per use, so no key serves two purposes:
 //! - payloads (a mutation's parameters, its answer, an outbox body) are sealed with
 //!   AES-256-GCM under a fresh random nonce, bound to their row by the associated data;
 //! - a payload's MAC (HMAC-SHA256) stays in the hash-chained row after the payload is purged;
-//! - the chain itself is an HMAC, so rows cannot be rewritten and re-chained without the key.
+//! - the chain itself is an HMAC, so rows cannot be rewritten and re-chained without the key;
+//! - the mark of the last verified head (HMAC-SHA256), so the start-up check can go on from
+//!   there and nobody without the key can move it past rows they changed.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -48,12 +50,17 @@ pub enum KeyError {
     },
 }
 
-/// The keys derived from the terminal's records key. Debug prints nothing of them; they are
-/// zeroized when dropped.
+/// The keys derived from the terminal's records key, made ready once per process: the
+/// cipher's key schedule and the two HMACs' keyed states are built with the ring, not per
+/// payload (an append seals and MACs on every resident's path). Debug prints nothing of
+/// them. The derived keys are zeroized as soon as the ring is built, the cipher's key
+/// schedule and GHASH key when it is dropped (the `zeroize` features of `aes` and `ghash`);
+/// the HMACs' keyed states, which `hmac` cannot zeroize, live as long as the ring.
 pub struct KeyRing {
-    aead: Zeroizing<[u8; 32]>,
-    mac: Zeroizing<[u8; 32]>,
-    chain: Zeroizing<[u8; 32]>,
+    aead: Aes256Gcm,
+    mac: HmacSha256,
+    chain: HmacSha256,
+    mark: HmacSha256,
 }
 
 impl fmt::Debug for KeyRing {
@@ -122,20 +129,22 @@ impl KeyRing {
             let _ = hk.expand(info, key.as_mut());
             key
         };
+        let aead = derive(b"payload aead v1");
         KeyRing {
-            aead: derive(b"payload aead v1"),
-            mac: derive(b"payload mac v1"),
-            chain: derive(b"journal chain v1"),
+            aead: Aes256Gcm::new(aead.as_ref().into()),
+            mac: keyed(&derive(b"payload mac v1")),
+            chain: keyed(&derive(b"journal chain v1")),
+            mark: keyed(&derive(b"journal verified mark v1")),
         }
     }
 
     /// Seals `plaintext` bound to `context` (which row it belongs to): returns the nonce and
     /// the ciphertext with its tag.
     pub fn seal(&self, context: &[u8], plaintext: &[u8]) -> ([u8; NONCE_LEN], Vec<u8>) {
-        let cipher = Aes256Gcm::new(self.aead.as_ref().into());
         let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
         // Encryption with a valid key and a 12-byte nonce fails only past 64 GiB.
-        let sealed = cipher
+        let sealed = self
+            .aead
             .encrypt(
                 &nonce,
                 Payload {
@@ -153,8 +162,7 @@ impl KeyRing {
         if nonce.len() != NONCE_LEN {
             return None;
         }
-        let cipher = Aes256Gcm::new(self.aead.as_ref().into());
-        cipher
+        self.aead
             .decrypt(
                 Nonce::from_slice(nonce),
                 Payload {
@@ -168,16 +176,25 @@ impl KeyRing {
 
     /// The keyed MAC of a payload, kept in the chained row for good.
     pub fn payload_mac(&self, context: &[u8], plaintext: &[u8]) -> [u8; 32] {
-        let mut mac = keyed(&self.mac);
+        let mut mac = self.mac.clone();
         mac.update(&(context.len() as u64).to_be_bytes());
         mac.update(context);
         mac.update(plaintext);
         mac.finalize().into_bytes().into()
     }
 
+    /// The keyed mark of the journal's last verified head, kept in settings so the start-up
+    /// check can go on from there: without the key, it cannot be moved forward.
+    pub fn verified_mark(&self, seq: i64, hash: &[u8; 32]) -> [u8; 32] {
+        let mut mac = self.mark.clone();
+        mac.update(&seq.to_be_bytes());
+        mac.update(hash);
+        mac.finalize().into_bytes().into()
+    }
+
     /// A fresh HMAC for one link of the journal's chain.
     pub fn chain_link(&self) -> HmacSha256 {
-        keyed(&self.chain)
+        self.chain.clone()
     }
 }
 
