@@ -306,10 +306,13 @@ fn every_page_renders_and_navigation_works() {
     assert!(element(app, "PrintStatus::print-button").is_some());
 }
 
+/// One segment played: its name, its samples, and whether it ended.
+type Played = (String, Vec<i16>, bool);
+
 /// Keeps what the voice device plays, segment by segment, as fast as it comes.
 #[derive(Clone, Default)]
 struct Recorder {
-    segments: std::sync::Arc<std::sync::Mutex<Vec<(String, Vec<i16>, bool)>>>,
+    segments: std::sync::Arc<std::sync::Mutex<Vec<Played>>>,
 }
 
 impl renshe_voice::Sink for Recorder {
@@ -322,18 +325,18 @@ impl renshe_voice::Sink for Recorder {
         assert_eq!(format.sample_rate, 22_050, "espeak-ng's rate");
         self.segments
             .lock()
-            .unwrap()
+            .expect("the recorder")
             .push((name.into(), Vec::new(), false));
         Ok(())
     }
     fn write(&mut self, samples: &[i16]) -> Result<(), renshe_voice::SinkError> {
-        if let Some(last) = self.segments.lock().unwrap().last_mut() {
+        if let Some(last) = self.segments.lock().expect("the recorder").last_mut() {
             last.1.extend_from_slice(samples);
         }
         Ok(())
     }
     fn end(&mut self) -> Result<(), renshe_voice::SinkError> {
-        if let Some(last) = self.segments.lock().unwrap().last_mut() {
+        if let Some(last) = self.segments.lock().expect("the recorder").last_mut() {
             last.2 = true;
         }
         Ok(())
@@ -360,13 +363,13 @@ fn every_prompt_sounds(spoken: Vec<(String, renshe_voice::Utterance)>) {
         "espeak-ng is installed (./dev setup)"
     );
     for (shot, utterance) in spoken {
-        let before = recorder.segments.lock().unwrap().len();
+        let before = recorder.segments.lock().expect("the recorder").len();
         let count = utterance.segments.len();
         device.speak(utterance);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
         loop {
             {
-                let segments = recorder.segments.lock().unwrap();
+                let segments = recorder.segments.lock().expect("the recorder");
                 if segments.len() == before + count && segments.last().is_some_and(|s| s.2) {
                     for (name, samples, _) in &segments[before..] {
                         let seconds = samples.len() as f64 / 22_050.0;

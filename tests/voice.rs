@@ -55,7 +55,9 @@ fn rms(samples: &[i16]) -> f64 {
 /// Waits until a file `<language>-<key>` is spoken after the first `from`, and gives it.
 fn said(rig: &mut Rig, dir: &Path, from: usize, name: &str) -> Vec<i16> {
     let what = format!("{name} to be said (said so far: {:?})", keys_after(dir, 0));
-    rig.until(&what, |_| keys_after(dir, from).iter().any(|key| key == name));
+    rig.until(&what, |_| {
+        keys_after(dir, from).iter().any(|key| key == name)
+    });
     let samples = spoken(dir)
         .into_iter()
         .skip(from)
@@ -156,7 +158,10 @@ fn pages_speak_in_the_residents_language_pins_as_counts_and_a_forgotten_card_unt
             >= 2
     });
     let reminders = keys_after(dir, n);
-    assert_eq!(reminders[0], "zh-CN-tone", "each reminder starts with a tone");
+    assert_eq!(
+        reminders[0], "zh-CN-tone",
+        "each reminder starts with a tone"
+    );
     rig.kiosk.card_reader.demo_take_out();
     rig.until("the reminder to go", |app| !app.get_take_card_reminder());
     std::thread::sleep(Duration::from_millis(300));

@@ -731,7 +731,10 @@ mod tests {
         for (n, said) in cases {
             assert_eq!(zh_number(n), said, "{n}");
         }
-        assert_eq!(words(&Said::Number(2), Language::ZhCn).unwrap(), "两");
+        assert_eq!(
+            words(&Said::Number(2), Language::ZhCn).expect("said in words"),
+            "两"
+        );
     }
 
     #[test]
@@ -743,7 +746,7 @@ mod tests {
             "twelve thousand three hundred forty five"
         );
         assert_eq!(
-            words(&Said::Money(81_240), Language::EnUs).unwrap(),
+            words(&Said::Money(81_240), Language::EnUs).expect("said in words"),
             "eight hundred twelve yuan forty"
         );
         let date = Date {
@@ -752,11 +755,11 @@ mod tests {
             day: 1,
         };
         assert_eq!(
-            words(&Said::Date(date), Language::EnUs).unwrap(),
+            words(&Said::Date(date), Language::EnUs).expect("said in words"),
             "March one, twenty twenty seven"
         );
         assert_eq!(
-            words(&Said::Date(date), Language::ZhCn).unwrap(),
+            words(&Said::Date(date), Language::ZhCn).expect("said in words"),
             "二〇二七年三月一日"
         );
     }
@@ -772,7 +775,7 @@ mod tests {
         ];
         for (fen, said) in cases {
             assert_eq!(
-                words(&Said::Money(fen), Language::ZhCn).unwrap(),
+                words(&Said::Money(fen), Language::ZhCn).expect("said in words"),
                 said,
                 "{fen}"
             );
@@ -811,7 +814,7 @@ mod tests {
             123_456_789,
         ] {
             for language in Language::ALL {
-                let text = words(&Said::Number(n), language).unwrap();
+                let text = words(&Said::Number(n), language).expect("said in words");
                 assert!(!text.chars().any(|c| c.is_ascii_digit()), "{n}: {text}");
             }
         }

@@ -1,6 +1,9 @@
 //! The voice device with real espeak-ng (Debian's `espeak-ng`) into WAV files and into a
 //! sink that plays in real time, as a speaker does.
 
+// Tests may unwrap (the lint is on for the library).
+#![allow(clippy::unwrap_used)]
+
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
