@@ -10,6 +10,7 @@ pub mod controller;
 pub mod demo_tray;
 pub mod events;
 pub mod finder;
+mod heap;
 pub mod id_card;
 pub mod out_of_service;
 pub mod printer;
@@ -17,6 +18,8 @@ pub mod printer;
 pub mod proof_cli;
 pub mod receipts;
 pub mod screenshot;
+
+pub use heap::trim_heap;
 
 use std::cell::RefCell;
 use std::rc::Rc;
