@@ -132,21 +132,6 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
     tick();
     timer.start(slint::TimerMode::Repeated, Duration::from_millis(500), tick);
 
-    // One line when the first frame is on screen (the memory bench waits for it).
-    let mut first_frame = Some(started);
-    let notified = app.window().set_rendering_notifier(move |state, _| {
-        if let (slint::RenderingState::AfterRendering, Some(started)) = (state, first_frame) {
-            first_frame = None;
-            tracing::info!(
-                ms = started.elapsed().as_millis() as u64,
-                "first frame shown"
-            );
-        }
-    });
-    if let Err(error) = notified {
-        tracing::debug!(%error, "no rendering notifier: the first frame is not logged");
-    }
-
     app.run().context("the kiosk window failed")?;
     drop(timer);
     Ok(())
