@@ -12,7 +12,9 @@
 //! - after 100 and after 1,000 sessions, driven through the window with `xdotool` taps the
 //!   way a resident would (see `scripts/kiosk-sessions.sh`): a loss report (临时挂失)
 //!   verified with a demo ID card, confirmed, its receipt printed and the preview closed,
-//!   back home, the ID card taken away. A session takes about 9 s, so 1,000 take 2.5 hours:
+//!   back home, the ID card taken away. Once the demo cards are reported lost, a session
+//!   ends without a receipt (the card is lost already), so the line gives the receipts
+//!   printed. A session takes about 9 s, so 1,000 take 2.5 hours:
 //!   `MEMORY_BENCH_SESSIONS=100` stops after the first checkpoint (`0` skips the sessions);
 //!   the checkpoints are comma-separated and ascending (`10,100,1000`).
 //!
@@ -20,6 +22,9 @@
 //! Pss (all its processes) showing the attract page (the kiosk's own picture of it, as a
 //! static page) and the ratio. Goals (issue 14): ≤ 60 MB at every point, ≤ 1 MB growth from
 //! 100 to 1,000 sessions, ≤ 0.16× Chromium.
+//!
+//! `Pss` shares a page among the processes that map it: nothing else may run the same binary
+//! file during the bench, or its code (about 28 MB) counts half.
 //!
 //! `KIOSK_BINARY` runs another build of the kiosk (e.g. a copy kept aside while others build
 //! into a shared target directory); `RENSHE_NO_MALLOC_TRIM=1` is passed through to the kiosk.
@@ -302,7 +307,7 @@ fn main() {
         );
         std::process::exit(1);
     }
-    let (display, _xvfb) = display();
+    let (display, xvfb) = display();
     let work = tempfile::tempdir().expect("a temporary directory");
     let data = work.path().join("data");
     let port = free_port();
@@ -346,6 +351,9 @@ fn main() {
     if !wait_for_window(&display, pid, &mut kiosk.0, Duration::from_secs(30)) {
         eprintln!("the kiosk showed no window; its log:");
         let _ = std::io::stderr().write_all(&std::fs::read(&log).unwrap_or_default());
+        // exit() skips destructors: stop the kiosk and the Xvfb first.
+        drop(kiosk);
+        drop(xvfb);
         std::process::exit(1);
     }
     let window_shown = started.elapsed();
@@ -371,6 +379,9 @@ fn main() {
     if !ready {
         eprintln!("the first catalogue sync did not finish; the kiosk's log:");
         let _ = std::io::stderr().write_all(&std::fs::read(&log).unwrap_or_default());
+        // exit() skips destructors: stop the kiosk and the Xvfb first.
+        drop(kiosk);
+        drop(xvfb);
         std::process::exit(1);
     }
     let synced_in = started.elapsed();
