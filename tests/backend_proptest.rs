@@ -67,7 +67,11 @@ fn sample_ops() -> Vec<Operation> {
             card_id: p(),
             challenge: "0011223344556677".into(),
         },
-        Operation::CatalogueSync { since_version: 0 },
+        Operation::CatalogueSync {
+            since_version: 0,
+            after: None,
+            limit: None,
+        },
         Operation::Reconciliation { date: p() },
     ]
 }

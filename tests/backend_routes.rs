@@ -651,14 +651,20 @@ fn engine_at(dir: &tempfile::TempDir, file: &str, config: BackendConfig) -> Engi
 struct TwoPoints;
 
 impl sim::CatalogueProvider for TwoPoints {
-    fn page(&self, since_version: u64) -> renshe_kiosk::backend::api::CataloguePage {
+    fn page(
+        &self,
+        since_version: u64,
+        _after: Option<u32>,
+        _limit: usize,
+    ) -> renshe_kiosk::backend::api::CataloguePage {
+        let points = renshe_kiosk::locator::catalogue::generate(
+            renshe_kiosk::locator::catalogue::DEFAULT_SEED,
+            1,
+        );
         renshe_kiosk::backend::api::CataloguePage {
             version: 7,
             items: if since_version < 7 {
-                vec![
-                    serde_json::json!({"id": "sp-1"}),
-                    serde_json::json!({"id": "sp-2"}),
-                ]
+                points.into_iter().take(2).collect()
             } else {
                 Vec::new()
             },
@@ -679,7 +685,14 @@ async fn catalogue_sync_and_the_hsm_cryptogram_answer_in_contract_form() {
     let dir = tempfile::tempdir().expect("tempdir");
     let engine = engine(&dir, config(&[sim.url().to_string()], 2_000, 1));
     let page = engine
-        .execute("cat-1", Operation::CatalogueSync { since_version: 0 })
+        .execute(
+            "cat-1",
+            Operation::CatalogueSync {
+                since_version: 0,
+                after: None,
+                limit: None,
+            },
+        )
         .await
         .expect("sync");
     let Outcome::Applied {
@@ -709,5 +722,89 @@ async fn catalogue_sync_and_the_hsm_cryptogram_answer_in_contract_form() {
     };
     assert_eq!(c.cryptogram.len(), 32);
     assert!(c.cryptogram.bytes().all(|b| b.is_ascii_hexdigit()));
+    sim.shutdown().await;
+}
+
+/// The generated demo catalogue, noting the size of each page it serves. From page
+/// `cut_after` on it answers with an empty page that still claims `more` (a broken back end).
+struct NotedPages {
+    inner: renshe_kiosk::shell::catalogue::GeneratedCatalogue,
+    sizes: std::sync::Mutex<Vec<usize>>,
+    cut_after: std::sync::atomic::AtomicUsize,
+}
+
+impl sim::CatalogueProvider for NotedPages {
+    fn page(
+        &self,
+        since_version: u64,
+        after: Option<u32>,
+        limit: usize,
+    ) -> renshe_kiosk::backend::api::CataloguePage {
+        let mut sizes = self.sizes.lock().expect("sizes");
+        if sizes.len() >= self.cut_after.load(std::sync::atomic::Ordering::SeqCst) {
+            sizes.push(0);
+            return renshe_kiosk::backend::api::CataloguePage {
+                version: 1,
+                items: Vec::new(),
+                removed: Vec::new(),
+                more: true,
+            };
+        }
+        let page = self.inner.page(since_version, after, limit);
+        sizes.push(page.items.len());
+        page
+    }
+}
+
+#[tokio::test]
+async fn the_catalogue_syncs_in_bounded_pages_and_a_cut_off_sync_leaves_no_version() {
+    use renshe_kiosk::locator::catalogue::{generate, CHONGQING_POINTS, DEFAULT_SEED};
+    use renshe_kiosk::shell::catalogue::{sync, GeneratedCatalogue, SYNC_PAGE};
+    let provider = std::sync::Arc::new(NotedPages {
+        inner: GeneratedCatalogue::new(),
+        sizes: std::sync::Mutex::default(),
+        cut_after: std::sync::atomic::AtomicUsize::new(3),
+    });
+    let sim = sim::start(SimOptions {
+        catalogue: provider.clone(),
+        ..SimOptions::default()
+    })
+    .await
+    .expect("start");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let engine = engine(&dir, config(&[sim.url().to_string()], 5_000, 1));
+    let mut store = Store::open(&dir.path().join("catalogue.db")).expect("catalogue store");
+
+    // Three good pages, then one that claims more and brings nothing: refused, and what was
+    // written is not taken for a catalogue.
+    assert!(sync(&engine, &mut store).await.is_err());
+    assert_eq!(store.catalogue_version().expect("version"), None);
+    assert!(store.load_catalogue().expect("load").is_none());
+
+    provider.sizes.lock().expect("sizes").clear();
+    provider
+        .cut_after
+        .store(usize::MAX, std::sync::atomic::Ordering::SeqCst);
+    sync(&engine, &mut store).await.expect("a whole sync");
+    let sizes = provider.sizes.lock().expect("sizes").clone();
+    assert_eq!(sizes.len(), CHONGQING_POINTS.div_ceil(SYNC_PAGE as usize));
+    assert!(
+        sizes.iter().all(|&n| n > 0 && n <= SYNC_PAGE as usize),
+        "{sizes:?}"
+    );
+    assert_eq!(sizes.iter().sum::<usize>(), CHONGQING_POINTS);
+    let (version, points) = store.load_catalogue().expect("load").expect("a catalogue");
+    assert_eq!(version, 1);
+    assert_eq!(points.len(), 13_357);
+    assert_eq!(points, generate(DEFAULT_SEED, 1));
+
+    // Up to date: one request, nothing written.
+    provider.sizes.lock().expect("sizes").clear();
+    sync(&engine, &mut store).await.expect("an empty sync");
+    assert_eq!(provider.sizes.lock().expect("sizes").len(), 1);
+    assert_eq!(
+        store.load_catalogue().expect("load").map(|(_, p)| p.len()),
+        Some(13_357)
+    );
     sim.shutdown().await;
 }

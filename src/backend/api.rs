@@ -201,6 +201,13 @@ pub enum Operation {
     },
     CatalogueSync {
         since_version: u64,
+        /// Continue after this point id (the last id of the previous page); `None` for the
+        /// first page.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after: Option<u32>,
+        /// At most this many points in the page; `None` lets the back end choose.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        limit: Option<u32>,
     },
     Heartbeat {
         status: DeviceStatus,
@@ -721,12 +728,13 @@ pub struct Cryptogram {
     pub cryptogram: String,
 }
 
-/// One page of the service-point catalogue. Items are opaque here; the locator defines them.
+/// One page of the service-point catalogue, in id order. The items are the locator's
+/// service points, parsed straight into their type (never held as generic JSON).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CataloguePage {
     pub version: u64,
-    pub items: Vec<serde_json::Value>,
+    pub items: Vec<crate::locator::catalogue::ServicePoint>,
     /// Ids removed since the requested version.
     pub removed: Vec<String>,
     pub more: bool,

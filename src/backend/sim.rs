@@ -38,16 +38,24 @@ pub const DEFAULT_SEED: u64 = 2026;
 /// Residents in the default population.
 pub const DEFAULT_RESIDENTS: usize = 60;
 
-/// Pages of the service-point catalogue; the items are opaque JSON objects here.
+/// The most points the demo back end puts in one catalogue page, whatever the kiosk asks.
+pub const MAX_CATALOGUE_PAGE: usize = 2_000;
+/// The page size when the kiosk names none.
+pub const DEFAULT_CATALOGUE_PAGE: usize = 500;
+
+/// Pages of the service-point catalogue.
 pub trait CatalogueProvider: Send + Sync {
-    fn page(&self, since_version: u64) -> CataloguePage;
+    /// The points changed since `since_version` whose ids are above `after`, in id order, at
+    /// most `limit` (already within 1..=[`MAX_CATALOGUE_PAGE`]) of them; `more` when others
+    /// follow.
+    fn page(&self, since_version: u64, after: Option<u32>, limit: usize) -> CataloguePage;
 }
 
 /// The default catalogue: empty.
 pub struct EmptyCatalogue;
 
 impl CatalogueProvider for EmptyCatalogue {
-    fn page(&self, since_version: u64) -> CataloguePage {
+    fn page(&self, since_version: u64, _after: Option<u32>, _limit: usize) -> CataloguePage {
         CataloguePage {
             version: since_version,
             items: Vec::new(),
@@ -742,7 +750,11 @@ fn api_paths() -> Vec<String> {
             card_id: String::new(),
             challenge: String::new(),
         },
-        Operation::CatalogueSync { since_version: 0 },
+        Operation::CatalogueSync {
+            since_version: 0,
+            after: None,
+            limit: None,
+        },
         Operation::Heartbeat {
             status: api::DeviceStatus {
                 card_reader: String::new(),
@@ -917,6 +929,24 @@ impl SimState {
 
     /// The business rules. Returns (status, JSON body).
     fn execute(&mut self, op: &Operation, terminal: &str) -> (u16, String) {
+        if let Operation::CatalogueSync {
+            since_version,
+            after,
+            limit,
+        } = op
+        {
+            // Serialised straight from the typed page: a page is never copied as generic JSON.
+            let limit = limit.map_or(DEFAULT_CATALOGUE_PAGE, |limit| {
+                usize::try_from(limit)
+                    .unwrap_or(MAX_CATALOGUE_PAGE)
+                    .clamp(1, MAX_CATALOGUE_PAGE)
+            });
+            let page = self.catalogue.page(*since_version, *after, limit);
+            return match serde_json::to_string(&page) {
+                Ok(body) => (200, body),
+                Err(e) => (500, bad_request(&e.to_string())),
+            };
+        }
         let result: Result<serde_json::Value, (u16, String)> = (|| {
             match op {
                 Operation::IdentifyHolder {
@@ -1286,9 +1316,8 @@ impl SimState {
                     let hex: String = digest[..16].iter().map(|b| format!("{b:02X}")).collect();
                     serde_json::to_value(api::Cryptogram { cryptogram: hex })
                 }
-                Operation::CatalogueSync { since_version } => {
-                    serde_json::to_value(self.catalogue.page(*since_version))
-                }
+                // Answered above, before the JSON value the other answers go through.
+                Operation::CatalogueSync { .. } => Ok(serde_json::Value::Null),
                 Operation::Heartbeat { .. } => serde_json::to_value(api::Ack { received: true }),
                 Operation::Reconciliation { date } => {
                     serde_json::to_value(api::ReconciliationReport {

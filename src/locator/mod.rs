@@ -10,6 +10,7 @@ pub mod cli;
 pub mod coverage;
 pub mod geo;
 mod grid;
+mod postings;
 pub mod text;
 
 use std::cmp::Ordering;
@@ -22,6 +23,7 @@ pub use geo::{distance_m, parse_near, walk_minutes, GeoError, GeoPoint};
 pub use text::{MatchClass, PinyinKeys, PreparedText};
 
 use grid::Grid;
+use postings::{Postings, PostingsBuilder};
 
 /// What the resident asked for. `Default` is "everything, nearest first, 10 results".
 #[derive(Debug, Clone, PartialEq)]
@@ -99,18 +101,18 @@ pub struct Locator {
     district_ids: HashMap<String, u32>,
     grid: Grid,
     /// Points whose name contains a character.
-    char_postings: HashMap<char, Vec<u32>>,
+    char_postings: HashMap<char, Box<[u32]>>,
     /// Points whose full pinyin contains a trigram (alphabet a-z0-9).
-    full_trigrams: Vec<Vec<u32>>,
+    full_trigrams: Postings,
     /// Points whose full pinyin has a trigram ending where a syllable ends: tells whole-syllable
     /// matches from unfinished ones ("jiefang" from "jiefangb") without classifying each.
-    end_trigrams: Vec<Vec<u32>>,
+    end_trigrams: Postings,
     /// Points whose initials contain a bigram.
-    initial_bigrams: Vec<Vec<u32>>,
+    initial_bigrams: Postings,
     /// Point indexes sorted by name, for exact-name lookups.
     by_name: Vec<u32>,
     /// Point indexes per district id.
-    district_points: Vec<Vec<u32>>,
+    district_points: Postings,
 }
 
 const ALPHABET: usize = 36;
@@ -143,9 +145,9 @@ impl Locator {
         let mut facts = Vec::with_capacity(points.len());
         let mut keys = Vec::with_capacity(points.len());
         let mut char_postings: HashMap<char, Vec<u32>> = HashMap::new();
-        let mut full_trigrams = vec![Vec::new(); ALPHABET.pow(3)];
-        let mut end_trigrams = vec![Vec::new(); ALPHABET.pow(3)];
-        let mut initial_bigrams = vec![Vec::new(); ALPHABET.pow(2)];
+        let mut full_trigrams = PostingsBuilder::new(ALPHABET.pow(3));
+        let mut end_trigrams = PostingsBuilder::new(ALPHABET.pow(3));
+        let mut initial_bigrams = PostingsBuilder::new(ALPHABET.pow(2));
         let mut scratch: Vec<usize> = Vec::new();
         let mut scratch_chars: Vec<char> = Vec::new();
         for (index, point) in points.iter().enumerate() {
@@ -179,7 +181,7 @@ impl Locator {
                 scratch.sort_unstable();
                 scratch.dedup();
                 for &gram in &scratch {
-                    grams[gram].push(index);
+                    grams.push(gram, index);
                 }
             }
             scratch.clear();
@@ -193,29 +195,33 @@ impl Locator {
             scratch.sort_unstable();
             scratch.dedup();
             for &gram in &scratch {
-                end_trigrams[gram].push(index);
+                end_trigrams.push(gram, index);
             }
             keys.push(point_keys);
         }
         let grid = Grid::new(facts.iter().map(|f| (f.lat, f.lon)));
         let mut by_name: Vec<u32> = (0..points.len() as u32).collect();
         by_name.sort_by(|&a, &b| points[a as usize].name.cmp(&points[b as usize].name));
-        let mut district_points = vec![Vec::new(); district_ids.len()];
+        let mut district_points = PostingsBuilder::new(district_ids.len());
         for (index, facts) in facts.iter().enumerate() {
-            district_points[facts.district as usize].push(index as u32);
+            district_points.push(facts.district as usize, index as u32);
         }
+        let char_postings = char_postings
+            .into_iter()
+            .map(|(c, list)| (c, list.into_boxed_slice()))
+            .collect();
         Locator {
             by_name,
-            district_points,
+            district_points: district_points.build(),
             points,
             facts,
             keys,
             district_ids,
             grid,
             char_postings,
-            full_trigrams,
-            end_trigrams,
-            initial_bigrams,
+            full_trigrams: full_trigrams.build(),
+            end_trigrams: end_trigrams.build(),
+            initial_bigrams: initial_bigrams.build(),
         }
     }
 
@@ -293,7 +299,7 @@ impl Locator {
         if let Some(district) = filter.district {
             // A district holds a few hundred points: reading them all beats walking the map
             // from a terminal that may stand in another district.
-            for &index in &self.district_points[district as usize] {
+            for &index in self.district_points.list(district as usize) {
                 if filter.accepts(self, index as usize) {
                     let facts = &self.facts[index as usize];
                     let d = distance_m(near.lat, near.lon, facts.lat, facts.lon);
@@ -538,7 +544,7 @@ impl Locator {
     }
 
     fn char_list(&self, c: char) -> &[u32] {
-        self.char_postings.get(&c).map_or(&[][..], Vec::as_slice)
+        self.char_postings.get(&c).map_or(&[][..], |list| &list[..])
     }
 
     /// The candidate paths for every class except [`MatchClass::Typo`]. Together they are
@@ -562,7 +568,7 @@ impl Locator {
                     let lists = self.gram_lists(&self.full_trigrams, bytes, 3);
                     // A whole-syllable match also ends with a trigram that ends a syllable.
                     let last = gram_id(&bytes[bytes.len() - 3..]);
-                    let ending = last.map_or(&[][..], |id| &self.end_trigrams[id][..]);
+                    let ending = last.map_or(&[][..], |id| self.end_trigrams.list(id));
                     paths.push(Path {
                         class: MatchClass::PinyinPrefix,
                         lists,
@@ -601,7 +607,7 @@ impl Locator {
                 let first = (i + 2).saturating_sub(n);
                 let last = (i + 1).min(bytes.len() - n);
                 let possible = (first..=last).all(|at| {
-                    gram_id(&variant[at..at + n]).is_some_and(|id| !postings[id].is_empty())
+                    gram_id(&variant[at..at + n]).is_some_and(|id| !postings.list(id).is_empty())
                 });
                 if possible {
                     let lists = self.gram_lists(postings, &variant, n);
@@ -612,10 +618,10 @@ impl Locator {
         }
     }
 
-    fn gram_lists<'a>(&self, postings: &'a [Vec<u32>], letters: &[u8], n: usize) -> Vec<&'a [u32]> {
+    fn gram_lists<'a>(&self, postings: &'a Postings, letters: &[u8], n: usize) -> Vec<&'a [u32]> {
         letters
             .windows(n)
-            .map(|g| gram_id(g).map_or(&[][..], |id| &postings[id][..]))
+            .map(|g| gram_id(g).map_or(&[][..], |id| postings.list(id)))
             .collect()
     }
 

@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use ab_glyph::{Font, FontVec, PxScale, ScaleFont};
+use ab_glyph::{Font, FontRef, PxScale, ScaleFont};
 use serialport::SerialPort;
 
 pub use renshe_escpos::decode::{
@@ -167,9 +167,11 @@ const FONT_CANDIDATES: [&str; 3] = [
     "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
 ];
 
-/// A CJK font, loaded once: a known path, else whatever fontconfig offers for Chinese.
-pub(crate) fn cjk_font() -> Result<&'static FontVec, RenderError> {
-    static FONT: OnceLock<Option<FontVec>> = OnceLock::new();
+/// A CJK font, loaded once: a known path, else whatever fontconfig offers for Chinese. The
+/// file is memory-mapped, not read: its pages are the page cache's, shared with the window's
+/// own mapping of the same font, and only those a receipt touches are resident.
+pub(crate) fn cjk_font() -> Result<&'static FontRef<'static>, RenderError> {
+    static FONT: OnceLock<Option<FontRef<'static>>> = OnceLock::new();
     FONT.get_or_init(|| {
         let mut paths: Vec<PathBuf> = FONT_CANDIDATES.iter().map(PathBuf::from).collect();
         if let Ok(output) = std::process::Command::new("fc-match")
@@ -180,20 +182,33 @@ pub(crate) fn cjk_font() -> Result<&'static FontVec, RenderError> {
                 String::from_utf8_lossy(&output.stdout).into_owned(),
             ));
         }
-        paths.into_iter().find_map(|path| {
-            let data = std::fs::read(&path).ok()?;
-            let font = FontVec::try_from_vec_and_index(data, 0).ok()?;
-            // Only a font that really has Chinese glyphs will do.
-            (font.glyph_id('人').0 != 0).then_some(font)
-        })
+        paths.into_iter().find_map(|path| map_font(&path))
     })
     .as_ref()
     .ok_or(RenderError::NoFont)
 }
 
+/// The font in the file, if it has Chinese glyphs: mapped read-only for the rest of the
+/// process (a file that is not such a font is unmapped at once).
+#[allow(unsafe_code)]
+fn map_font(path: &std::path::Path) -> Option<FontRef<'static>> {
+    let file = std::fs::File::open(path).ok()?;
+    // SAFETY: a mapping is undefined behaviour only if the file changes while mapped. These
+    // are system font files, replaced (new inode) rather than rewritten when a package
+    // updates them, so the mapped bytes stay as they were.
+    let map = unsafe { memmap2::Mmap::map(&file) }.ok()?;
+    let probe = FontRef::try_from_slice_and_index(&map, 0).ok()?;
+    // Only a font that really has Chinese glyphs will do.
+    if probe.glyph_id('人').0 == 0 {
+        return None;
+    }
+    let data: &'static [u8] = Box::leak(Box::new(map));
+    FontRef::try_from_slice_and_index(data, 0).ok()
+}
+
 fn draw_text(
     canvas: &mut GrayImage,
-    font: &FontVec,
+    font: &FontRef<'static>,
     text: &str,
     style: TextStyle,
     dots: usize,

@@ -163,6 +163,9 @@ impl BackendAdapter {
                         "service points loaded"
                     );
                     deliver(points);
+                    // The index is built (in `deliver`): what its build freed goes back too.
+                    super::trim_heap();
+                    tracing::info!(ms = started.elapsed().as_millis() as u64, "finder ready");
                 }
                 Ok(None) => tracing::warn!("no service-point catalogue on this terminal yet"),
                 Err(error) => tracing::warn!(%error, "service-point catalogue not loaded"),

@@ -1,5 +1,6 @@
 //! The service-point catalogue on a terminal: synced from the back end into SQLite
-//! (incrementally, by version) and loaded from that copy, so the finder works offline.
+//! (incrementally, by version, in bounded pages) and loaded from that copy, so the finder
+//! works offline.
 
 use std::path::Path;
 
@@ -7,49 +8,62 @@ use crate::backend::api::{CataloguePage, Operation, Reply};
 use crate::backend::engine::{Engine, Outcome};
 #[cfg(feature = "demo")]
 use crate::backend::sim::CatalogueProvider;
+use crate::locator::catalogue::ServicePoint;
 #[cfg(feature = "demo")]
 use crate::locator::catalogue::{generate, DEFAULT_SEED};
-use crate::locator::catalogue::{CatalogueUpdate, ServicePoint};
 use crate::store::Store;
 
-/// The demo back end's catalogue: the generated 13,357 points, all at version 1.
+/// How many points the kiosk asks for in one page of the sync (about 0.35 MB of JSON).
+pub const SYNC_PAGE: u32 = 500;
+/// A sync that needs more pages than this is refused: a back end that never stops saying
+/// `more` does not keep the kiosk busy forever (13,357 points take 27 pages).
+const MAX_PAGES: usize = 10_000;
+
+/// The demo back end's catalogue: the generated 13,357 points, all at version 1. Nothing is
+/// generated until a full sync asks for its first page; the points are then kept only until
+/// the sync's last page is served.
 #[cfg(feature = "demo")]
+#[derive(Default)]
 pub struct GeneratedCatalogue {
-    items: Vec<serde_json::Value>,
+    during_sync: std::sync::Mutex<Option<Vec<ServicePoint>>>,
 }
 
 #[cfg(feature = "demo")]
 impl GeneratedCatalogue {
     pub fn new() -> GeneratedCatalogue {
-        let items = generate(DEFAULT_SEED, 1)
-            .iter()
-            .filter_map(|point| serde_json::to_value(point).ok())
-            .collect();
-        GeneratedCatalogue { items }
-    }
-}
-
-#[cfg(feature = "demo")]
-impl Default for GeneratedCatalogue {
-    fn default() -> Self {
-        GeneratedCatalogue::new()
+        GeneratedCatalogue::default()
     }
 }
 
 #[cfg(feature = "demo")]
 impl CatalogueProvider for GeneratedCatalogue {
-    fn page(&self, since_version: u64) -> CataloguePage {
-        let items = if since_version >= 1 {
-            Vec::new()
-        } else {
-            self.items.clone()
-        };
-        CataloguePage {
+    fn page(&self, since_version: u64, after: Option<u32>, limit: usize) -> CataloguePage {
+        let mut page = CataloguePage {
             version: 1,
-            items,
+            items: Vec::new(),
             removed: Vec::new(),
             more: false,
+        };
+        if since_version >= 1 {
+            return page;
         }
+        let mut during_sync = self
+            .during_sync
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let points = during_sync.get_or_insert_with(|| generate(DEFAULT_SEED, 1));
+        // The generated points are in id order.
+        let start = after.map_or(0, |after| points.partition_point(|p| p.id <= after));
+        let end = start.saturating_add(limit).min(points.len());
+        page.items = points
+            .get(start..end)
+            .map(<[_]>::to_vec)
+            .unwrap_or_default();
+        page.more = end < points.len();
+        if !page.more {
+            *during_sync = None;
+        }
+        page
     }
 }
 
@@ -61,54 +75,86 @@ pub async fn sync_and_load(
     key: &crate::store::KeySource,
 ) -> anyhow::Result<Option<(u64, Vec<ServicePoint>)>> {
     let mut store = Store::open_with(database, key)?;
-    let since = store.catalogue_version()?.unwrap_or(0);
-    let reference = format!("catalogue-sync-{}", uuid::Uuid::new_v4());
-    match engine
-        .execute(
-            &reference,
-            Operation::CatalogueSync {
-                since_version: since,
-            },
-        )
-        .await
-    {
-        Ok(Outcome::Applied {
-            reply: Reply::Catalogue(page),
-            ..
-        }) => apply(&mut store, since, page)?,
-        Ok(other) => {
-            tracing::warn!(outcome = ?std::mem::discriminant(&other), "catalogue sync not applied; using the stored copy")
-        }
-        Err(error) => tracing::warn!(%error, "catalogue sync failed; using the stored copy"),
+    if let Err(error) = sync(engine, &mut store).await {
+        tracing::warn!(%error, "catalogue sync failed; using the stored copy");
     }
+    // The sync's pages are gone: give their memory back before the index is built.
+    crate::shell::trim_heap();
     Ok(store.load_catalogue()?)
 }
 
-fn apply(store: &mut Store, since: u64, page: CataloguePage) -> anyhow::Result<()> {
-    if page.version <= since {
-        return Ok(());
-    }
-    let upserts: Vec<ServicePoint> = page
-        .items
-        .into_iter()
-        .map(serde_json::from_value)
-        .collect::<Result<_, _>>()
-        .map_err(|error| anyhow::anyhow!("the back end sent a malformed service point: {error}"))?;
-    if since == 0 {
-        store.replace_catalogue(page.version, &upserts)?;
-    } else {
-        let deletions = page
+/// Brings the stored catalogue up to the back end's version, one page at a time: each page
+/// is parsed into typed points and written in its own transaction, so no more than a page is
+/// ever held in memory. The version is stored with the last page only, so a sync cut off
+/// half-way is never taken for a complete copy (the next start asks again from the stored
+/// version, and the pages already written are written again).
+pub async fn sync(engine: &Engine, store: &mut Store) -> anyhow::Result<()> {
+    let since = store.catalogue_version()?.unwrap_or(0);
+    let mut after: Option<u32> = None;
+    // The version of the first page: if the back end's catalogue changes during the sync,
+    // the next sync starts from the earlier version and so picks up the change.
+    let mut version: Option<u64> = None;
+    let mut points = 0usize;
+    for page_number in 0..MAX_PAGES {
+        let reference = format!("catalogue-sync-{}", uuid::Uuid::new_v4());
+        let page = match engine
+            .execute(
+                &reference,
+                Operation::CatalogueSync {
+                    since_version: since,
+                    after,
+                    limit: Some(SYNC_PAGE),
+                },
+            )
+            .await?
+        {
+            Outcome::Applied {
+                reply: Reply::Catalogue(page),
+                ..
+            } => page,
+            other => anyhow::bail!(
+                "catalogue page {page_number} not applied ({:?})",
+                std::mem::discriminant(&other)
+            ),
+        };
+        let synced = *version.get_or_insert(page.version);
+        if synced <= since {
+            // Already up to date.
+            return Ok(());
+        }
+        let last = page.items.last().map(|point| point.id);
+        if page.more {
+            match (last, after) {
+                (None, _) => anyhow::bail!("the back end sent an empty catalogue page with more"),
+                (Some(last), Some(before)) if last <= before => {
+                    anyhow::bail!(
+                        "the back end's catalogue pages do not advance ({last} after {before})"
+                    )
+                }
+                _ => {}
+            }
+        }
+        if page_number == 0 && since == 0 {
+            store.begin_catalogue_replace()?;
+        }
+        let deletions: Vec<u32> = page
             .removed
             .iter()
             .filter_map(|id| id.parse().ok())
             .collect();
-        store.apply_catalogue_update(&CatalogueUpdate {
-            from_version: since,
-            to_version: page.version,
-            upserts,
-            deletions,
-        })?;
+        points += page.items.len();
+        let finished = !page.more;
+        store.write_catalogue_page(&page.items, &deletions, finished.then_some(synced))?;
+        if finished {
+            tracing::info!(
+                version = synced,
+                points,
+                pages = page_number + 1,
+                "service-point catalogue synced"
+            );
+            return Ok(());
+        }
+        after = last;
     }
-    tracing::info!(version = page.version, "service-point catalogue synced");
-    Ok(())
+    anyhow::bail!("the catalogue sync did not finish within {MAX_PAGES} pages")
 }

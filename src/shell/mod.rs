@@ -10,6 +10,7 @@ pub mod controller;
 pub mod demo_tray;
 pub mod events;
 pub mod finder;
+mod heap;
 pub mod id_card;
 pub mod out_of_service;
 pub mod printer;
@@ -18,6 +19,8 @@ pub mod proof_cli;
 pub mod receipts;
 pub mod screenshot;
 pub mod voice;
+
+pub use heap::trim_heap;
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -163,6 +166,66 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Shows a demo printer's picture (a receipt, an A4 page) in the window's overlay. The PNG is
+/// decoded here, off the UI thread, into pixels the overlay's image owns: they go when the
+/// overlay closes. (`Image::load_from_path` would keep every picture in Slint's image
+/// cache, keyed by its path, and each receipt has a new one.)
+fn show_demo_picture(window: &slint::Weak<AppWindow>, path: &std::path::Path) {
+    let pixels = match decode_png(path) {
+        Ok(pixels) => pixels,
+        Err(error) => {
+            tracing::warn!(%error, path = %path.display(), "demo picture not shown");
+            return;
+        }
+    };
+    let _ = window.upgrade_in_event_loop(move |app| {
+        app.set_demo_receipt(slint::Image::from_rgb8(pixels));
+        app.set_demo_receipt_visible(true);
+    });
+}
+
+/// A PNG (grey or colour, 8 or 16 bits, with or without alpha) as RGB pixels; alpha is
+/// dropped (the demo printers draw on white).
+pub fn decode_png(
+    path: &std::path::Path,
+) -> anyhow::Result<slint::SharedPixelBuffer<slint::Rgb8Pixel>> {
+    let file = std::io::BufReader::new(std::fs::File::open(path)?);
+    let mut decoder = png::Decoder::new(file);
+    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+    let mut reader = decoder.read_info()?;
+    let size = reader
+        .output_buffer_size()
+        .context("the picture is too large")?;
+    let mut buffer = vec![0; size];
+    let info = reader.next_frame(&mut buffer)?;
+    let channels = match info.color_type {
+        png::ColorType::Grayscale => 1,
+        png::ColorType::GrayscaleAlpha => 2,
+        png::ColorType::Rgb => 3,
+        png::ColorType::Rgba => 4,
+        png::ColorType::Indexed => anyhow::bail!("an indexed picture was not expanded"),
+    };
+    let mut pixels = slint::SharedPixelBuffer::<slint::Rgb8Pixel>::new(info.width, info.height);
+    let stride = info.line_size;
+    for (y, row) in pixels
+        .make_mut_slice()
+        .chunks_exact_mut(info.width as usize)
+        .enumerate()
+    {
+        let line = buffer
+            .get(y * stride..y * stride + info.width as usize * channels)
+            .context("a short picture row")?;
+        for (pixel, source) in row.iter_mut().zip(line.chunks_exact(channels)) {
+            *pixel = match source {
+                [grey] | [grey, _] => slint::Rgb8Pixel::new(*grey, *grey, *grey),
+                [r, g, b, ..] => slint::Rgb8Pixel::new(*r, *g, *b),
+                [] => slint::Rgb8Pixel::default(),
+            };
+        }
+    }
+    Ok(pixels)
+}
+
 /// The kiosk's parts wired together on one window: the adapters, the session's controller
 /// and the effects that carry out its commands. [`run`] drives it with Slint's event loop;
 /// tests drive it with the testing backend, feeding the events from `EventSink` themselves.
@@ -219,23 +282,13 @@ impl Kiosk {
         // Demo mode shows each printed receipt as the virtual printer drew it.
         let receipt_window = app.as_weak();
         let demo_receipts: printer::DemoReceipts = std::sync::Arc::new(move |path| {
-            let _ = receipt_window.upgrade_in_event_loop(move |app| {
-                if let Ok(picture) = slint::Image::load_from_path(&path) {
-                    app.set_demo_receipt(picture);
-                    app.set_demo_receipt_visible(true);
-                }
-            });
+            show_demo_picture(&receipt_window, &path);
         });
         let printer = printer::PrinterAdapter::start(config, events.clone(), demo_receipts)?;
         // The simulated A4 printer's first page, in the same overlay.
         let page_window = app.as_weak();
         let demo_pages: a4::DemoPages = std::sync::Arc::new(move |path| {
-            let _ = page_window.upgrade_in_event_loop(move |app| {
-                if let Ok(picture) = slint::Image::load_from_path(&path) {
-                    app.set_demo_receipt(picture);
-                    app.set_demo_receipt_visible(true);
-                }
-            });
+            show_demo_picture(&page_window, &path);
         });
         let a4 = Rc::new(a4::A4Adapter::start(
             config.devices.a4_printer_spec(),

@@ -132,6 +132,44 @@ impl Store {
         Ok(())
     }
 
+    /// Starts a full copy that arrives in pages: the stored points and the version go, so
+    /// until [`Store::write_catalogue_page`] stores the last page with its version the kiosk
+    /// has no catalogue (rather than half of one taken for the whole).
+    pub fn begin_catalogue_replace(&mut self) -> Result<(), CatalogueStoreError> {
+        let tx = self.conn.transaction()?;
+        tx.execute("DELETE FROM service_points", [])?;
+        tx.execute("DELETE FROM catalogue_meta WHERE id = 1", [])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Writes one page of a sync in its own transaction: `deletions` go, `upserts` are
+    /// stored (over any earlier copy of the same id). `version`, given with the last page
+    /// only, becomes the stored catalogue's version.
+    pub fn write_catalogue_page(
+        &mut self,
+        upserts: &[ServicePoint],
+        deletions: &[u32],
+        version: Option<u64>,
+    ) -> Result<(), CatalogueStoreError> {
+        for point in upserts {
+            validate_point(point)?;
+        }
+        let tx = self.conn.transaction()?;
+        {
+            let mut delete = tx.prepare_cached("DELETE FROM service_points WHERE id = ?1")?;
+            for id in deletions {
+                delete.execute([id])?;
+            }
+        }
+        upsert(&tx, upserts)?;
+        if let Some(version) = version {
+            set_version(&tx, version)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Applies an incremental update atomically; refuses one that does not start at the
     /// stored version (the caller then asks the back end for a full copy).
     pub fn apply_catalogue_update(
