@@ -4,7 +4,9 @@
 
 use std::path::Path;
 
-use crate::backend::api::{CataloguePage, Operation, Reply};
+#[cfg(feature = "demo")]
+use crate::backend::api::CataloguePage;
+use crate::backend::api::{Operation, Reply};
 use crate::backend::engine::{Engine, Outcome};
 #[cfg(feature = "demo")]
 use crate::backend::sim::CatalogueProvider;
