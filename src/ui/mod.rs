@@ -997,27 +997,10 @@ pub fn health_name(health: DeviceHealth) -> &'static str {
 
 /// A date as residents read it: 2027年6月30日, or 30 June 2027.
 pub fn date_text(language: Language, date: crate::core::Date) -> String {
-    const MONTHS: [&str; 12] = [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ];
     match language {
         Language::ZhCn => format!("{}年{}月{}日", date.year, date.month, date.day),
         Language::EnUs => {
-            let month = MONTHS
-                .get(usize::from(date.month).wrapping_sub(1))
-                .copied()
-                .unwrap_or("?");
+            let month = date.english_month().unwrap_or("?");
             format!("{} {month} {}", date.day, date.year)
         }
     }

@@ -54,6 +54,27 @@ pub struct Date {
     pub day: u8,
 }
 
+impl Date {
+    /// The month's English name; `None` for a month outside 1–12.
+    pub fn english_month(self) -> Option<&'static str> {
+        const MONTHS: [&str; 12] = [
+            "January",
+            "February",
+            "March",
+            "April",
+            "May",
+            "June",
+            "July",
+            "August",
+            "September",
+            "October",
+            "November",
+            "December",
+        ];
+        MONTHS.get(usize::from(self.month).checked_sub(1)?).copied()
+    }
+}
+
 impl Default for Date {
     /// The epoch: obviously wrong on screen if the shell forgot to send today's date.
     fn default() -> Date {

@@ -618,21 +618,6 @@ pub fn en_number(n: u64) -> String {
     }
 }
 
-const EN_MONTHS: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
-
 /// An argument in words, in `language`; `None` for [`Said::Text`], which the shell
 /// translates.
 pub fn words(said: &Said, language: Language) -> Option<String> {
@@ -682,10 +667,7 @@ pub fn words(said: &Said, language: Language) -> Option<String> {
             )
         }
         (Said::Date(date), Language::EnUs) => {
-            let month = EN_MONTHS
-                .get(usize::from(date.month).saturating_sub(1))
-                .copied()
-                .unwrap_or("");
+            let month = date.english_month().unwrap_or("");
             let year = date.year.unsigned_abs() as u64;
             let year_words = if (2010..2100).contains(&year) {
                 format!("{} {}", en_number(year / 100), en_number(year % 100))
