@@ -40,6 +40,35 @@ pub struct Config {
     pub backend: crate::backend::config::BackendConfig,
     /// Only in demo configurations: what demo mode starts in-process.
     pub demo: Option<Demo>,
+    /// Technician mode: who may sign in on the terminal. Without accounts nobody can.
+    #[serde(default)]
+    pub technician: Technician,
+}
+
+/// The technicians who may sign in on this terminal (技术员账号).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Technician {
+    #[serde(default)]
+    pub accounts: Vec<TechnicianAccount>,
+}
+
+/// One technician: an id of up to eight digits and the argon2id hash of their PIN
+/// (`renshe-kiosk technician hash` makes one). The PIN itself is never in a file.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TechnicianAccount {
+    pub id: String,
+    pub pin_hash: String,
+}
+
+impl std::fmt::Debug for TechnicianAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TechnicianAccount")
+            .field("id", &self.id)
+            .field("pin_hash", &"<argon2id>")
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -740,6 +769,33 @@ impl Config {
         ] {
             if !(80..=260).contains(&wpm) {
                 problem("voice", key, format!("{wpm} is outside 80..260"));
+            }
+        }
+        let mut ids = std::collections::HashSet::new();
+        for account in &self.technician.accounts {
+            let id = account.id.as_str();
+            if id.is_empty()
+                || id.len() > crate::core::technician::ID_MAX_DIGITS
+                || !id.bytes().all(|b| b.is_ascii_digit())
+            {
+                problem(
+                    "technician.accounts",
+                    "id",
+                    format!("\"{id}\" is not a technician id: 1 to 8 digits (typed on the sign-in keypad)"),
+                );
+            } else if !ids.insert(id) {
+                problem(
+                    "technician.accounts",
+                    "id",
+                    format!("\"{id}\" appears twice"),
+                );
+            }
+            if let Err(message) = crate::shell::technician::check_pin_hash(&account.pin_hash) {
+                problem(
+                    "technician.accounts",
+                    "pin_hash",
+                    format!("technician \"{id}\": {message} — make one with `renshe-kiosk technician hash`"),
+                );
             }
         }
         if let Err(error) = renshe_camera::CameraSpec::parse(self.devices.camera.trim()) {

@@ -80,6 +80,19 @@ enum Command {
         #[command(subcommand)]
         command: PrinterCommand,
     },
+    /// Technician mode's accounts.
+    Technician {
+        #[command(subcommand)]
+        action: TechnicianAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum TechnicianAction {
+    /// Read a PIN (6 to 12 digits) from standard input and print its argon2id hash, for
+    /// `pin_hash` under `[[technician.accounts]]` in terminal.toml. Type it without echo:
+    /// `read -rs PIN && echo "$PIN" | renshe-kiosk technician hash`.
+    Hash,
 }
 
 #[derive(Subcommand)]
@@ -235,6 +248,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         #[cfg(feature = "demo")]
         Command::Proof { command } => {
             renshe_kiosk::shell::proof_cli::run(&command)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Technician {
+            action: TechnicianAction::Hash,
+        } => {
+            let pin = shell::technician::read_pin(&mut std::io::stdin().lock())
+                .map_err(anyhow::Error::msg)?;
+            let hash = shell::technician::hash_pin(pin.as_bytes()).map_err(anyhow::Error::msg)?;
+            println!("{hash}");
             Ok(ExitCode::SUCCESS)
         }
         Command::Printer { command } => {

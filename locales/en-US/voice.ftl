@@ -1,6 +1,7 @@
 # Voice guidance: words written to be heard. Short sentences, no symbols; numbers come in
 # as words ({ $value }). Never a PIN digit, an ID or card number, or a name.
 voice-take-card = Please take your card
+voice-out-of-service = This terminal is temporarily out of service for maintenance. Please go to the nearest service counter, or call one two three three three
 voice-idle-warning = Are you still there? To go on, tap continue
 voice-idle-seconds-left = { $value } seconds left. Then the kiosk starts over
 voice-card-unreadable = The card cannot be read. Take it out and insert it again, chip up

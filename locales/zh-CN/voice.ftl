@@ -1,6 +1,7 @@
 # 语音播报：写给耳朵听的话。短句，不用符号，数字由程序读成汉字（{ $value }）。
 # 不读密码数字、证件号码、卡号和姓名。
 voice-take-card = 请取走您的社保卡
+voice-out-of-service = 本机暂停服务，正在维护。请到最近的人社服务窗口办理，或拨打一二三三三咨询
 voice-idle-warning = 您还在吗？需要继续办理，请点击继续
 voice-idle-seconds-left = 还剩{ $value }秒，将返回首页
 voice-card-unreadable = 卡片无法读取，请取出卡片，芯片朝上重新插入

@@ -1152,8 +1152,9 @@ impl Engine {
         &self.inner.terminal_id
     }
 
-    /// Runs `f` on the store in a blocking task (SQLite commits wait for fsync).
-    async fn with_store<T, F>(&self, f: F) -> Result<T, EngineError>
+    /// Runs `f` on the store in a blocking task (SQLite commits wait for fsync). The engine
+    /// owns the kiosk's one store; other parts of the shell write through here.
+    pub(crate) async fn with_store<T, F>(&self, f: F) -> Result<T, EngineError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,

@@ -145,19 +145,23 @@ impl BackendAdapter {
     /// Syncs the service-point catalogue into the store in the background (the first sync
     /// writes 13,357 rows: seconds, not something to keep a resident waiting for), then hands
     /// the stored copy to `deliver`. Offline, the stored copy is delivered as it is.
+    /// `finished` hears whether the sync reached the back end and a catalogue was delivered
+    /// (a technician's "sync now" reports it).
     pub fn load_service_points(
         &self,
         database: std::path::PathBuf,
         key: crate::store::KeySource,
         deliver: impl FnOnce(Vec<ServicePoint>) + Send + 'static,
+        finished: impl FnOnce(bool) + Send + 'static,
     ) {
         let engine = self.engine.clone();
         self.runtime.spawn(async move {
             let started = Instant::now();
             match super::catalogue::sync_and_load(&engine, &database, &key).await {
-                Ok(Some((version, points))) => {
+                Ok((synced, Some((version, points)))) => {
                     tracing::info!(
                         version,
+                        synced,
                         points = points.len(),
                         ms = started.elapsed().as_millis() as u64,
                         "service points loaded"
@@ -166,11 +170,23 @@ impl BackendAdapter {
                     // The index is built (in `deliver`): what its build freed goes back too.
                     super::trim_heap();
                     tracing::info!(ms = started.elapsed().as_millis() as u64, "finder ready");
+                    finished(synced);
                 }
-                Ok(None) => tracing::warn!("no service-point catalogue on this terminal yet"),
-                Err(error) => tracing::warn!(%error, "service-point catalogue not loaded"),
+                Ok((_, None)) => {
+                    tracing::warn!("no service-point catalogue on this terminal yet");
+                    finished(false);
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "service-point catalogue not loaded");
+                    finished(false);
+                }
             }
         });
+    }
+
+    /// The engine, for the shell's other parts that write to the store through it.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
     }
 
     /// Asks the back end for `ticket`'s request on behalf of `who`; the answer comes back

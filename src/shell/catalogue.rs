@@ -69,20 +69,28 @@ impl CatalogueProvider for GeneratedCatalogue {
     }
 }
 
-/// Brings the stored copy up to the back end's version, then returns the stored copy. When
-/// the back end cannot be reached, the stored copy is used as it is.
+/// A stored catalogue: its version and its points.
+pub type StoredCatalogue = (u64, Vec<ServicePoint>);
+
+/// Brings the stored copy up to the back end's version, then returns the stored copy and
+/// whether the sync reached the back end. When it cannot be reached, the stored copy is used
+/// as it is.
 pub async fn sync_and_load(
     engine: &Engine,
     database: &Path,
     key: &crate::store::KeySource,
-) -> anyhow::Result<Option<(u64, Vec<ServicePoint>)>> {
+) -> anyhow::Result<(bool, Option<StoredCatalogue>)> {
     let mut store = Store::open_with(database, key)?;
-    if let Err(error) = sync(engine, &mut store).await {
-        tracing::warn!(%error, "catalogue sync failed; using the stored copy");
-    }
+    let synced = match sync(engine, &mut store).await {
+        Ok(()) => true,
+        Err(error) => {
+            tracing::warn!(%error, "catalogue sync failed; using the stored copy");
+            false
+        }
+    };
     // The sync's pages are gone: give their memory back before the index is built.
     crate::shell::trim_heap();
-    Ok(store.load_catalogue()?)
+    Ok((synced, store.load_catalogue()?))
 }
 
 /// Brings the stored catalogue up to the back end's version, one page at a time: each page

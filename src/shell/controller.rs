@@ -211,5 +211,7 @@ fn log(command: &Command) {
             tracing::info!(ticket = %ticket.reference(), index, action = action.key(), "capture")
         }
         Command::ReportDevices { .. } => {}
+        // The technician adapter logs and journals these itself; never the PIN.
+        Command::Technician(_) => {}
     }
 }

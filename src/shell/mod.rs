@@ -18,6 +18,7 @@ pub mod printer;
 pub mod proof_cli;
 pub mod receipts;
 pub mod screenshot;
+pub mod technician;
 pub mod voice;
 
 pub use heap::trim_heap;
@@ -55,6 +56,27 @@ pub fn session_settings(config: &Config) -> SessionSettings {
         keypad_seed: rand::random(),
         voice_always: config.voice.always_on,
     }
+}
+
+/// `settings` with the default language and elderly mode a technician set on this terminal
+/// (kept in the store; the configuration file is read-only on a terminal), where one did.
+pub fn with_stored_defaults(mut settings: SessionSettings, store: &Store) -> SessionSettings {
+    match store.terminal_defaults() {
+        Ok(Some((tag, elderly))) => {
+            match crate::core::Language::from_tag(&tag)
+                .filter(|language| settings.offered_languages.contains(language))
+            {
+                Some(language) => settings.default_language = language,
+                None => {
+                    tracing::warn!(%tag, "the stored default language is not offered; the configured one stays")
+                }
+            }
+            settings.elderly_by_default = elderly;
+        }
+        Ok(None) => {}
+        Err(error) => tracing::warn!(%error, "the terminal's stored defaults are unreadable"),
+    }
+    settings
 }
 
 /// The store error in `error`'s chain, if it is a full disk.
@@ -106,15 +128,9 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
     let app = AppWindow::new().context("cannot create the kiosk window")?;
     let started = Instant::now();
     let clock: Clock = Rc::new(move || Millis(started.elapsed().as_millis() as u64));
+    let settings = with_stored_defaults(session_settings(config), &store);
     let kiosk = match Kiosk::assemble(
-        config,
-        &app,
-        store,
-        &runtime,
-        events,
-        translator,
-        session_settings(config),
-        clock,
+        config, &app, store, &runtime, events, translator, settings, clock,
     ) {
         Ok(kiosk) => kiosk,
         // Start-up's checks and recovery write too: a full disk there is out of service,
@@ -237,6 +253,7 @@ pub struct Kiosk {
     pub camera: Rc<camera::CameraAdapter>,
     pub a4: Rc<a4::A4Adapter>,
     pub voice: Rc<voice::VoiceAdapter>,
+    pub technician: Rc<technician::TechnicianAdapter>,
 }
 
 impl Kiosk {
@@ -284,7 +301,11 @@ impl Kiosk {
         let demo_receipts: printer::DemoReceipts = std::sync::Arc::new(move |path| {
             show_demo_picture(&receipt_window, &path);
         });
-        let printer = printer::PrinterAdapter::start(config, events.clone(), demo_receipts)?;
+        let printer = Rc::new(printer::PrinterAdapter::start(
+            config,
+            events.clone(),
+            demo_receipts,
+        )?);
         // The simulated A4 printer's first page, in the same overlay.
         let page_window = app.as_weak();
         let demo_pages: a4::DemoPages = std::sync::Arc::new(move |path| {
@@ -366,29 +387,7 @@ impl Kiosk {
             translator.clone(),
         )));
         finder::attach(app, &controller, &finder);
-        let (locator_ready, locator) = tokio::sync::oneshot::channel();
-        backend.load_service_points(config.database_path(), config.key_source(), move |points| {
-            // Building the index (pinyin for every name) happens here, off the UI thread.
-            let _ = locator_ready.send(crate::locator::Locator::new(points));
-        });
-        {
-            let finder = finder.clone();
-            let controller = Rc::downgrade(&controller);
-            let handed_over = slint::spawn_local(async move {
-                if let Ok(locator) = locator.await {
-                    finder.borrow_mut().set_locator(locator);
-                    if let Some(controller) = controller.upgrade() {
-                        controller.refresh();
-                    }
-                }
-            });
-            // Only a platform without an event loop (the screen tests') refuses: there the
-            // finder stays empty, which no such test looks at.
-            if let Err(error) = handed_over {
-                tracing::warn!(%error, "the finder's catalogue cannot be handed over");
-            }
-        }
-
+        load_finder(config, &backend, &finder, &controller, |_| {});
         // The camera's preview frames go to the certification page; it runs while the view
         // shows the camera.
         let frame_window = app.as_weak();
@@ -420,6 +419,31 @@ impl Kiosk {
         ));
         let speaker = voice.clone();
         controller.add_drawer(Box::new(move |_, view| speaker.drawn(view)));
+        let technician = Rc::new(technician::TechnicianAdapter::new(
+            config,
+            backend.engine().clone(),
+            runtime.handle().clone(),
+            events.clone(),
+            app.as_weak(),
+            {
+                // "Sync now": the same sync and hand-over as at start, reported back.
+                let config = config.clone();
+                let backend = backend.clone();
+                let finder = finder.clone();
+                let controller = Rc::downgrade(&controller);
+                Box::new(move |done| {
+                    if let Some(controller) = controller.upgrade() {
+                        load_finder(&config, &backend, &finder, &controller, done);
+                    }
+                })
+            },
+            {
+                let printer = printer.clone();
+                Box::new(move |done| printer.test_page(done))
+            },
+        ));
+        let drawer = technician.clone();
+        controller.add_drawer(Box::new(move |app, _| drawer.drawn(app)));
         let mut effects = Effects {
             card_reader: card_reader.clone(),
             id_card: id_card.clone(),
@@ -428,6 +452,7 @@ impl Kiosk {
             printer,
             a4: a4.clone(),
             voice: voice.clone(),
+            technician: technician.clone(),
             app: app.as_weak(),
             finder: finder.clone(),
             translator,
@@ -443,7 +468,44 @@ impl Kiosk {
             camera,
             a4,
             voice,
+            technician,
         })
+    }
+}
+
+/// Syncs the catalogue and hands the finder an index built from the stored copy (off the UI
+/// thread); `finished` hears whether the sync reached the back end.
+fn load_finder(
+    config: &Config,
+    backend: &backend::BackendAdapter,
+    finder: &Rc<RefCell<Finder>>,
+    controller: &Rc<Controller>,
+    finished: impl FnOnce(bool) + Send + 'static,
+) {
+    let (locator_ready, locator) = tokio::sync::oneshot::channel();
+    backend.load_service_points(
+        config.database_path(),
+        config.key_source(),
+        move |points| {
+            // Building the index (pinyin for every name) happens here, off the UI thread.
+            let _ = locator_ready.send(crate::locator::Locator::new(points));
+        },
+        finished,
+    );
+    let finder = finder.clone();
+    let controller = Rc::downgrade(controller);
+    let handed_over = slint::spawn_local(async move {
+        if let Ok(locator) = locator.await {
+            finder.borrow_mut().set_locator(locator);
+            if let Some(controller) = controller.upgrade() {
+                controller.refresh();
+            }
+        }
+    });
+    // Only a platform without an event loop (the screen tests') refuses: there the finder
+    // stays empty, which no such test looks at.
+    if let Err(error) = handed_over {
+        tracing::warn!(%error, "the finder's catalogue cannot be handed over");
     }
 }
 
@@ -473,9 +535,10 @@ struct Effects {
     id_card: Rc<id_card::IdCardAdapter>,
     backend: Rc<backend::BackendAdapter>,
     camera: Rc<camera::CameraAdapter>,
-    printer: printer::PrinterAdapter,
+    printer: Rc<printer::PrinterAdapter>,
     a4: Rc<a4::A4Adapter>,
     voice: Rc<voice::VoiceAdapter>,
+    technician: Rc<technician::TechnicianAdapter>,
     app: slint::Weak<AppWindow>,
     finder: Rc<RefCell<Finder>>,
     translator: Rc<Translator>,
@@ -547,6 +610,7 @@ impl Effects {
             Command::RemindToTakeCard => {}
             Command::SpeakAgain => self.voice.speak_again(view),
             Command::ReportDevices(devices) => self.backend.report_devices(*devices),
+            Command::Technician(command) => self.technician.run(command, view),
             Command::VerifyPin { ticket, pin } => self.card_reader.pin(*ticket, pin.clone(), None),
             Command::VerifyPinOnReader { ticket } => self.card_reader.pin_on_reader(*ticket),
             Command::ChangePin { ticket, old, new } => {

@@ -115,6 +115,48 @@ impl PrinterAdapter {
     }
 }
 
+impl PrinterAdapter {
+    /// Prints the technicians' test page (every size, CJK, a QR code, a cut); `done` hears
+    /// whether it printed whole.
+    pub fn test_page(&self, done: Box<dyn FnOnce(bool) + Send>) {
+        let printer = self.printer.clone();
+        let events = self.events.clone();
+        let virtual_printer = self.virtual_printer.clone();
+        let receipts_dir = self.receipts_dir.clone();
+        let demo_receipts = self.demo_receipts.clone();
+        std::thread::spawn(move || {
+            let Ok(mut printer) = printer.lock() else {
+                done(false);
+                return;
+            };
+            let printed = match printer.status().refusal() {
+                Some(refusal) => {
+                    tracing::warn!(?refusal, "test page refused");
+                    false
+                }
+                None => {
+                    let blocks = crate::printer::cli::test_page_blocks(printer.profile());
+                    match crate::printer::escpos::encode_blocks(&blocks, printer.profile()) {
+                        Ok(job) => matches!(printer.print(&job), Ok(JobOutcome::Complete { .. })),
+                        Err(error) => {
+                            tracing::warn!(%error, "test page not encoded");
+                            false
+                        }
+                    }
+                }
+            };
+            let health = health_of(printer.status().refusal());
+            events.send(Event::DeviceChanged(DeviceKind::Printer, health));
+            done(printed);
+            if let Some(sim) = virtual_printer {
+                for path in save_demo_receipts(&sim, &receipts_dir) {
+                    demo_receipts(path);
+                }
+            }
+        });
+    }
+}
+
 fn problem(refusal: Refusal) -> PrintProblem {
     tracing::warn!(%refusal, "printer refused the receipt");
     match refusal {

@@ -200,8 +200,149 @@ pub fn page_names() -> Vec<String> {
     names.extend(CERTIFICATION_PAGES.iter().map(|s| s.to_string()));
     names.extend(PROXY_PAGES.iter().map(|s| s.to_string()));
     names.extend(PROOF_PAGES.iter().map(|s| s.to_string()));
+    names.extend(TECHNICIAN_PAGES.iter().map(|s| s.to_string()));
     names.extend(ServiceId::ALL.iter().map(|s| s.key().to_string()));
     names
+}
+
+/// Technician mode's pages, and the out-of-service screen residents see meanwhile.
+pub const TECHNICIAN_PAGES: [&str; 6] = [
+    "technician-sign-in",
+    "technician-sign-in-refused",
+    "technician-locked",
+    "technician-status",
+    "technician-actions",
+    "technician-out-of-service",
+];
+
+/// Opens technician mode as a technician would (the hidden corner's gesture on the hand-set
+/// clock), then walks to `page`.
+fn technician_page(
+    page: &str,
+    app: &AppWindow,
+    now: &Cell<Millis>,
+    send: &dyn Fn(Event),
+    language: Language,
+    elderly: bool,
+    defaults: (Language, bool),
+) {
+    // The corner is live only with nobody in a session: undo the shot's language and mode.
+    send(Event::LanguageSelected(defaults.0));
+    if elderly != defaults.1 {
+        send(Event::ElderlyModeToggled);
+    }
+    use crate::core::technician::{
+        ActionResult, SignInOutcome, TechnicianAction, TechnicianInput as Input, TechnicianPage,
+    };
+    let tech = |input| send(Event::Technician(input));
+    for tap in 0..5u64 {
+        now.set(Millis(1_000 + tap * 300));
+        tech(Input::CornerPressed);
+        now.set(Millis(1_100 + tap * 300 + if tap == 4 { 2_100 } else { 0 }));
+        tech(Input::CornerReleased);
+    }
+    // Entering maintenance ended the session: the shot's language and mode again.
+    send(Event::LanguageSelected(language));
+    if elderly != defaults.1 {
+        send(Event::ElderlyModeToggled);
+    }
+    for digit in [1, 0, 0, 1] {
+        tech(Input::Digit(digit));
+    }
+    if page == "technician-sign-in" {
+        tech(Input::Field(crate::core::technician::SignInField::Pin));
+        for digit in [2, 4, 6] {
+            tech(Input::Digit(digit));
+        }
+        return;
+    }
+    tech(Input::Field(crate::core::technician::SignInField::Pin));
+    for digit in [2, 4, 6, 8, 1, 3] {
+        tech(Input::Digit(digit));
+    }
+    tech(Input::SignIn);
+    tech(Input::SignInChecked(match page {
+        "technician-sign-in-refused" => SignInOutcome::Refused { tries_left: 4 },
+        "technician-locked" => SignInOutcome::Locked { minutes: 15 },
+        _ => SignInOutcome::Accepted,
+    }));
+    match page {
+        "technician-status" => {
+            tech(Input::Run(TechnicianAction::SelfTest));
+            tech(Input::ActionDone(
+                TechnicianAction::SelfTest,
+                ActionResult::Problem,
+            ));
+            crate::ui::technician::show_checks(
+                app,
+                "CQ-500103-0042 · 0.1.0 · 2026-12-01 10:30:00",
+                sample_checks(),
+            );
+        }
+        "technician-actions" => {
+            tech(Input::Page(TechnicianPage::Actions));
+            tech(Input::Run(TechnicianAction::TestPrint));
+            tech(Input::ActionDone(
+                TechnicianAction::TestPrint,
+                ActionResult::Done,
+            ));
+        }
+        "technician-out-of-service" => tech(Input::Pause),
+        _ => {}
+    }
+}
+
+/// Self-test rows as a terminal with an empty printer and an unreachable route would show.
+fn sample_checks() -> Vec<crate::ui::CheckRow> {
+    let row =
+        |part: &str, target: &str, state: &str, detail: &str, fix: &str| crate::ui::CheckRow {
+            part: part.into(),
+            target: target.into(),
+            state: state.into(),
+            detail: detail.into(),
+            fix: fix.into(),
+        };
+    vec![
+        row(
+            "receipt printer",
+            "/dev/ttyS1",
+            "failure",
+            "paper out",
+            "load a roll of 80 mm paper",
+        ),
+        row(
+            "back end",
+            "pension",
+            "failure",
+            "unreachable (connection refused)",
+            "check the network or VPN",
+        ),
+        row(
+            "card reader",
+            "ACS ACR39U 00 00",
+            "ok",
+            "online; card present, ATR 3B 6C ...",
+            "",
+        ),
+        row("ID-card reader", "/dev/ttyUSB0", "ok", "SAM 05.01.2026", ""),
+        row("A4 printer", "cups-pdf", "ok", "idle, ready", ""),
+        row(
+            "journal",
+            "",
+            "warning",
+            "0 open operations, 1 quarantined",
+            "compare it with the back end",
+        ),
+        row("outbox", "", "ok", "empty", ""),
+        row("disk", "/var/lib/renshe-kiosk", "ok", "41.2 GB free", ""),
+        row(
+            "clock",
+            "",
+            "ok",
+            "2026-12-01 10:30:00 CST; NTP synchronised",
+            "",
+        ),
+    ]
 }
 
 /// Pension certification's pages, for oneself and 帮你认.
@@ -497,6 +638,21 @@ impl Renderer {
                 card_service_page(page, &controller, &send, &last_ticket)
             }
             page if PROXY_PAGES.contains(&page) => proxy_page(page, &send, &last_ticket),
+            page if TECHNICIAN_PAGES.contains(&page) => {
+                let defaults = (
+                    self.settings.default_language,
+                    self.settings.elderly_by_default,
+                );
+                technician_page(
+                    page,
+                    &self.app,
+                    &now,
+                    &send,
+                    shot.language,
+                    shot.elderly,
+                    defaults,
+                )
+            }
             "home-a4-down" => {
                 send(Event::DeviceChanged(
                     DeviceKind::Printer,

@@ -10,6 +10,7 @@ mod migrations;
 pub mod outbox;
 pub mod quarantine;
 pub mod seal;
+pub mod technician;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -5,6 +5,7 @@ pub mod certification;
 pub mod finder;
 pub mod icons;
 pub mod proxies;
+pub mod technician;
 
 use std::rc::Rc;
 
@@ -75,6 +76,7 @@ pub fn wire_callbacks(app: &AppWindow, send: Rc<dyn Fn(Event)>) {
     app.on_elderly_tapped(move || on(Event::ElderlyModeToggled));
     let on = send.clone();
     app.on_speak_tapped(move || on(Event::SpeakTapped));
+    technician::wire(app, send.clone());
 
     let proof = app.global::<ProofAdapter>();
     let tap = |send: &Rc<dyn Fn(Event)>, input: ProofInput| {
@@ -252,6 +254,7 @@ pub fn apply_view(app: &AppWindow, view: &View) {
     };
     app.set_page(page);
     app.set_service_id(service.into());
+    technician::apply(app, view.technician.as_ref());
     app.set_idle_seconds(view.idle_warning_seconds.map_or(-1, |s| s as i32));
     app.set_card_reader_state(health_name(view.card_reader).into());
     app.set_printer_state(health_name(view.printer).into());

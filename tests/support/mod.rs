@@ -193,6 +193,12 @@ impl Rig {
             self.app
                 .global::<renshe_kiosk::ui::ProxiesAdapter>()
                 .get_step()
+        ) + &format!(
+            " {} {:?}",
+            self.app.get_maintenance(),
+            self.app
+                .global::<renshe_kiosk::ui::TechnicianAdapter>()
+                .get_step()
         );
         if shown != self.laid_out {
             self.app.window().take_snapshot().expect("render");

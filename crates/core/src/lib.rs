@@ -15,6 +15,7 @@ pub mod receipt;
 pub mod records;
 pub mod services;
 pub mod session;
+pub mod technician;
 pub mod ticket;
 pub mod voice;
 

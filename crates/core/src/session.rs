@@ -19,6 +19,9 @@ use crate::flows::{Flow, FlowContext, FlowInput, FlowView, Needs};
 use crate::identity::{HolderSummary, IdCardSummary, Pin};
 use crate::records::Layout;
 use crate::services::ServiceId;
+use crate::technician::{
+    self, Defaults, Technician, TechnicianCommand, TechnicianInput, TechnicianView,
+};
 use crate::ticket::{Ticket, TicketBook};
 use crate::{Date, Language, Millis, SeedStream};
 
@@ -163,6 +166,8 @@ pub enum Event {
     },
     /// Time passed; sent by the shell about once a second.
     Tick,
+    /// The hidden corner, the technician's sign-in and pages.
+    Technician(TechnicianInput),
 }
 
 /// A request to the back end.
@@ -283,6 +288,9 @@ pub enum Command {
     },
     /// The card reader's or printer's health changed: what the heartbeat reports.
     ReportDevices(ReportedDevices),
+    /// Technician mode: sign-in checks, actions, defaults, entering and leaving (each one
+    /// audited by the shell).
+    Technician(TechnicianCommand),
 }
 
 /// The devices' health as heartbeats report it.
@@ -356,6 +364,9 @@ pub struct View {
     /// the resident tapped 🔊.
     pub voice: bool,
     pub voice_device: DeviceHealth,
+    /// In maintenance: the technician's pages, or the out-of-service screen residents see.
+    /// Drawn instead of `page` while set.
+    pub technician: Option<TechnicianView>,
 }
 
 impl View {
@@ -474,6 +485,7 @@ pub struct Session {
     resident: Resident,
     terminal: Terminal,
     last_activity: Millis,
+    technician: Technician,
 }
 
 impl Session {
@@ -501,6 +513,7 @@ impl Session {
                 voice: DeviceHealth::Unknown,
             },
             last_activity: now,
+            technician: Technician::default(),
         }
     }
 
@@ -548,6 +561,10 @@ impl Session {
             a4_printer: self.terminal.a4_printer,
             voice: self.settings.voice_always || resident.elderly || resident.voice_requested,
             voice_device: self.terminal.voice,
+            technician: self.technician.view((
+                self.settings.default_language,
+                self.settings.elderly_by_default,
+            )),
         }
     }
 
@@ -567,6 +584,33 @@ impl Session {
     }
 
     pub fn handle(&mut self, event: Event, now: Millis) -> Vec<Command> {
+        if let Event::Technician(input) = event {
+            return self.technician_input(input, now);
+        }
+        if self.technician.active() {
+            // Nobody is served in maintenance: only the terminal's own state moves.
+            match event {
+                // The technician's pages follow the language and elderly mode too; both
+                // go back to the defaults when maintenance ends.
+                Event::DeviceChanged(..)
+                | Event::A4PrinterChanged(_)
+                | Event::Today(_)
+                | Event::SecurePinEntry(_)
+                | Event::LanguageSelected(_)
+                | Event::ElderlyModeToggled => {}
+                Event::Tick => return self.technician_tick(now),
+                Event::CardIdentified(_) | Event::CardUnreadable(_) => {
+                    self.terminal.card_present = true;
+                    return Vec::new();
+                }
+                Event::CardRemoved => {
+                    self.terminal.card_present = false;
+                    self.terminal.take_card_reminder = false;
+                    return Vec::new();
+                }
+                _ => return Vec::new(),
+            }
+        }
         match event {
             Event::DeviceChanged(kind, health) => return self.device_changed(kind, health),
             Event::A4PrinterChanged(status) => {
@@ -743,6 +787,7 @@ impl Session {
             }
             Event::ContinueTapped
             | Event::Tick
+            | Event::Technician(_)
             | Event::DeviceChanged(..)
             | Event::A4PrinterChanged(_)
             | Event::ProofAnswered { .. }
@@ -960,7 +1005,66 @@ impl Session {
         self.resident.page = page;
     }
 
+    /// The hidden corner is live on the attract page with nobody using the kiosk, and on
+    /// the out-of-service screen.
+    fn corner_open(&self) -> bool {
+        match self.technician.view((Language::ZhCn, false)) {
+            Some(view) => view == TechnicianView::OutOfService,
+            None => !self.is_in_use() && !self.terminal.take_card_reminder,
+        }
+    }
+
+    fn technician_input(&mut self, input: TechnicianInput, now: Millis) -> Vec<Command> {
+        let offered = &self.settings.offered_languages;
+        let language = self.settings.default_language;
+        let position = offered.iter().position(|l| *l == language).unwrap_or(0);
+        let defaults = Defaults {
+            language,
+            next_language: offered
+                .get((position + 1) % offered.len().max(1))
+                .copied()
+                .unwrap_or(language),
+            elderly: self.settings.elderly_by_default,
+        };
+        let outcome = self
+            .technician
+            .input(input, now, self.corner_open(), defaults);
+        self.technician_outcome(outcome, now)
+    }
+
+    fn technician_tick(&mut self, now: Millis) -> Vec<Command> {
+        let outcome = self.technician.tick(now, self.corner_open());
+        self.technician_outcome(outcome, now)
+    }
+
+    /// Entering or leaving maintenance ends whatever session there was: nothing of a resident
+    /// is on the technician's pages, and nothing of maintenance is left for the next resident.
+    fn technician_outcome(&mut self, outcome: technician::Outcome, now: Millis) -> Vec<Command> {
+        let mut commands = Vec::new();
+        if outcome.entered || outcome.left {
+            self.end_session(now);
+            commands.push(Command::WipeSessionData);
+        }
+        for command in outcome.commands {
+            if let TechnicianCommand::SaveDefaults {
+                language, elderly, ..
+            } = &command
+            {
+                self.settings.default_language = *language;
+                self.settings.elderly_by_default = *elderly;
+            }
+            commands.push(Command::Technician(command));
+        }
+        commands
+    }
+
     fn tick(&mut self, now: Millis) -> Vec<Command> {
+        if self.corner_open() {
+            let opened = self.technician_tick(now);
+            if !opened.is_empty() {
+                return opened;
+            }
+        }
         if self
             .terminal
             .farewell

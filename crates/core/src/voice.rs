@@ -17,6 +17,7 @@ use crate::flows::{FlowView, PrintState};
 use crate::identity::WeakPin;
 use crate::records::{CardState, Cell};
 use crate::session::{Farewell, Page, View};
+use crate::technician::TechnicianView;
 use crate::{Date, Language};
 
 /// What is said for one view.
@@ -87,6 +88,13 @@ pub const LAST_SECONDS: u32 = 10;
 /// What the kiosk says for `view`, most urgent first: the forgotten card, the idle
 /// warning, a card notice, then the page.
 pub fn prompt(view: &View) -> Option<Prompt> {
+    match &view.technician {
+        // Residents hear why the terminal does not serve them; a technician's pages are
+        // silent.
+        Some(TechnicianView::OutOfService) => return one("voice-out-of-service"),
+        Some(_) => return None,
+        None => {}
+    }
     if view.take_card_reminder {
         return Some(Prompt {
             phrases: vec![Phrase::new("voice-take-card")],
@@ -411,6 +419,7 @@ fn proof_prompt(proof: &ProofView) -> Option<Prompt> {
 pub fn keys() -> Vec<String> {
     let fixed = [
         "voice-take-card",
+        "voice-out-of-service",
         "voice-idle-warning",
         "voice-idle-seconds-left",
         "voice-card-unreadable",
