@@ -178,6 +178,16 @@ fn every_key_the_ui_names_exists_in_every_locale() {
             );
         }
     }
+    for key in renshe_kiosk::ui::technician::keys() {
+        for language in Language::ALL {
+            assert_ne!(
+                translator.tr(language, &key),
+                key,
+                "{} lacks {key}",
+                language.tag()
+            );
+        }
+    }
     for state in [
         "online",
         "offline",

@@ -290,6 +290,8 @@ impl Kiosk {
 
         ui::install_translator(app, translator.clone());
         app.set_terminal_id(config.terminal.id.as_str().into());
+        // The out-of-service screen of technician mode says it in every offered language.
+        show_offered_languages(app, &config.offered_languages(), &config.location.district);
         app.set_landscape(config.display.orientation == crate::config::Orientation::Landscape);
         app.window().set_size(slint::PhysicalSize::new(
             config.display.width,
@@ -471,6 +473,18 @@ impl Kiosk {
             technician,
         })
     }
+}
+
+/// What technician mode's out-of-service screen needs of the terminal: its languages and
+/// district.
+pub fn show_offered_languages(
+    app: &AppWindow,
+    languages: &[crate::core::Language],
+    district: &str,
+) {
+    let tags: Vec<slint::SharedString> = languages.iter().map(|l| l.tag().into()).collect();
+    app.set_offered_languages(slint::ModelRc::new(slint::VecModel::from(tags)));
+    app.set_district(district.into());
 }
 
 /// Syncs the catalogue and hands the finder an index built from the stored copy (off the UI

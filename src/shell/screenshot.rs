@@ -234,6 +234,7 @@ fn technician_page(
     use crate::core::technician::{
         ActionResult, SignInOutcome, TechnicianAction, TechnicianInput as Input, TechnicianPage,
     };
+    crate::shell::show_offered_languages(app, &Language::ALL, "渝中区");
     let tech = |input| send(Event::Technician(input));
     for tap in 0..5u64 {
         now.set(Millis(1_000 + tap * 300));
@@ -294,14 +295,7 @@ fn technician_page(
 
 /// Self-test rows as a terminal with an empty printer and an unreachable route would show.
 fn sample_checks() -> Vec<crate::ui::CheckRow> {
-    let row =
-        |part: &str, target: &str, state: &str, detail: &str, fix: &str| crate::ui::CheckRow {
-            part: part.into(),
-            target: target.into(),
-            state: state.into(),
-            detail: detail.into(),
-            fix: fix.into(),
-        };
+    let row = crate::ui::technician::check_row;
     vec![
         row(
             "receipt printer",

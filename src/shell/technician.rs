@@ -455,13 +455,13 @@ pub struct Check {
 
 impl From<Check> for CheckRow {
     fn from(check: Check) -> CheckRow {
-        CheckRow {
-            part: check.part.into(),
-            target: check.target.into(),
-            state: check.state.into(),
-            detail: check.detail.into(),
-            fix: check.fix.into(),
-        }
+        ui::technician::check_row(
+            check.part,
+            &check.target,
+            check.state,
+            &check.detail,
+            &check.fix,
+        )
     }
 }
 

@@ -54,27 +54,26 @@ pub fn wire(app: &AppWindow, send: Rc<dyn Fn(Event)>) {
             TechnicianPage::Status
         })))
     });
-    let on = send.clone();
-    adapter.on_run(move |key| {
-        if let Some(action) = action_from_key(&key) {
-            on(Event::Technician(TechnicianInput::Run(action)));
-        }
-    });
+    adapter.on_run_self_test(input(
+        &send,
+        TechnicianInput::Run(TechnicianAction::SelfTest),
+    ));
+    adapter.on_run_test_print(input(
+        &send,
+        TechnicianInput::Run(TechnicianAction::TestPrint),
+    ));
+    adapter.on_run_sync_catalogue(input(
+        &send,
+        TechnicianInput::Run(TechnicianAction::SyncCatalogue),
+    ));
+    adapter.on_run_restart(input(
+        &send,
+        TechnicianInput::Run(TechnicianAction::Restart),
+    ));
     adapter.on_cycle_language(input(&send, TechnicianInput::CycleDefaultLanguage));
     adapter.on_toggle_elderly(input(&send, TechnicianInput::ToggleDefaultElderly));
     adapter.on_pause(input(&send, TechnicianInput::Pause));
     adapter.on_leave(input(&send, TechnicianInput::Leave));
-}
-
-fn action_from_key(key: &str) -> Option<TechnicianAction> {
-    [
-        TechnicianAction::SelfTest,
-        TechnicianAction::TestPrint,
-        TechnicianAction::SyncCatalogue,
-        TechnicianAction::Restart,
-    ]
-    .into_iter()
-    .find(|action| action.key() == key)
 }
 
 /// Draws the technician part of a view (or hides it).
@@ -130,19 +129,47 @@ pub fn apply(app: &AppWindow, view: Option<&TechnicianView>) {
             adapter.set_pin_dots(SharedString::default());
             adapter.set_checking(false);
             adapter.set_notice_key(SharedString::default());
-            adapter.set_running(running.map_or("", TechnicianAction::key).into());
+            adapter.set_running_key(running.map_or("", TechnicianAction::key).into());
             match last {
                 Some((action, result)) => {
-                    adapter.set_last_action(action.key().into());
-                    adapter.set_last_problem(*result == ActionResult::Problem);
+                    let problem = *result == ActionResult::Problem;
+                    adapter.set_last_key(done_key(*action, problem).into());
+                    adapter.set_last_problem(problem);
                 }
-                None => adapter.set_last_action(SharedString::default()),
+                None => adapter.set_last_key(SharedString::default()),
             }
         }
         TechnicianView::OutOfService => {
             adapter.set_step(TechnicianStep::OutOfService);
             adapter.set_checking(false);
         }
+    }
+}
+
+/// The Fluent key saying how `action` went.
+fn done_key(action: TechnicianAction, problem: bool) -> String {
+    if problem {
+        format!("tech-done-problem-{}", action.key())
+    } else {
+        format!("tech-done-{}", action.key())
+    }
+}
+
+/// One self-test line as the page shows it.
+pub fn check_row(part: &str, target: &str, state: &str, detail: &str, fix: &str) -> CheckRow {
+    CheckRow {
+        title: if target.is_empty() {
+            part.into()
+        } else {
+            format!("{part} · {target}").into()
+        },
+        state: state.into(),
+        detail: detail.into(),
+        fix: if fix.is_empty() {
+            SharedString::default()
+        } else {
+            format!("→ {fix}").into()
+        },
     }
 }
 
@@ -184,8 +211,8 @@ pub fn keys() -> Vec<String> {
         TechnicianAction::SyncCatalogue,
         TechnicianAction::Restart,
     ] {
-        keys.push(format!("tech-done-{}", action.key()));
-        keys.push(format!("tech-done-problem-{}", action.key()));
+        keys.push(done_key(action, false));
+        keys.push(done_key(action, true));
     }
     keys
 }
