@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use crate::backend::api::{self, CardState, ErrorCode, Operation, Reply};
-use crate::backend::engine::{Availability, Engine, Outcome};
+use crate::backend::engine::{Engine, Outcome};
 use crate::config::Config;
 use crate::core::identity::{mask_card_number, mask_name, Holder, IdNumber};
 use crate::core::records::{self, Records, YearMonth};
@@ -31,6 +31,9 @@ use crate::store::Store;
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(30);
 /// How often route availability is looked at for the header's network state.
 const AVAILABILITY_EVERY: Duration = Duration::from_secs(2);
+/// While offline, how often what waits in the outbox (a heartbeat at least) is sent as the
+/// trial that finds the back end again.
+const PROBE_EVERY: Duration = Duration::from_secs(5);
 
 /// Called once when a journal write finds the disk full while the kiosk runs: the shell puts
 /// up the out-of-service page (nothing can be journaled, so nothing may be served).
@@ -285,9 +288,10 @@ pub fn demo_known_people() -> Vec<crate::backend::sim::KnownPerson> {
         .collect()
 }
 
-/// Starts the bundled demo back end when the configuration asks for one (`[demo]`).
+/// Starts the bundled demo back end when the configuration asks for one (`[demo]`); also
+/// `diag` on a demo configuration.
 #[cfg(feature = "demo")]
-fn start_demo_backend(
+pub fn start_demo_backend(
     config: &Config,
     runtime: &tokio::runtime::Runtime,
 ) -> anyhow::Result<Option<DemoBackend>> {
@@ -310,7 +314,7 @@ fn start_demo_backend(
 }
 
 #[cfg(not(feature = "demo"))]
-fn start_demo_backend(
+pub fn start_demo_backend(
     config: &Config,
     _runtime: &tokio::runtime::Runtime,
 ) -> anyhow::Result<Option<DemoBackend>> {
@@ -339,6 +343,7 @@ async fn background(
     let mut last_retention: Option<Instant> = None;
     let mut records = RecordsHealth::default();
     let mut last_health = None;
+    let mut last_probe: Option<Instant> = None;
     let mut out_of_service = false;
     loop {
         if engine.disk_full() && !out_of_service {
@@ -412,21 +417,47 @@ async fn background(
                 Err(error) => tracing::warn!(%error, "retention pass failed"),
             }
         }
-        let reachable = engine
-            .availability()
-            .values()
-            .any(|availability| *availability == Availability::Available);
+        let mut reachable = network_reachable(&engine);
+        if !reachable && last_probe.is_none_or(|at| at.elapsed() >= PROBE_EVERY) {
+            last_probe = Some(Instant::now());
+            if let Err(error) = engine.flush_outbox().await {
+                tracing::debug!(%error, "outbox trial failed");
+            }
+            reachable = network_reachable(&engine);
+        }
         let health = if reachable && unresolved.is_empty() {
             DeviceHealth::Online
         } else {
             DeviceHealth::Offline
         };
         if last_health != Some(health) {
+            if last_health == Some(DeviceHealth::Offline) && health == DeviceHealth::Online {
+                // Back: what waited goes now, not each message after its own backoff.
+                match engine.flush_outbox().await {
+                    Ok(report) => tracing::info!(
+                        sent = report.sent,
+                        "back end reachable again; outbox flushed"
+                    ),
+                    Err(error) => tracing::warn!(%error, "outbox flush after reconnecting failed"),
+                }
+            }
             last_health = Some(health);
             events.send(Event::DeviceChanged(DeviceKind::Network, health));
         }
         tokio::time::sleep(AVAILABILITY_EVERY).await;
     }
+}
+
+/// Whether a call has got through lately: some endpoint's breaker is closed (it opens only
+/// after its threshold of failures in a row). A breaker whose open time has run out lets a
+/// trial through but says nothing about the network, so it does not count: the header
+/// stays "offline" until the trial succeeds.
+fn network_reachable(engine: &Engine) -> bool {
+    engine.breakers().values().any(|route| {
+        route
+            .iter()
+            .any(|breaker| matches!(breaker, renshe_exactly_once::Breaker::Closed { .. }))
+    })
 }
 
 /// What heartbeats say about the terminal's records.
