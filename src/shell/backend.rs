@@ -448,16 +448,23 @@ async fn background(
     }
 }
 
-/// Whether a call has got through lately: some endpoint's breaker is closed (it opens only
-/// after its threshold of failures in a row). A breaker whose open time has run out lets a
-/// trial through but says nothing about the network, so it does not count: the header
-/// stays "offline" until the trial succeeds.
+/// Whether the back end is reachable, as the header's network state: the terminal's own
+/// route (heartbeats and journal shipping, exercised every [`HEARTBEAT_EVERY`] whatever
+/// residents do) has an endpoint whose breaker is closed. The other routes are not asked:
+/// a route nobody used lately has a closed breaker that proves nothing. A breaker whose
+/// open time has run out lets a trial through but says nothing about the network either,
+/// so the header stays offline until the trial succeeds.
 fn network_reachable(engine: &Engine) -> bool {
-    engine.breakers().values().any(|route| {
+    let closed = |route: &Vec<renshe_exactly_once::Breaker>| {
         route
             .iter()
             .any(|breaker| matches!(breaker, renshe_exactly_once::Breaker::Closed { .. }))
-    })
+    };
+    let breakers = engine.breakers();
+    match breakers.get(&api::Service::Terminal) {
+        Some(route) => closed(route),
+        None => breakers.values().any(closed),
+    }
 }
 
 /// What heartbeats say about the terminal's records.
