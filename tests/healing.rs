@@ -149,7 +149,7 @@ fn the_receipt_printer_unplugged_and_plugged_back_in_prints_again() {
     };
     adapter.print(ticket, receipt());
     let printed = wait_for(&mut incoming, "the receipt printed", |event| match event {
-        Event::Printed { ticket: t, result } if *t == ticket => Some(result.clone()),
+        Event::Printed { ticket: t, result } if *t == ticket => Some(*result),
         _ => None,
     });
     assert_eq!(printed, Ok(()));

@@ -13,7 +13,10 @@ pub const OUTBOX_AGE_WARNING_MS: i64 = 3_600_000;
 /// What [`open`] found.
 pub enum Opened {
     /// The database, read-only; `held_by` is the running kiosk's pid when it has it open.
-    Store { store: Store, held_by: Option<u32> },
+    Store {
+        store: Box<Store>,
+        held_by: Option<u32>,
+    },
     /// No database yet: the first start makes it (an ok check saying so).
     NotYet(Check),
 }
@@ -31,7 +34,7 @@ pub fn open(database: &Path, key: &KeySource) -> Result<Opened, Check> {
     }
     match Store::open_for_inspection(database, key) {
         Ok(store) => Ok(Opened::Store {
-            store,
+            store: Box::new(store),
             held_by: Store::writer(database),
         }),
         Err(error) => Err(open_failure(target, &error)),

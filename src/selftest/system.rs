@@ -73,6 +73,8 @@ pub fn disk(directory: &Path, thresholds: DiskThresholds) -> Check {
 
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[allow(unsafe_code)]
+// statvfs's field types differ between targets (u32 on some 32-bit ones).
+#[allow(clippy::unnecessary_cast)]
 fn free_space(path: &Path) -> std::io::Result<(u64, u64)> {
     use std::os::unix::ffi::OsStrExt;
     let name = std::ffi::CString::new(path.as_os_str().as_bytes())
