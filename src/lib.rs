@@ -11,6 +11,7 @@ pub mod i18n;
 pub mod idcard;
 pub mod locator;
 pub mod printer;
+pub mod selftest;
 pub mod shell;
 pub mod store;
 pub mod ui;

@@ -75,6 +75,9 @@ enum Command {
         #[command(subcommand)]
         command: renshe_kiosk::shell::proof_cli::ProofCommand,
     },
+    /// The self-test: every device, route, the disk, the clock and the records, each with
+    /// the likely fix; exits 1 on any failure (0 with only warnings).
+    Diag(renshe_kiosk::selftest::cli::DiagArgs),
     /// Receipt printer tools: status and a test page, on the configured port or any other.
     Printer {
         #[command(subcommand)]
@@ -258,6 +261,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let hash = shell::technician::hash_pin(pin.as_bytes()).map_err(anyhow::Error::msg)?;
             println!("{hash}");
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Diag(args) => {
+            let config = match load_config(cli.config.as_ref()) {
+                Ok(config) => config,
+                Err(error) => {
+                    eprintln!("error: {error:#}");
+                    return Ok(ExitCode::from(2));
+                }
+            };
+            let status = renshe_kiosk::selftest::cli::run(&args, &config)?;
+            Ok(match status {
+                renshe_kiosk::selftest::Status::Failure => ExitCode::FAILURE,
+                _ => ExitCode::SUCCESS,
+            })
         }
         Command::Printer { command } => {
             let config = load_config(cli.config.as_ref())?;

@@ -1489,6 +1489,17 @@ impl Engine {
             .collect()
     }
 
+    /// Per service, each endpoint's breaker as the route's machine holds it now (closed,
+    /// open until a time, half-open with a trial out), for the network's health and the
+    /// technician's page.
+    pub fn breakers(&self) -> BTreeMap<Service, Vec<eo::Breaker>> {
+        let core = lock(&self.inner.core);
+        core.machines
+            .iter()
+            .map(|(service, machine)| (*service, machine.breakers().to_vec()))
+            .collect()
+    }
+
     /// Resolves an open operation now: its next status query goes at once (instead of
     /// after the machine's pause), and a key that never arrived is voided at the back end.
     /// Stays `Unknown` if the round ends without an answer (the machine keeps asking).

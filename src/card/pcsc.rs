@@ -981,3 +981,84 @@ impl PcscTransport {
             .map_err(transport_error)
     }
 }
+
+/// What the self-test learns from pcscd about the readers (names only; no card data but
+/// the ATR, which names the card's type, not its holder).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReaderSurvey {
+    /// Every reader pcscd lists.
+    pub readers: Vec<String>,
+    /// The first reader matching the pattern, with its card's ATR when one is in.
+    pub matched: Option<SurveyedReader>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SurveyedReader {
+    pub name: String,
+    /// The card's ATR (`None`: no card in).
+    pub atr: Option<Vec<u8>>,
+    /// pcscd calls the card mute or unpowerable.
+    pub mute: bool,
+}
+
+/// Why pcscd could not be asked at all.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SurveyError {
+    #[error("the smart card service (pcscd) is not running")]
+    ServiceUnavailable,
+    #[error("pcscd answered: {0}")]
+    Other(String),
+}
+
+/// Lists the readers on a context of its own and looks at the first one matching `pattern`
+/// (`"sim"` → the virtual reader). A reader without a card is watched for up to `settle`
+/// for one to appear (a PSAM is always in; vpcd's card shows after its first poll).
+pub fn survey(pattern: &str, settle: Duration) -> Result<ReaderSurvey, SurveyError> {
+    let failed = |error: pcsc::Error| match transport_error(error) {
+        TransportError::ServiceUnavailable => SurveyError::ServiceUnavailable,
+        _ => SurveyError::Other(error.to_string()),
+    };
+    let context = Context::establish(Scope::User).map_err(failed)?;
+    let readers = match context.list_readers_owned() {
+        Ok(readers) => readers,
+        Err(pcsc::Error::NoReadersAvailable) => Vec::new(),
+        Err(error) => return Err(failed(error)),
+    };
+    let pattern = reader_pattern(pattern);
+    let matched = readers
+        .iter()
+        .find(|name| name.to_string_lossy().contains(pattern))
+        .cloned();
+    let names = readers
+        .iter()
+        .map(|name| name.to_string_lossy().into_owned())
+        .collect();
+    let Some(reader) = matched else {
+        return Ok(ReaderSurvey {
+            readers: names,
+            matched: None,
+        });
+    };
+    let mut states = [ReaderState::new(reader.clone(), State::UNAWARE)];
+    let deadline = Instant::now() + settle;
+    loop {
+        match context.get_status_change(Duration::from_millis(100), &mut states) {
+            Ok(()) | Err(pcsc::Error::Timeout) => {}
+            Err(error) => return Err(failed(error)),
+        }
+        let event = states[0].event_state();
+        let present = event.contains(State::PRESENT);
+        if present || Instant::now() >= deadline {
+            let mute = event.intersects(State::MUTE | State::UNPOWERED);
+            return Ok(ReaderSurvey {
+                readers: names,
+                matched: Some(SurveyedReader {
+                    name: reader.to_string_lossy().into_owned(),
+                    atr: (present && !mute).then(|| states[0].atr().to_vec()),
+                    mute: present && mute,
+                }),
+            });
+        }
+        states[0].sync_current_state();
+    }
+}

@@ -2,7 +2,8 @@
 //!
 //! One command at a time: stale input is dropped, the frame written, then the reply read as
 //! its 7-byte header and exactly LEN more bytes, within the command timeout plus the wire
-//! time of what is still to come. A port error closes the port; the next command reopens it.
+//! time of what is still to come. A port error or a command left unanswered closes the port;
+//! the next command reopens it.
 
 use std::io::{ErrorKind, Write};
 use std::time::{Duration, Instant};
@@ -225,6 +226,9 @@ impl IdCardReader {
             Ok(reply) => Ok(reply),
             Err(IoStep::Timeout) => {
                 tracing::debug!(?command, "ID card reader did not answer in time");
+                // Reopened by the next command: a USB adapter unplugged and plugged back in
+                // is a new device behind the same path, and the old descriptor stays mute.
+                self.close();
                 Err(ReadFailure::Timeout(timeout))
             }
             Err(IoStep::Frame(error)) => {

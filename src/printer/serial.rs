@@ -69,6 +69,33 @@ enum WriteFailure {
     Gone(std::io::Error),
 }
 
+/// Why the last status check found no usable printer, for a technician (the self-test).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unreachable {
+    /// The port cannot be opened: the reason as the system gives it.
+    Open(String),
+    /// The port broke off while in use (the cable or USB adapter pulled).
+    Lost(String),
+    /// The port opened but nothing answered the status query in time.
+    Silent,
+    /// The answers were garbage: usually a wrong baud rate or flow control.
+    Garbled,
+    /// The printer held the query off (XOFF or CTS) past the stall limit.
+    HeldOff,
+}
+
+impl std::fmt::Display for Unreachable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unreachable::Open(reason) => write!(f, "cannot open the port: {reason}"),
+            Unreachable::Lost(reason) => write!(f, "the port broke off: {reason}"),
+            Unreachable::Silent => f.write_str("nothing answers the status query"),
+            Unreachable::Garbled => f.write_str("the status answers are garbled"),
+            Unreachable::HeldOff => f.write_str("the printer holds the line (XOFF / CTS) too long"),
+        }
+    }
+}
+
 /// A receipt printer on a serial port.
 pub struct SerialPrinter {
     settings: PortSettings,
@@ -79,6 +106,8 @@ pub struct SerialPrinter {
     /// Bytes still owed to a command that an abandoned job left half-sent. Until they are sent
     /// (as zeros: white dots, ignored text) the printer would swallow our next bytes as data.
     unfinished_command: usize,
+    /// Why the last status check failed, if it did.
+    unreachable: Option<Unreachable>,
 }
 
 impl SerialPrinter {
@@ -91,6 +120,7 @@ impl SerialPrinter {
             last: None,
             events: Vec::new(),
             unfinished_command: 0,
+            unreachable: None,
         }
     }
 
@@ -100,6 +130,11 @@ impl SerialPrinter {
 
     pub fn profile(&self) -> &Profile {
         &self.profile
+    }
+
+    /// Why the last status check found no usable printer (`None` after one that answered).
+    pub fn unreachable(&self) -> Option<&Unreachable> {
+        self.unreachable.as_ref()
     }
 
     /// Encodes and prints a receipt for this printer's profile.
@@ -140,6 +175,20 @@ impl SerialPrinter {
     /// Sends the four status queries and reads the four answers. `in_flight` bytes may still
     /// be ahead of the queries on the wire, so the wait allows for their transmission.
     fn query(&mut self, in_flight: usize) -> PrinterStatus {
+        let result = self.ask(in_flight);
+        match result {
+            Ok(status) => {
+                self.unreachable = None;
+                status
+            }
+            Err((status, why)) => {
+                self.unreachable = Some(why);
+                status
+            }
+        }
+    }
+
+    fn ask(&mut self, in_flight: usize) -> Result<PrinterStatus, (PrinterStatus, Unreachable)> {
         let deadline =
             Instant::now() + self.settings.status_timeout + self.settings.wire_time(in_flight + 16);
         let near_end_sensor = self.profile.near_end_sensor;
@@ -149,7 +198,10 @@ impl SerialPrinter {
             Ok(port) => port,
             Err(error) => {
                 tracing::debug!(%error, "printer port cannot be opened");
-                return PrinterStatus::NO_DEVICE;
+                return Err((
+                    PrinterStatus::NO_DEVICE,
+                    Unreachable::Open(error.to_string()),
+                ));
             }
         };
         // Stale bytes (a late answer from an abandoned query) would shift every answer.
@@ -163,14 +215,20 @@ impl SerialPrinter {
             Err(WriteFailure::Stalled { written }) => {
                 self.unfinished_command = owed.saturating_sub(written);
                 tracing::warn!("printer held off the status query");
-                return PrinterStatus {
-                    device: DeviceStatus::Offline,
-                    ..PrinterStatus::NO_DEVICE
-                };
+                return Err((
+                    PrinterStatus {
+                        device: DeviceStatus::Offline,
+                        ..PrinterStatus::NO_DEVICE
+                    },
+                    Unreachable::HeldOff,
+                ));
             }
             Err(WriteFailure::Gone(error)) => {
                 self.drop_port(&error);
-                return PrinterStatus::NO_DEVICE;
+                return Err((
+                    PrinterStatus::NO_DEVICE,
+                    Unreachable::Lost(error.to_string()),
+                ));
             }
         }
         let mut answers = [0u8; 4];
@@ -183,12 +241,21 @@ impl SerialPrinter {
                         || error.kind() == ErrorKind::Interrupted => {}
                 Err(error) => {
                     self.drop_port(&error);
-                    return PrinterStatus::NO_DEVICE;
+                    return Err((
+                        PrinterStatus::NO_DEVICE,
+                        Unreachable::Lost(error.to_string()),
+                    ));
                 }
             }
             if got < answers.len() && Instant::now() >= deadline {
-                tracing::warn!(answered = got, "printer did not answer the status query");
-                return PrinterStatus::NO_DEVICE;
+                // Said once, not at every poll while it stays silent.
+                if self.unreachable != Some(Unreachable::Silent) {
+                    tracing::warn!(answered = got, "printer did not answer the status query");
+                }
+                // Reopen next time: an adapter unplugged and plugged back in is a new device
+                // behind the same path, and the old descriptor may stay silent for ever.
+                self.port = None;
+                return Err((PrinterStatus::NO_DEVICE, Unreachable::Silent));
             }
         }
         let mut state = PrinterState::READY;
@@ -200,13 +267,16 @@ impl SerialPrinter {
                     .port
                     .as_mut()
                     .map(|port| port.clear(serialport::ClearBuffer::Input));
-                return PrinterStatus {
-                    device: DeviceStatus::HardwareError,
-                    ..PrinterStatus::NO_DEVICE
-                };
+                return Err((
+                    PrinterStatus {
+                        device: DeviceStatus::HardwareError,
+                        ..PrinterStatus::NO_DEVICE
+                    },
+                    Unreachable::Garbled,
+                ));
             }
         }
-        status_from_state(state)
+        Ok(status_from_state(state))
     }
 
     fn record(&mut self, status: PrinterStatus) -> PrinterStatus {

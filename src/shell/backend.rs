@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use crate::backend::api::{self, CardState, ErrorCode, Operation, Reply};
-use crate::backend::engine::{Availability, Engine, Outcome};
+use crate::backend::engine::{Engine, Outcome};
 use crate::config::Config;
 use crate::core::identity::{mask_card_number, mask_name, Holder, IdNumber};
 use crate::core::records::{self, Records, YearMonth};
@@ -31,6 +31,9 @@ use crate::store::Store;
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(30);
 /// How often route availability is looked at for the header's network state.
 const AVAILABILITY_EVERY: Duration = Duration::from_secs(2);
+/// While offline, how often what waits in the outbox (a heartbeat at least) is sent as the
+/// trial that finds the back end again.
+const PROBE_EVERY: Duration = Duration::from_secs(5);
 
 /// Called once when a journal write finds the disk full while the kiosk runs: the shell puts
 /// up the out-of-service page (nothing can be journaled, so nothing may be served).
@@ -301,9 +304,10 @@ pub fn demo_known_people() -> Vec<crate::backend::sim::KnownPerson> {
         .collect()
 }
 
-/// Starts the bundled demo back end when the configuration asks for one (`[demo]`).
+/// Starts the bundled demo back end when the configuration asks for one (`[demo]`); also
+/// `diag` on a demo configuration.
 #[cfg(feature = "demo")]
-fn start_demo_backend(
+pub fn start_demo_backend(
     config: &Config,
     runtime: &tokio::runtime::Runtime,
 ) -> anyhow::Result<Option<DemoBackend>> {
@@ -326,7 +330,7 @@ fn start_demo_backend(
 }
 
 #[cfg(not(feature = "demo"))]
-fn start_demo_backend(
+pub fn start_demo_backend(
     config: &Config,
     _runtime: &tokio::runtime::Runtime,
 ) -> anyhow::Result<Option<DemoBackend>> {
@@ -355,6 +359,7 @@ async fn background(
     let mut last_retention: Option<Instant> = None;
     let mut records = RecordsHealth::default();
     let mut last_health = None;
+    let mut last_probe: Option<Instant> = None;
     let mut out_of_service = false;
     loop {
         if engine.disk_full() && !out_of_service {
@@ -428,20 +433,53 @@ async fn background(
                 Err(error) => tracing::warn!(%error, "retention pass failed"),
             }
         }
-        let reachable = engine
-            .availability()
-            .values()
-            .any(|availability| *availability == Availability::Available);
+        let mut reachable = network_reachable(&engine);
+        if !reachable && last_probe.is_none_or(|at| at.elapsed() >= PROBE_EVERY) {
+            last_probe = Some(Instant::now());
+            if let Err(error) = engine.flush_outbox().await {
+                tracing::debug!(%error, "outbox trial failed");
+            }
+            reachable = network_reachable(&engine);
+        }
         let health = if reachable && unresolved.is_empty() {
             DeviceHealth::Online
         } else {
             DeviceHealth::Offline
         };
         if last_health != Some(health) {
+            if last_health == Some(DeviceHealth::Offline) && health == DeviceHealth::Online {
+                // Back: what waited goes now, not each message after its own backoff.
+                match engine.flush_outbox().await {
+                    Ok(report) => tracing::info!(
+                        sent = report.sent,
+                        "back end reachable again; outbox flushed"
+                    ),
+                    Err(error) => tracing::warn!(%error, "outbox flush after reconnecting failed"),
+                }
+            }
             last_health = Some(health);
             events.send(Event::DeviceChanged(DeviceKind::Network, health));
         }
         tokio::time::sleep(AVAILABILITY_EVERY).await;
+    }
+}
+
+/// Whether the back end is reachable, as the header's network state: the terminal's own
+/// route (heartbeats and journal shipping, exercised every [`HEARTBEAT_EVERY`] whatever
+/// residents do) has an endpoint whose breaker is closed. The other routes are not asked:
+/// a route nobody used lately has a closed breaker that proves nothing. A breaker whose
+/// open time has run out lets a trial through but says nothing about the network either,
+/// so the header stays offline until the trial succeeds.
+fn network_reachable(engine: &Engine) -> bool {
+    let closed = |route: &Vec<renshe_exactly_once::Breaker>| {
+        route
+            .iter()
+            .any(|breaker| matches!(breaker, renshe_exactly_once::Breaker::Closed { .. }))
+    };
+    let breakers = engine.breakers();
+    match breakers.get(&api::Service::Terminal) {
+        Some(route) => closed(route),
+        None => breakers.values().any(closed),
     }
 }
 

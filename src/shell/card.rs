@@ -44,9 +44,17 @@ impl CardReaderAdapter {
             let holder = holder.clone();
             move |event: CardEvent| {
                 let core_event = match event {
-                    CardEvent::ServiceUp | CardEvent::ReaderAvailable { .. } => Some(
-                        Event::DeviceChanged(DeviceKind::CardReader, DeviceHealth::Online),
-                    ),
+                    // pcscd answering is not a reader yet: the configured one, when it is
+                    // there, is announced right after (`ReaderAvailable`), also after pcscd
+                    // restarts or the reader is plugged back in.
+                    CardEvent::ServiceUp => Some(Event::DeviceChanged(
+                        DeviceKind::CardReader,
+                        DeviceHealth::NoDevice,
+                    )),
+                    CardEvent::ReaderAvailable { .. } => Some(Event::DeviceChanged(
+                        DeviceKind::CardReader,
+                        DeviceHealth::Online,
+                    )),
                     CardEvent::ServiceDown => Some(Event::DeviceChanged(
                         DeviceKind::CardReader,
                         DeviceHealth::Offline,

@@ -439,10 +439,7 @@ impl Kiosk {
                     }
                 })
             },
-            {
-                let printer = printer.clone();
-                Box::new(move |done| printer.test_page(done))
-            },
+            printer.clone(),
         ));
         let drawer = technician.clone();
         controller.add_drawer(Box::new(move |app, _| drawer.drawn(app)));

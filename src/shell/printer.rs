@@ -3,7 +3,9 @@
 //! one on a pseudo-terminal and every receipt is saved as a picture.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use crate::shell::events::EventSink;
 
@@ -30,8 +32,18 @@ use crate::printer::{JobOutcome, Profiles, ReceiptPrinter, Refusal};
 /// Shows a saved demo receipt; called from the printing thread.
 pub type DemoReceipts = Arc<dyn Fn(PathBuf) + Send + Sync>;
 
+/// How often an idle printer is asked for its status: a printer unplugged, switched off or
+/// out of paper between receipts is seen within this, and one plugged back in, switched on
+/// or refilled re-attaches on its own (the services that need it come back without a
+/// restart).
+pub const STATUS_EVERY: Duration = Duration::from_secs(3);
+
 pub struct PrinterAdapter {
     printer: Arc<Mutex<SerialPrinter>>,
+    /// The health last told to the core, shared by the poll and the print jobs.
+    health: Arc<Mutex<Option<DeviceHealth>>>,
+    /// Ends the status poll when the adapter goes.
+    stop: Arc<AtomicBool>,
     /// Demo mode's virtual printer; kept alive for as long as the kiosk runs.
     virtual_printer: Option<Virtual>,
     receipts_dir: PathBuf,
@@ -67,8 +79,27 @@ impl PrinterAdapter {
         let health = health_of(printer.status().refusal());
         events.send(Event::DeviceChanged(DeviceKind::Printer, health));
         let receipts_dir = config.data.directory.join("receipts");
+        let printer = Arc::new(Mutex::new(printer));
+        let health = Arc::new(Mutex::new(Some(health)));
+        let stop = Arc::new(AtomicBool::new(false));
+        let poll = {
+            let (printer, health, stop, events) = (
+                printer.clone(),
+                health.clone(),
+                stop.clone(),
+                events.clone(),
+            );
+            std::thread::Builder::new()
+                .name("printer-status".into())
+                .spawn(move || poll_status(&printer, &health, &stop, &events))
+        };
+        if let Err(error) = poll {
+            tracing::error!(%error, "the printer's status poll did not start");
+        }
         Ok(PrinterAdapter {
-            printer: Arc::new(Mutex::new(printer)),
+            printer,
+            health,
+            stop,
             virtual_printer,
             receipts_dir,
             events,
@@ -80,6 +111,7 @@ impl PrinterAdapter {
     /// complete job counts as printed.
     pub fn print(&self, ticket: Ticket, receipt: Receipt) {
         let printer = self.printer.clone();
+        let told = self.health.clone();
         let events = self.events.clone();
         let virtual_printer = self.virtual_printer.clone();
         let receipts_dir = self.receipts_dir.clone();
@@ -104,7 +136,7 @@ impl PrinterAdapter {
                 },
             };
             let health = health_of(printer.status().refusal());
-            events.send(Event::DeviceChanged(DeviceKind::Printer, health));
+            tell(&told, &events, health);
             events.send(Event::Printed { ticket, result });
             if let Some(sim) = virtual_printer {
                 for path in save_demo_receipts(&sim, &receipts_dir) {
@@ -120,6 +152,7 @@ impl PrinterAdapter {
     /// whether it printed whole.
     pub fn test_page(&self, done: Box<dyn FnOnce(bool) + Send>) {
         let printer = self.printer.clone();
+        let told = self.health.clone();
         let events = self.events.clone();
         let virtual_printer = self.virtual_printer.clone();
         let receipts_dir = self.receipts_dir.clone();
@@ -146,7 +179,7 @@ impl PrinterAdapter {
                 }
             };
             let health = health_of(printer.status().refusal());
-            events.send(Event::DeviceChanged(DeviceKind::Printer, health));
+            tell(&told, &events, health);
             done(printed);
             if let Some(sim) = virtual_printer {
                 for path in save_demo_receipts(&sim, &receipts_dir) {
@@ -154,6 +187,79 @@ impl PrinterAdapter {
                 }
             }
         });
+    }
+
+    /// The printer's state now, as the self-test words it (the technician page): asked
+    /// between jobs, never inside one.
+    pub fn self_test(&self) -> crate::selftest::Check {
+        let target = self.virtual_printer.as_ref().map_or_else(
+            || self.port_path(),
+            |sim| format!("sim ({})", virtual_path(sim)),
+        );
+        match self.printer.lock() {
+            Ok(mut printer) => {
+                let status = printer.status();
+                crate::selftest::devices::printer_check(&target, &status, printer.unreachable())
+            }
+            Err(_) => crate::selftest::Check::failure(
+                crate::selftest::Part::ReceiptPrinter,
+                target,
+                "the printing thread failed",
+                "restart the kiosk",
+            ),
+        }
+    }
+
+    fn port_path(&self) -> String {
+        self.printer
+            .lock()
+            .map(|printer| printer.settings().path.clone())
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for PrinterAdapter {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Tells the core the printer's health when it changed.
+fn tell(told: &Mutex<Option<DeviceHealth>>, events: &EventSink, health: DeviceHealth) {
+    let Ok(mut last) = told.lock() else { return };
+    if *last != Some(health) {
+        if last.is_some() {
+            tracing::info!(?health, "receipt printer");
+        }
+        *last = Some(health);
+        events.send(Event::DeviceChanged(DeviceKind::Printer, health));
+    }
+}
+
+/// Asks the idle printer every [`STATUS_EVERY`]; a job in progress holds the printer and
+/// is its own status check, so that round is skipped.
+fn poll_status(
+    printer: &Mutex<SerialPrinter>,
+    told: &Mutex<Option<DeviceHealth>>,
+    stop: &AtomicBool,
+    events: &EventSink,
+) {
+    let tick = Duration::from_millis(100);
+    loop {
+        let mut waited = Duration::ZERO;
+        while waited < STATUS_EVERY {
+            if stop.load(Ordering::Relaxed) {
+                return;
+            }
+            std::thread::sleep(tick);
+            waited += tick;
+        }
+        let health = match printer.try_lock() {
+            Ok(mut printer) => health_of(printer.status().refusal()),
+            Err(std::sync::TryLockError::WouldBlock) => continue,
+            Err(std::sync::TryLockError::Poisoned(_)) => return,
+        };
+        tell(told, events, health);
     }
 }
 

@@ -11,14 +11,18 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::Argon2;
 use zeroize::Zeroizing;
 
-use crate::backend::engine::{Availability, Engine};
+use std::rc::Rc;
+
+use crate::backend::engine::Engine;
 use crate::config::{Config, TechnicianAccount};
 use crate::core::technician::{
     ActionResult, Admission, Lockout, SignInOutcome, TechnicianAction, TechnicianCommand,
     TechnicianInput, TechnicianPin, PIN_MAX_DIGITS, PIN_MIN_DIGITS,
 };
 use crate::core::{DeviceHealth, Event, View};
+use crate::selftest::{self, devices, system, Check, Part, Report, Status};
 use crate::shell::events::EventSink;
+use crate::shell::printer::PrinterAdapter;
 use crate::store::technician::AuditEntry;
 use crate::ui::{self, AppWindow, CheckRow};
 
@@ -34,9 +38,6 @@ pub type CatalogueSync = Box<dyn Fn(Box<dyn FnOnce(bool) + Send>)>;
 
 /// A self-test's summary line and its rows.
 type FinishedSelfTest = (String, Vec<Check>);
-
-/// Prints the technicians' test page and calls back with whether it printed whole.
-pub type TestPrint = Box<dyn Fn(Box<dyn FnOnce(bool) + Send>)>;
 
 /// Whether `hash` is an argon2id PHC string this build can check.
 pub fn check_pin_hash(hash: &str) -> Result<(), String> {
@@ -100,7 +101,8 @@ pub struct TechnicianAdapter {
     wall_clock: RefCell<WallClock>,
     app: slint::Weak<AppWindow>,
     catalogue_sync: CatalogueSync,
-    test_print: TestPrint,
+    printer: Rc<PrinterAdapter>,
+    config: Config,
     mode_hooks: RefCell<Vec<ModeHook>>,
     /// The last self-test's summary and rows, until the next drawing shows them.
     finished_checks: Arc<std::sync::Mutex<Option<FinishedSelfTest>>>,
@@ -115,7 +117,7 @@ impl TechnicianAdapter {
         events: EventSink,
         app: slint::Weak<AppWindow>,
         catalogue_sync: CatalogueSync,
-        test_print: TestPrint,
+        printer: Rc<PrinterAdapter>,
     ) -> TechnicianAdapter {
         TechnicianAdapter {
             accounts: Arc::new(config.technician.accounts.clone()),
@@ -126,7 +128,8 @@ impl TechnicianAdapter {
             wall_clock: RefCell::new(Arc::new(system_time_ms)),
             app,
             catalogue_sync,
-            test_print,
+            printer,
+            config: config.clone(),
             mode_hooks: RefCell::new(Vec::new()),
             finished_checks: Arc::default(),
         }
@@ -268,7 +271,7 @@ impl TechnicianAdapter {
         };
         match action {
             TechnicianAction::SelfTest => self.self_test(view, done),
-            TechnicianAction::TestPrint => (self.test_print)(Box::new(done)),
+            TechnicianAction::TestPrint => self.printer.test_page(Box::new(done)),
             TechnicianAction::SyncCatalogue => (self.catalogue_sync)(Box::new(done)),
             TechnicianAction::Restart => {
                 // The audit line goes first: the restart must not outrun it.
@@ -282,29 +285,109 @@ impl TechnicianAdapter {
         }
     }
 
-    /// The self-test as the running kiosk sees it: the devices as their adapters last
-    /// reported them, every route's breaker, and the records' counts. Never a resident's data.
+    /// The self-test as the running kiosk sees it: `diag`'s checks (`crate::selftest`) for
+    /// what the kiosk does not hold open, and for the serial devices it holds, their state
+    /// as the adapters see it (the printer asked now, between jobs). Never a resident's data.
     fn self_test(&self, view: &View, done: impl FnOnce(bool) + Send + 'static) {
-        let mut rows = device_rows(view);
+        let mut checks = vec![self.printer.self_test()];
+        checks.extend(held_devices(&self.config, view));
         let engine = self.engine.clone();
         let finished = self.finished_checks.clone();
-        let terminal_id = self.terminal_id.clone();
+        let config = self.config.clone();
         self.runtime.spawn(async move {
-            rows.extend(route_rows(&engine));
-            rows.extend(records_rows(&engine).await);
-            rows.push(clock_row());
-            let problem = rows.iter().any(|row| row.state == "failure");
+            let probes = {
+                let config = config.clone();
+                tokio::task::spawn_blocking(move || {
+                    let card = &config.devices.card_reader;
+                    let directory = &config.data.directory;
+                    let mut checks = vec![
+                        devices::card_reader(card),
+                        devices::psam(card),
+                        devices::a4_printer(
+                            &config.devices.a4_printer_spec(),
+                            config.devices.cups_host.trim(),
+                        ),
+                        system::disk(directory, system::DiskThresholds::default()),
+                        system::clock(std::time::SystemTime::now(), system::ntp_synchronized()),
+                    ];
+                    checks.extend(system::file_modes(directory, &config.key_source()));
+                    checks
+                })
+                .await
+            };
+            checks.extend(probes.unwrap_or_default());
+            let breakers = engine.availability();
+            checks.extend(
+                selftest::backend::probe_routes(
+                    &config.backend,
+                    &config.terminal.id,
+                    Some(&breakers),
+                )
+                .await,
+            );
+            checks.extend(selftest::backend::certificate(
+                config.backend.tls.as_ref(),
+                std::time::SystemTime::now(),
+            ));
+            let now = system_time_ms();
+            match engine
+                .with_store(move |store| Ok(selftest::records::journal(store, None, now)))
+                .await
+            {
+                Ok(journal) => checks.extend(journal),
+                Err(error) => checks.push(Check::failure(
+                    Part::Records,
+                    "",
+                    error.to_string(),
+                    "see the log; the records may need repair",
+                )),
+            }
+            let report = Report::new(&config.terminal.id, checks);
             let summary = format!(
-                "{terminal_id} · {} · {}",
-                crate::LONG_VERSION.lines().next().unwrap_or(crate::VERSION),
+                "{} · {} · {}",
+                config.terminal.id,
+                crate::VERSION,
                 chrono::Local::now().format("%Y-%m-%d %H:%M:%S")
             );
+            let problem = report.status == Status::Failure;
+            let rows = report.by_gravity().into_iter().cloned().collect();
             if let Ok(mut slot) = finished.lock() {
                 *slot = Some((summary, rows));
             }
             done(!problem);
         });
     }
+}
+
+/// The devices the kiosk's adapters hold, from the health they last reported.
+fn held_devices(config: &Config, view: &View) -> Vec<Check> {
+    let check = |part, target: &str, health, fix: &str| match health {
+        DeviceHealth::Online => Check::ok(part, target, "online"),
+        DeviceHealth::NoDevice => Check::ok(part, target, "none on this terminal"),
+        DeviceHealth::Unknown => Check::warning(part, target, "not reported yet", fix),
+        DeviceHealth::Offline => Check::failure(part, target, "offline", fix),
+        DeviceHealth::HardwareError => Check::failure(part, target, "hardware error", fix),
+    };
+    vec![
+        check(
+            Part::IdCardReader,
+            &config.devices.id_card_reader.port,
+            view.id_card_reader,
+            "check the reader's serial cable and power",
+        ),
+        check(
+            Part::Camera,
+            &config.devices.camera,
+            view.camera,
+            "check the camera's USB cable",
+        ),
+        check(
+            Part::Voice,
+            &config.devices.voice,
+            view.voice_device,
+            "check the speaker and `aplay -l`",
+        ),
+    ]
 }
 
 async fn sign_in(
@@ -443,184 +526,20 @@ fn restart() {
     tracing::error!(%error, "restart failed");
 }
 
-/// One self-test line before it becomes the page's row.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Check {
-    pub part: &'static str,
-    pub target: String,
-    pub state: &'static str,
-    pub detail: String,
-    pub fix: String,
-}
-
 impl From<Check> for CheckRow {
     fn from(check: Check) -> CheckRow {
+        let state = match check.status {
+            Status::Ok => "ok",
+            Status::Warning => "warning",
+            Status::Failure => "failure",
+        };
         ui::technician::check_row(
-            check.part,
-            &check.target,
-            check.state,
+            &check.subject(),
+            "",
+            state,
             &check.detail,
-            &check.fix,
+            check.fix.as_deref().unwrap_or(""),
         )
-    }
-}
-
-fn health_check(part: &'static str, health: DeviceHealth, fix: &str) -> Check {
-    let (state, detail) = match health {
-        DeviceHealth::Online => ("ok", "online"),
-        DeviceHealth::Unknown => ("unknown", "not reported yet"),
-        DeviceHealth::NoDevice => ("ok", "none on this terminal"),
-        DeviceHealth::Offline => ("failure", "offline"),
-        DeviceHealth::HardwareError => ("failure", "hardware error"),
-    };
-    Check {
-        part,
-        target: String::new(),
-        state,
-        detail: detail.into(),
-        fix: if state == "failure" {
-            fix.into()
-        } else {
-            String::new()
-        },
-    }
-}
-
-fn device_rows(view: &View) -> Vec<Check> {
-    let mut rows = vec![
-        health_check(
-            "card reader",
-            view.card_reader,
-            "check the reader's cable and that pcscd runs (systemctl status pcscd)",
-        ),
-        health_check(
-            "receipt printer",
-            view.printer,
-            "paper, cover and cable; `renshe-kiosk printer status` names the bit",
-        ),
-        health_check(
-            "ID-card reader",
-            view.id_card_reader,
-            "check the reader's serial cable and power",
-        ),
-        health_check(
-            "A4 printer",
-            view.a4_printer.health,
-            "lpstat -p; paper, toner and the queue in CUPS",
-        ),
-        health_check("camera", view.camera, "check the camera's USB cable"),
-        health_check(
-            "voice",
-            view.voice_device,
-            "check the speaker and `aplay -l`",
-        ),
-    ];
-    if let Some(problem) = view.a4_printer.problem {
-        if let Some(row) = rows.get_mut(3) {
-            row.detail = format!("{} ({problem:?})", row.detail);
-        }
-    }
-    rows
-}
-
-fn route_rows(engine: &Engine) -> Vec<Check> {
-    engine
-        .availability()
-        .into_iter()
-        .map(|(service, availability)| match availability {
-            Availability::Available => Check {
-                part: "back end",
-                target: service.as_str().into(),
-                state: "ok",
-                detail: "breaker closed".into(),
-                fix: String::new(),
-            },
-            Availability::Unavailable { retry_in_ms } => Check {
-                part: "back end",
-                target: service.as_str().into(),
-                state: "failure",
-                detail: format!("breaker open, next try in {} s", retry_in_ms.div_ceil(1000)),
-                fix: "check the network or VPN, and the route's address in terminal.toml".into(),
-            },
-        })
-        .collect()
-}
-
-async fn records_rows(engine: &Engine) -> Vec<Check> {
-    let mut rows = Vec::new();
-    let open = engine
-        .with_store(|store| Ok(store.journal_open_operations()?.len()))
-        .await;
-    let quarantined = engine.quarantined().await.map(|q| q.len());
-    match (open, quarantined) {
-        (Ok(open), Ok(quarantined)) => rows.push(Check {
-            part: "journal",
-            target: String::new(),
-            state: if quarantined > 0 { "warning" } else { "ok" },
-            detail: format!("{open} open operations, {quarantined} quarantined"),
-            fix: if quarantined > 0 {
-                "`renshe-kiosk outbox` and the quarantine: compare with the back end".into()
-            } else {
-                String::new()
-            },
-        }),
-        (Err(error), _) | (_, Err(error)) => rows.push(Check {
-            part: "journal",
-            target: String::new(),
-            state: "failure",
-            detail: error.to_string(),
-            fix: "see the log; the records may need a technician's repair".into(),
-        }),
-    }
-    match engine.outbox_counts().await {
-        Ok(counts) => {
-            let age_s = counts
-                .oldest_pending_ms
-                .map(|oldest| (system_time_ms() - oldest).max(0) / 1000);
-            rows.push(Check {
-                part: "outbox",
-                target: String::new(),
-                state: if age_s.is_some_and(|age| age > 3_600) {
-                    "warning"
-                } else {
-                    "ok"
-                },
-                detail: match age_s {
-                    Some(age) => format!("{} waiting, oldest {age} s", counts.pending),
-                    None => "empty".into(),
-                },
-                fix: if age_s.is_some_and(|age| age > 3_600) {
-                    "the back end has not taken messages for an hour: check the network".into()
-                } else {
-                    String::new()
-                },
-            });
-        }
-        Err(error) => rows.push(Check {
-            part: "outbox",
-            target: String::new(),
-            state: "failure",
-            detail: error.to_string(),
-            fix: "see the log".into(),
-        }),
-    }
-    rows
-}
-
-fn clock_row() -> Check {
-    use chrono::Datelike;
-    let now = chrono::Local::now();
-    let sane = now.year() >= 2025;
-    Check {
-        part: "clock",
-        target: String::new(),
-        state: if sane { "ok" } else { "failure" },
-        detail: now.format("%Y-%m-%d %H:%M:%S %Z").to_string(),
-        fix: if sane {
-            String::new()
-        } else {
-            "the system clock is wrong: check NTP (timedatectl)".into()
-        },
     }
 }
 

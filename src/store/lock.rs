@@ -73,6 +73,26 @@ pub fn acquire(database: &Path) -> Result<Arc<WriterLock>, StoreError> {
     Ok(lock)
 }
 
+/// The process holding `database`'s writer lock now, from the kernel's list of file locks
+/// (`/proc/locks`): nothing is locked or written to find out, so a kiosk starting meanwhile
+/// is never refused. `None` when nobody (else) holds it.
+pub fn holder(database: &Path) -> Option<u32> {
+    use std::os::unix::fs::MetadataExt;
+    let metadata = std::fs::metadata(lock_path(database)).ok()?;
+    let dev = metadata.dev();
+    let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff);
+    let minor = (dev & 0xff) | ((dev >> 12) & !0xff);
+    let file = format!("{major:02x}:{minor:02x}:{}", metadata.ino());
+    let locks = std::fs::read_to_string("/proc/locks").ok()?;
+    // "1: FLOCK  ADVISORY  WRITE 4242 fd:01:1234 0 EOF"
+    locks.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let (kind, pid, id) = (fields.get(1)?, fields.get(4)?, fields.get(5)?);
+        let pid: u32 = pid.parse().ok()?;
+        (*kind == "FLOCK" && *id == file && pid != std::process::id()).then_some(pid)
+    })
+}
+
 fn lock_path(database: &Path) -> PathBuf {
     let mut name = database.as_os_str().to_owned();
     name.push(".lock");

@@ -214,6 +214,30 @@ impl Store {
         })
     }
 
+    /// Opens `path` read-only with its records key, without the writer lock and without
+    /// creating, checking or migrating anything: the self-test looks at the journal this way,
+    /// beside a running kiosk or not. The key must exist (it is never made here).
+    pub fn open_for_inspection(path: &Path, key: &KeySource) -> Result<Store, StoreError> {
+        let keys = KeyRing::load_existing(key, path)?;
+        let mut store = Self::open_read_only(path)?;
+        store.keys = keys;
+        Ok(store)
+    }
+
+    /// `PRAGMA quick_check`: `None` when the file is sound, else SQLite's first complaint.
+    pub fn quick_check(&self) -> Result<Option<String>, StoreError> {
+        let check: String = self
+            .conn
+            .query_row("PRAGMA quick_check", [], |row| row.get(0))?;
+        Ok((check != "ok").then_some(check))
+    }
+
+    /// The other process that has `path` open as its writer (the running kiosk), if any:
+    /// asked of the kernel's lock list, without trying the lock.
+    pub fn writer(path: &Path) -> Option<u32> {
+        lock::holder(path)
+    }
+
     /// A private in-memory store, for unit tests of code that needs one.
     pub fn open_in_memory() -> Result<Store, StoreError> {
         let conn = Connection::open_in_memory()?;

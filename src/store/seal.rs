@@ -94,6 +94,16 @@ impl KeyRing {
     /// Reads the key of `source` for `database`; creates it (0600) only where the source
     /// allows. A key file others can read is refused.
     pub fn load(source: &KeySource, database: &Path) -> Result<KeyRing, KeyError> {
+        Self::read(source, database, *source == KeySource::BesideDatabase)
+    }
+
+    /// Reads the existing key of `source` for `database`, never creating one: for looking
+    /// at a database without changing anything (`diag`).
+    pub fn load_existing(source: &KeySource, database: &Path) -> Result<KeyRing, KeyError> {
+        Self::read(source, database, false)
+    }
+
+    fn read(source: &KeySource, database: &Path, create: bool) -> Result<KeyRing, KeyError> {
         let path = source.path_for(database);
         let io = |source| KeyError::Io {
             path: path.clone(),
@@ -108,7 +118,7 @@ impl KeyRing {
                 }
             }
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                if *source != KeySource::BesideDatabase {
+                if !create {
                     return Err(KeyError::Missing { path });
                 }
                 create_key_file(&path).map_err(io)?;

@@ -127,7 +127,8 @@ impl Rig {
         .expect("the testing backend is installed once");
         let dir = tempfile::tempdir().expect("tempdir");
         let config = config_with(&dir, edit);
-        std::fs::create_dir_all(&config.data.directory).expect("data dir");
+        // As `shell::run` makes it: 0700.
+        renshe_kiosk::store::private_directory(&config.data.directory).expect("data dir");
         // The kiosk's tasks run until the process ends, as in the real kiosk.
         let runtime: &'static tokio::runtime::Runtime = Box::leak(Box::new(
             tokio::runtime::Builder::new_multi_thread()
