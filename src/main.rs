@@ -27,6 +27,10 @@ struct Cli {
     /// The terminal's configuration file (default: the bundled demo configuration).
     #[arg(long, global = true, value_name = "PATH")]
     config: Option<PathBuf>,
+    /// Let a close request (the window's close button, Alt+F4) end the kiosk. Without it only
+    /// a demo configuration (one with `[demo]`) can be closed; a terminal's never can.
+    #[arg(long, global = true)]
+    allow_exit: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -145,6 +149,9 @@ fn parse_size(text: &str) -> Result<(u32, u32), String> {
     Ok((parse(width)?, parse(height)?))
 }
 
+/// sysexits' EX_CONFIG: the configuration file is unusable; restarting cannot help.
+const EX_CONFIG: u8 = 78;
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -175,7 +182,18 @@ fn load_config(path: Option<&PathBuf>) -> anyhow::Result<Config> {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command.unwrap_or(Command::Run) {
         Command::Run => {
-            let config = load_config(cli.config.as_ref())?;
+            let config = match load_config(cli.config.as_ref()) {
+                Ok(config) => config,
+                Err(error) => {
+                    eprintln!("error: {error:#}");
+                    // EX_CONFIG: the unit does not restart for it (RestartPreventExitStatus).
+                    return Ok(ExitCode::from(EX_CONFIG));
+                }
+            };
+            shell::lockdown::set_exit_allowed(shell::lockdown::exit_allowed(
+                &config,
+                cli.allow_exit,
+            ));
             shell::run(&config)?;
             Ok(ExitCode::SUCCESS)
         }

@@ -58,6 +58,8 @@ pub struct BackendAdapter {
     /// zero after a restart, and the journal must not take a new resident's `s0/f1/t0` for
     /// the last run's (it would answer with that resident's journaled result).
     run: String,
+    /// Stamped by the background task on every turn; the watchdog pings only while fresh.
+    check_in: crate::shell::supervisor::CheckIn,
     _demo_backend: Option<DemoBackend>,
 }
 
@@ -116,7 +118,9 @@ impl BackendAdapter {
                 .map_err(|error| tracing::warn!(%error, "client certificate expiry unknown"))
                 .ok()
         });
+        let check_in = crate::shell::supervisor::CheckIn::default();
         runtime.spawn(background(
+            check_in.clone(),
             ready.clone(),
             device_status.clone(),
             engine.clone(),
@@ -134,8 +138,14 @@ impl BackendAdapter {
             events,
             tasks: RefCell::default(),
             run: uuid::Uuid::new_v4().simple().to_string(),
+            check_in,
             _demo_backend: demo_backend,
         })
+    }
+
+    /// The background task's last check-in, for the watchdog (`shell::supervisor`).
+    pub fn check_in(&self) -> crate::shell::supervisor::CheckIn {
+        self.check_in.clone()
     }
 
     /// Tells the heartbeat what the devices look like now.
@@ -345,6 +355,7 @@ pub fn start_demo_backend(
 
 #[allow(clippy::too_many_arguments)]
 async fn background(
+    check_in: crate::shell::supervisor::CheckIn,
     ready: std::sync::Arc<std::sync::atomic::AtomicBool>,
     device_status: std::sync::Arc<std::sync::Mutex<ReportedDevices>>,
     engine: Engine,
@@ -362,6 +373,7 @@ async fn background(
     let mut last_probe: Option<Instant> = None;
     let mut out_of_service = false;
     loop {
+        check_in.stamp();
         if engine.disk_full() && !out_of_service {
             // Nothing new starts; the page stays until a technician restarts the kiosk.
             out_of_service = true;

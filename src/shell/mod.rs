@@ -12,12 +12,14 @@ pub mod events;
 pub mod finder;
 mod heap;
 pub mod id_card;
+pub mod lockdown;
 pub mod out_of_service;
 pub mod printer;
 #[cfg(feature = "demo")]
 pub mod proof_cli;
 pub mod receipts;
 pub mod screenshot;
+pub mod supervisor;
 pub mod technician;
 pub mod voice;
 
@@ -126,9 +128,11 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
     let (events, incoming) = EventSink::channel();
     let translator = Rc::new(Translator::new()?);
     let app = AppWindow::new().context("cannot create the kiosk window")?;
+    lockdown::guard(app.window());
     let started = Instant::now();
     let clock: Clock = Rc::new(move || Millis(started.elapsed().as_millis() as u64));
     let settings = with_stored_defaults(session_settings(config), &store);
+    supervisor::status("recovering journal");
     let kiosk = match Kiosk::assemble(
         config, &app, store, &runtime, events, translator, settings, clock,
     ) {
@@ -177,7 +181,10 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
     tick();
     timer.start(slint::TimerMode::Repeated, Duration::from_millis(500), tick);
 
+    // READY after the first frame; watchdog pings while both the UI and the back end live.
+    let supervisor = supervisor::supervise(&app, Some(kiosk.backend.check_in()), "serving");
     app.run().context("the kiosk window failed")?;
+    drop(supervisor);
     drop(timer);
     Ok(())
 }

@@ -26,7 +26,15 @@ pub fn show(config: &Config, error: &StoreError) -> anyhow::Result<()> {
         disk_full = error.is_disk_full(),
         "the terminal's records cannot be opened: out of service until a technician acts"
     );
-    page(config)?.run()?;
+    // A deliberate state, not a crash: systemd is told it is up and kept from restarting it.
+    let reason = if error.is_disk_full() {
+        "out of service: disk full"
+    } else {
+        "out of service: the records cannot be opened"
+    };
+    let window = page(config)?;
+    let _supervisor = super::supervisor::supervise(&window, None, reason);
+    window.run()?;
     Ok(())
 }
 
@@ -41,6 +49,8 @@ pub fn show_instead_of(app: &crate::ui::AppWindow, config: &Config) -> anyhow::R
     let window = page(config)?;
     window.show()?;
     app.hide()?;
+    // The kiosk's supervisor keeps pinging: the page is a deliberate state, not a crash.
+    super::supervisor::status("out of service: disk full");
     // Shown for the rest of the process: the handle must outlive this call.
     std::mem::forget(window);
     Ok(())
@@ -48,6 +58,7 @@ pub fn show_instead_of(app: &crate::ui::AppWindow, config: &Config) -> anyhow::R
 
 fn page(config: &Config) -> anyhow::Result<OutOfServiceWindow> {
     let window = OutOfServiceWindow::new()?;
+    super::lockdown::guard(window.window());
     crate::ui::install_translator(&window, Rc::new(Translator::new()?));
     window.set_languages(every_language());
     window.set_terminal_id(config.terminal.id.as_str().into());
