@@ -97,7 +97,22 @@ in_root sh -c 'ldd /usr/bin/renshe-kiosk' | grep -q 'libinput\.so' \
 
 say "config check of the installed configuration"
 in_root renshe-kiosk config check /etc/renshe-kiosk/terminal.toml || fail "config check"
-# TODO(lead): switch to `renshe-kiosk diag --json` once diag is merged (issue 13, item 2).
+
+say "diag --json in the installed root: runs, names every part, exits 1 (no devices here)"
+set +e
+in_root renshe-kiosk --config /etc/renshe-kiosk/terminal.toml diag --json >"$ROOTS/diag.json" 2>"$ROOTS/diag.err"
+diag_rc=$?
+set -e
+[ "$diag_rc" = 0 ] || [ "$diag_rc" = 1 ] || { cat "$ROOTS/diag.err" >&2; fail "diag exited $diag_rc"; }
+python3 - "$ROOTS/diag.json" <<'PY' || fail "diag --json is not the documented report"
+import json, sys
+report = json.load(open(sys.argv[1]))
+parts = {check["part"] for check in report["checks"]}
+assert report["schema"] == 1, report["schema"]
+for part in ("card-reader", "receipt-printer", "backend-route", "disk", "clock", "records"):
+    assert part in parts, (part, sorted(parts))
+print("    %d checks, status %s" % (len(report["checks"]), report["status"]))
+PY
 
 say "the kiosk user, its groups, the files"
 groups=$(in_root id -nG kiosk) || fail "no kiosk user"
