@@ -337,7 +337,7 @@ fn main() {
         let cards = [0usize, 1, 3];
         let mut card_sessions = 0;
         let session = |n: usize, card_sessions: &mut usize| {
-            if n % card_every == 0 {
+            if n.is_multiple_of(card_every) {
                 card_session(cards[*card_sessions % cards.len()]);
                 *card_sessions += 1;
             } else {
@@ -364,7 +364,7 @@ fn main() {
                     began.elapsed().as_secs_f64()
                 );
             }
-            if (n + 1) % 500 == 0 {
+            if (n + 1).is_multiple_of(500) {
                 eprintln!(
                     "  {} sessions, {:.0} s",
                     n + 1,
