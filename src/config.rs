@@ -36,6 +36,9 @@ pub struct Config {
     #[serde(default)]
     pub voice: Voice,
     pub data: Data,
+    /// The fleet's view of the terminal: the Prometheus endpoint and `/health` on loopback.
+    #[serde(default)]
+    pub metrics: Metrics,
     /// Where each back-end service lives (failover order), timeouts, retries, TLS.
     pub backend: crate::backend::config::BackendConfig,
     /// Only in demo configurations: what demo mode starts in-process.
@@ -347,6 +350,56 @@ pub struct Data {
     /// it unseals (README, "The records key"), which must exist.
     #[serde(default)]
     pub key_file: Option<PathBuf>,
+}
+
+/// `[metrics]`: where the metrics and health endpoint listens (`src/metrics/`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Metrics {
+    /// `false` serves nothing (the endpoint is on by default).
+    pub enabled: bool,
+    /// A loopback `address:port`; the fleet's agent on the terminal scrapes it. `""` serves
+    /// nothing.
+    pub listen: String,
+}
+
+/// Where the endpoint listens when the file does not say (9464: the usual port of an
+/// application's Prometheus exporter).
+pub const DEFAULT_METRICS_LISTEN: &str = "127.0.0.1:9464";
+
+impl Default for Metrics {
+    fn default() -> Metrics {
+        Metrics {
+            enabled: true,
+            listen: DEFAULT_METRICS_LISTEN.to_owned(),
+        }
+    }
+}
+
+impl Metrics {
+    /// Where to serve, or `None` when switched off. `config check` has refused an address
+    /// that does not parse or is not loopback.
+    pub fn address(&self) -> Option<std::net::SocketAddr> {
+        if !self.enabled || self.listen.trim().is_empty() {
+            return None;
+        }
+        parse_metrics_listen(&self.listen).ok()
+    }
+}
+
+/// A loopback socket address, or why not.
+fn parse_metrics_listen(text: &str) -> Result<std::net::SocketAddr, String> {
+    let address: std::net::SocketAddr = text.trim().parse().map_err(|_| {
+        format!(
+            "\"{text}\" is not address:port; use a loopback address such as \"{DEFAULT_METRICS_LISTEN}\" or \"[::1]:9464\", or \"\" to serve nothing"
+        )
+    })?;
+    if !address.ip().is_loopback() {
+        return Err(format!(
+            "{address} is not a loopback address: the endpoint has no authentication and must not face a network (the fleet's agent scrapes it on the terminal); use 127.0.0.1:PORT"
+        ));
+    }
+    Ok(address)
 }
 
 /// One thing wrong with a configuration file, located precisely.
@@ -840,6 +893,11 @@ impl Config {
         if self.data.directory.as_os_str().is_empty() {
             problem("data", "directory", "must name a folder".into());
         }
+        if self.metrics.enabled && !self.metrics.listen.trim().is_empty() {
+            if let Err(message) = parse_metrics_listen(&self.metrics.listen) {
+                problem("metrics", "listen", message);
+            }
+        }
         if let Err(error) = self.backend.validate() {
             let message = error.to_string();
             // The back end's messages name their field (`backend.routes.<service>...`).
@@ -941,6 +999,36 @@ mod tests {
         Config::parse(text, Path::new("t.toml"))
             .expect_err("must be rejected")
             .problems
+    }
+
+    #[test]
+    fn the_metrics_endpoint_listens_on_loopback_only_and_can_be_switched_off() {
+        let demo = Config::parse(&demo_text(), Path::new("t.toml")).expect("demo parses");
+        assert_eq!(
+            demo.metrics.address(),
+            Some("127.0.0.1:9464".parse().expect("address"))
+        );
+        let without = demo_text().replace("[metrics]\nlisten = \"127.0.0.1:9464\"\n", "");
+        assert_ne!(without, demo_text(), "demo.toml has a [metrics] table");
+        let defaulted = Config::parse(&without, Path::new("t.toml")).expect("parses");
+        assert_eq!(defaulted.metrics.address(), demo.metrics.address());
+        for off in ["listen = \"\"", "enabled = false"] {
+            let text = without.clone() + "\n[metrics]\n" + off + "\n";
+            let config = Config::parse(&text, Path::new("t.toml")).expect("parses");
+            assert_eq!(config.metrics.address(), None, "{off}");
+        }
+        for bad in ["0.0.0.0:9464", "192.168.1.5:9464", "localhost:9464", "9464"] {
+            let text = without.clone() + "\n[metrics]\nlisten = \"" + bad + "\"\n";
+            let found = problems(&text);
+            assert_eq!(found.len(), 1, "{bad}: {found:?}");
+            assert_eq!(found[0].field, "metrics.listen");
+            assert_eq!(found[0].line, Some(text.lines().count()), "{bad}");
+            assert!(
+                found[0].message.contains("127.0.0.1:"),
+                "{}",
+                found[0].message
+            );
+        }
     }
 
     #[test]

@@ -10,6 +10,8 @@ pub use renshe_core as core;
 pub mod i18n;
 pub mod idcard;
 pub mod locator;
+pub mod logging;
+pub mod metrics;
 pub mod printer;
 pub mod selftest;
 pub mod shell;

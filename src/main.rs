@@ -153,14 +153,13 @@ fn parse_size(text: &str) -> Result<(u32, u32), String> {
 const EX_CONFIG: u8 = 78;
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    // Every log line names the terminal and its district: the configuration is read first
+    // (a broken one is reported by the command itself).
+    let identity = load_config(cli.config.as_ref())
+        .ok()
+        .map(|config| renshe_kiosk::logging::Identity::of(&config));
+    renshe_kiosk::logging::init(identity);
     match run(cli) {
         Ok(code) => code,
         Err(error) => {

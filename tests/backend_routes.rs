@@ -377,9 +377,9 @@ async fn the_outbox_holds_heartbeats_while_the_back_end_is_down_latest_wins_and_
     let dir = tempfile::tempdir().expect("tempdir");
     let heartbeat = |uptime_s| Operation::Heartbeat {
         status: renshe_kiosk::backend::api::DeviceStatus {
-            card_reader: "ok".into(),
-            printer: "paper-low".into(),
-            paper: "low".into(),
+            card_reader: renshe_kiosk::backend::api::DeviceState::Online,
+            printer: renshe_kiosk::backend::api::DeviceState::Online,
+            paper: renshe_kiosk::backend::api::PaperState::Low,
             uptime_s,
             ..Default::default()
         },
@@ -544,14 +544,10 @@ async fn daily_reconciliation_matches_the_journal_and_flags_what_only_the_host_h
             "r-hb",
             Operation::Heartbeat {
                 status: renshe_kiosk::backend::api::DeviceStatus {
-                    card_reader: "ok".into(),
-                    printer: "ok".into(),
-                    paper: "ok".into(),
-                    camera: String::new(),
-                    a4_printer: String::new(),
+                    card_reader: renshe_kiosk::backend::api::DeviceState::Online,
+                    printer: renshe_kiosk::backend::api::DeviceState::Online,
+                    paper: renshe_kiosk::backend::api::PaperState::Full,
                     uptime_s: 1,
-                    version: String::new(),
-                    commit: String::new(),
                     ..Default::default()
                 },
             },

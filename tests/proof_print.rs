@@ -158,6 +158,7 @@ fn proofs_are_issued_printed_on_cups_and_refused_by_a_stopped_queue() {
         &runtime,
         events.clone(),
         std::sync::Arc::new(|| {}),
+        renshe_kiosk::metrics::Metrics::new(),
     )
     .expect("backend");
     let spec = A4PrinterSpec::parse(QUEUE).expect("queue name");

@@ -85,9 +85,15 @@ fn an_ended_flows_request_never_answers_and_the_next_one_does() {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let store = Store::open(&config.database_path()).expect("store");
     let (events, mut incoming) = EventSink::channel();
-    let backend =
-        BackendAdapter::start(&config, store, &runtime, events, std::sync::Arc::new(|| {}))
-            .expect("adapter");
+    let backend = BackendAdapter::start(
+        &config,
+        store,
+        &runtime,
+        events,
+        std::sync::Arc::new(|| {}),
+        renshe_kiosk::metrics::Metrics::new(),
+    )
+    .expect("adapter");
     let holder = demo_residents().remove(0);
 
     slow_down(&config, 700);

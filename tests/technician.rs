@@ -106,6 +106,11 @@ fn technician_mode_from_the_gesture_to_leaving() {
 
     gesture(&mut rig);
     assert!(rig.app.get_maintenance(), "the gesture opens the sign-in");
+    assert_eq!(
+        rig.kiosk.metrics.mode(),
+        renshe_kiosk::metrics::TerminalMode::Maintenance,
+        "heartbeats, metrics and /health say maintenance"
+    );
     assert_eq!(step(&rig), TechnicianStep::SignIn);
 
     // Four wrong PINs say how many tries are left; the fifth locks sign-in.
@@ -188,6 +193,10 @@ fn technician_mode_from_the_gesture_to_leaving() {
     rig.tap("退出维护，恢复服务");
     assert!(!rig.app.get_maintenance());
     assert_eq!(rig.app.get_page(), PageId::Attract);
+    assert_eq!(
+        rig.kiosk.metrics.mode(),
+        renshe_kiosk::metrics::TerminalMode::InService
+    );
     assert!(
         rig.kiosk.controller.elderly(),
         "the next resident starts in elderly mode"

@@ -62,18 +62,123 @@ impl Service {
     }
 }
 
+/// A device's state as heartbeats and metrics report it: XFS4IoT's `Common.Status.Device`
+/// words (`online`, `offline`, `noDevice`, `hardwareError`, `starting`). The dashed words
+/// older kiosks sent are still read.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "camelCase")]
+pub enum DeviceState {
+    #[serde(alias = "ok")]
+    Online,
+    Offline,
+    #[serde(alias = "no-device")]
+    NoDevice,
+    #[serde(alias = "hardware-error")]
+    HardwareError,
+    /// Not reported yet since the kiosk started.
+    #[default]
+    #[serde(alias = "unknown")]
+    Starting,
+}
+
+impl DeviceState {
+    pub const ALL: [DeviceState; 5] = [
+        DeviceState::Online,
+        DeviceState::Offline,
+        DeviceState::NoDevice,
+        DeviceState::HardwareError,
+        DeviceState::Starting,
+    ];
+
+    /// The word on the wire (and in metric labels).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeviceState::Online => "online",
+            DeviceState::Offline => "offline",
+            DeviceState::NoDevice => "noDevice",
+            DeviceState::HardwareError => "hardwareError",
+            DeviceState::Starting => "starting",
+        }
+    }
+}
+
+/// The receipt printer's paper: XFS4IoT's `Printer.Status.Paper` words. Older kiosks' `ok`
+/// is read as `full`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum PaperState {
+    #[serde(alias = "ok")]
+    Full,
+    Low,
+    Out,
+    #[default]
+    Unknown,
+}
+
+impl PaperState {
+    pub const ALL: [PaperState; 4] = [
+        PaperState::Full,
+        PaperState::Low,
+        PaperState::Out,
+        PaperState::Unknown,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaperState::Full => "full",
+            PaperState::Low => "low",
+            PaperState::Out => "out",
+            PaperState::Unknown => "unknown",
+        }
+    }
+}
+
+/// Whom the terminal serves now: residents, a technician (technician mode), or nobody (the
+/// records cannot be written, e.g. a full disk).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TerminalMode {
+    #[default]
+    InService,
+    Maintenance,
+    OutOfService,
+}
+
+impl TerminalMode {
+    pub const ALL: [TerminalMode; 3] = [
+        TerminalMode::InService,
+        TerminalMode::Maintenance,
+        TerminalMode::OutOfService,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TerminalMode::InService => "in_service",
+            TerminalMode::Maintenance => "maintenance",
+            TerminalMode::OutOfService => "out_of_service",
+        }
+    }
+}
+
 /// Device health reported with a heartbeat.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeviceStatus {
-    pub card_reader: String,
-    pub printer: String,
-    pub paper: String,
-    /// The face camera and the A4 printer, in the same words; absent from older kiosks.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub camera: String,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub a4_printer: String,
+    pub card_reader: DeviceState,
+    pub printer: DeviceState,
+    pub paper: PaperState,
+    /// The face camera, the A4 printer and the ID-card reader; absent from older kiosks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub camera: Option<DeviceState>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub a4_printer: Option<DeviceState>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_card_reader: Option<DeviceState>,
+    /// Whom the terminal serves (absent from older kiosks: in service).
+    #[serde(default)]
+    pub mode: TerminalMode,
     pub uptime_s: u64,
     /// The kiosk's version and the commit it was built from, so the fleet knows what runs.
     #[serde(default)]
@@ -1037,6 +1142,50 @@ mod tests {
     }
 
     #[test]
+    fn heartbeats_carry_device_states_and_the_mode_as_xfs4iot_words() {
+        let status = DeviceStatus {
+            card_reader: DeviceState::NoDevice,
+            printer: DeviceState::HardwareError,
+            paper: PaperState::Out,
+            id_card_reader: Some(DeviceState::Starting),
+            mode: TerminalMode::OutOfService,
+            ..Default::default()
+        };
+        let wire = serde_json::to_value(&status).expect("serializes");
+        assert_eq!(wire["card_reader"], "noDevice");
+        assert_eq!(wire["printer"], "hardwareError");
+        assert_eq!(wire["paper"], "out");
+        assert_eq!(wire["id_card_reader"], "starting");
+        assert_eq!(wire["mode"], "out_of_service");
+        assert!(wire.get("camera").is_none(), "absent, not null");
+        for state in DeviceState::ALL {
+            assert_eq!(serde_json::to_value(state).expect("state"), state.as_str());
+        }
+        for paper in PaperState::ALL {
+            assert_eq!(serde_json::to_value(paper).expect("paper"), paper.as_str());
+        }
+        for mode in TerminalMode::ALL {
+            assert_eq!(serde_json::to_value(mode).expect("mode"), mode.as_str());
+        }
+        // An older kiosk's heartbeat (free words, no mode) still parses.
+        let old: DeviceStatus = serde_json::from_str(
+            r#"{"card_reader":"no-device","printer":"online","paper":"ok","camera":"unknown","uptime_s":3}"#,
+        )
+        .expect("an older heartbeat");
+        assert_eq!(old.card_reader, DeviceState::NoDevice);
+        assert_eq!(old.paper, PaperState::Full);
+        assert_eq!(old.camera, Some(DeviceState::Starting));
+        assert_eq!(old.mode, TerminalMode::InService);
+        // Anything else is refused, not read as a default.
+        for bad in [
+            r#"{"card_reader":"fine","printer":"online","paper":"full","uptime_s":3}"#,
+            r#"{"card_reader":"online","printer":"online","paper":"full","mode":"asleep","uptime_s":3}"#,
+        ] {
+            assert!(serde_json::from_str::<DeviceStatus>(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn every_operation_has_a_route_and_round_trips_through_the_wire_form() {
         let ops = vec![
             Operation::IdentifyHolder {
@@ -1049,14 +1198,12 @@ mod tests {
             },
             Operation::Heartbeat {
                 status: DeviceStatus {
-                    card_reader: "ok".into(),
-                    printer: "ok".into(),
-                    paper: "low".into(),
-                    camera: String::new(),
-                    a4_printer: String::new(),
+                    card_reader: DeviceState::Online,
+                    printer: DeviceState::HardwareError,
+                    paper: PaperState::Low,
+                    camera: Some(DeviceState::NoDevice),
+                    mode: TerminalMode::Maintenance,
                     uptime_s: 5,
-                    version: String::new(),
-                    commit: String::new(),
                     ..Default::default()
                 },
             },

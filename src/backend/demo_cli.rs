@@ -239,14 +239,12 @@ fn session_script(seed: u64, index: u32, residents: &[sim::Resident]) -> Vec<Ste
             reference: reference("heartbeat"),
             op: Operation::Heartbeat {
                 status: api::DeviceStatus {
-                    card_reader: "ok".into(),
-                    printer: "ok".into(),
-                    paper: "ok".into(),
-                    camera: String::new(),
-                    a4_printer: String::new(),
+                    card_reader: api::DeviceState::Online,
+                    printer: api::DeviceState::Online,
+                    paper: api::PaperState::Full,
                     uptime_s: u64::from(index),
-                    version: String::new(),
-                    commit: String::new(),
+                    version: crate::VERSION.into(),
+                    commit: crate::GIT_COMMIT.into(),
                     ..Default::default()
                 },
             },

@@ -421,6 +421,35 @@ struct Inner {
     stopped: AtomicBool,
     /// The last journal write found the disk full; cleared by the next that goes through.
     disk_full: AtomicBool,
+    /// Where transactions and exchange times are counted (the kiosk's; tools have none).
+    metrics: std::sync::OnceLock<crate::metrics::Metrics>,
+}
+
+/// One HTTP exchange with `service`'s endpoint, its time into the route's histogram.
+async fn send_timed(
+    inner: &Inner,
+    service: Service,
+    request: &WireRequest<'_>,
+) -> Result<super::http::WireResponse, HttpError> {
+    let started = Instant::now();
+    let result = inner.client.send(request).await;
+    if let Some(metrics) = inner.metrics.get() {
+        metrics.backend_request(service.as_str(), started.elapsed().as_secs_f64());
+    }
+    result
+}
+
+/// The word the transactions metric uses for how an operation ended.
+fn outcome_label(result: &Result<Outcome, EngineError>) -> &'static str {
+    match result {
+        Ok(Outcome::Applied { .. }) => "applied",
+        Ok(Outcome::Rejected { .. }) => "rejected",
+        Ok(Outcome::Unknown { .. }) => "unknown",
+        Ok(Outcome::Voided { .. }) => "voided",
+        Ok(Outcome::Deferred { .. }) => "deferred",
+        Err(EngineError::Unavailable { .. }) => "unavailable",
+        Err(_) => "error",
+    }
 }
 
 /// Held by every `Engine` handle; when the last goes, the machines stop driving.
@@ -603,7 +632,13 @@ async fn perform(inner: Arc<Inner>, work: Work) {
             operation,
             reason,
         } => {
-            tracing::error!(key, operation, reason, "journal entry quarantined");
+            tracing::error!(
+                event = crate::logging::event::JOURNAL_QUARANTINED,
+                key,
+                operation,
+                reason,
+                "journal entry quarantined"
+            );
             let at = inner.clock.ms();
             let result =
                 with_store(&inner, move |s| s.quarantine(&key, &operation, &reason, at)).await;
@@ -701,7 +736,12 @@ async fn journal_write(inner: &Arc<Inner>, service: Service, entry: MachineEntry
                 None => acknowledge(&mut core, inner.clock.now(), &entry.key),
                 Some(reason) => {
                     // Nothing was written, nothing sent: as though never begun.
-                    tracing::error!(key, %reason, "intent not journaled");
+                    tracing::error!(
+                        event = crate::logging::event::JOURNAL_WRITE_FAILED,
+                        key,
+                        %reason,
+                        "intent not journaled"
+                    );
                     if let Some(m) = core.machine_of(&key) {
                         let _ = m.abandon(&entry.key);
                     }
@@ -766,7 +806,12 @@ async fn journal_write(inner: &Arc<Inner>, service: Service, entry: MachineEntry
                     inner
                         .disk_full
                         .store(error.is_disk_full(), Ordering::SeqCst);
-                    tracing::error!(key, %error, "journal write failed; retrying");
+                    tracing::error!(
+                        event = crate::logging::event::JOURNAL_WRITE_FAILED,
+                        key,
+                        %error,
+                        "journal write failed; retrying"
+                    );
                     let text = error.to_string();
                     core.settle(&key, |_, _| Some(Settled::Failed(text.clone())));
                     false
@@ -812,7 +857,7 @@ async fn send(
                 idempotency_key: &key.0,
                 timeout: Duration::from_millis(route.timeout_ms),
             };
-            match inner.client.send(&request).await {
+            match send_timed(inner, service, &request).await {
                 Ok(r) if (200..300).contains(&r.status) => match api::parse_reply(&op, &r.body) {
                     Ok(_) => (
                         Answer::Applied(ResultRecord::Applied {
@@ -895,7 +940,7 @@ async fn status(
                 idempotency_key: &key.0,
                 timeout: Duration::from_millis(route.timeout_ms),
             };
-            match inner.client.send(&request).await {
+            match send_timed(inner, service, &request).await {
                 Ok(r) if (200..300).contains(&r.status) => match TxStatus::parse(&r.body) {
                     Ok(s) => Ok(tx_state(s)),
                     Err(e) => {
@@ -1139,6 +1184,7 @@ impl Engine {
             in_flight: Mutex::new(HashMap::new()),
             stopped: AtomicBool::new(false),
             disk_full: AtomicBool::new(false),
+            metrics: std::sync::OnceLock::new(),
         });
         Ok(Engine {
             _alive: Arc::new(Alive {
@@ -1150,6 +1196,18 @@ impl Engine {
 
     pub fn terminal_id(&self) -> &str {
         &self.inner.terminal_id
+    }
+
+    /// Counts this engine's transactions and times its exchanges into `metrics` (once; a
+    /// second call is ignored).
+    pub fn attach_metrics(&self, metrics: crate::metrics::Metrics) {
+        let _ = self.inner.metrics.set(metrics);
+    }
+
+    fn count(&self, operation: &'static str, result: &Result<Outcome, EngineError>) {
+        if let Some(metrics) = self.inner.metrics.get() {
+            metrics.transaction(operation, outcome_label(result));
+        }
     }
 
     /// Runs `f` on the store in a blocking task (SQLite commits wait for fsync). The engine
@@ -1170,6 +1228,17 @@ impl Engine {
     /// journal is the authority), then the machine begins, and this call waits for its
     /// first report.
     pub async fn execute(&self, reference: &str, op: Operation) -> Result<Outcome, EngineError> {
+        let operation = op.name();
+        let result = self.execute_counted(reference, op).await;
+        self.count(operation, &result);
+        result
+    }
+
+    async fn execute_counted(
+        &self,
+        reference: &str,
+        op: Operation,
+    ) -> Result<Outcome, EngineError> {
         if !op.is_mutation() {
             return self.query(&op).await;
         }
@@ -1393,7 +1462,7 @@ impl Engine {
                     idempotency_key: key,
                     timeout: Duration::from_millis(route.timeout_ms),
                 };
-                let failure = match self.inner.client.send(&request).await {
+                let failure = match send_timed(&self.inner, service, &request).await {
                     Ok(r) if (200..300).contains(&r.status) => match validate(&r.body) {
                         Ok(()) => {
                             self.breaker_result(service, index, true);
@@ -1584,7 +1653,13 @@ impl Engine {
         operation: &str,
         reason: &str,
     ) -> Result<(), EngineError> {
-        tracing::error!(key, operation, reason, "journal entry quarantined");
+        tracing::error!(
+            event = crate::logging::event::JOURNAL_QUARANTINED,
+            key,
+            operation,
+            reason,
+            "journal entry quarantined"
+        );
         let (key, operation, reason) = (key.to_string(), operation.to_string(), reason.to_string());
         let at = self.inner.clock.ms();
         self.with_store(move |s| s.quarantine(&key, &operation, &reason, at))
@@ -1748,6 +1823,13 @@ impl Engine {
     /// is not journaled and replaces any heartbeat still waiting. A certification is journaled
     /// (intent and outbox message in one transaction) and queued once per `reference`.
     pub async fn defer(&self, reference: &str, op: Operation) -> Result<Outcome, EngineError> {
+        let operation = op.name();
+        let result = self.defer_counted(reference, op).await;
+        self.count(operation, &result);
+        result
+    }
+
+    async fn defer_counted(&self, reference: &str, op: Operation) -> Result<Outcome, EngineError> {
         let clock = self.inner.clock;
         if matches!(op, Operation::Heartbeat { .. }) {
             let key = uuid::Uuid::new_v4().to_string();

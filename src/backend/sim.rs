@@ -289,6 +289,15 @@ struct SimState {
     seal: Option<String>,
     /// Keys of mutations still executing (`execution_ms`): their status is `in_progress`.
     executing: std::collections::HashSet<String>,
+    /// Each terminal's latest heartbeat and how many arrived (`GET /admin/heartbeats`).
+    heartbeats: std::collections::BTreeMap<String, HeartbeatSeen>,
+}
+
+/// What the demo back end keeps of a terminal's heartbeats: the latest status, and a count.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HeartbeatSeen {
+    pub received: u64,
+    pub status: api::DeviceStatus,
 }
 
 /// Proof codes the demo back end remembers.
@@ -537,6 +546,11 @@ impl SimHandle {
         self.addr
     }
 
+    /// Each terminal's latest heartbeat.
+    pub fn heartbeats(&self) -> std::collections::BTreeMap<String, HeartbeatSeen> {
+        lock(&self.state).heartbeats.clone()
+    }
+
     /// The operations applied so far, in order.
     pub fn ledger(&self) -> Vec<LedgerEntry> {
         lock(&self.state).durable.ledger.clone()
@@ -605,6 +619,7 @@ pub async fn start(options: SimOptions) -> Result<SimHandle, SimError> {
         proof_codes: std::collections::VecDeque::new(),
         seal: None,
         executing: std::collections::HashSet::new(),
+        heartbeats: std::collections::BTreeMap::new(),
     }));
     let tls = match &options.tls {
         Some(t) => Some(tokio_rustls::TlsAcceptor::from(Arc::new(server_config(t)?))),
@@ -662,6 +677,7 @@ fn router(state: Arc<Mutex<SimState>>) -> Router {
         .route("/v1/transactions/{key}/void", post(tx_void))
         .route(api::JOURNAL_BATCH_PATH, post(operation))
         .route("/admin/ledger", get(admin_ledger))
+        .route("/admin/heartbeats", get(admin_heartbeats))
         .route("/verify/{code}", get(verify_code))
         .route(
             "/admin/faults",
@@ -756,17 +772,7 @@ fn api_paths() -> Vec<String> {
             limit: None,
         },
         Operation::Heartbeat {
-            status: api::DeviceStatus {
-                card_reader: String::new(),
-                printer: String::new(),
-                paper: String::new(),
-                camera: String::new(),
-                a4_printer: String::new(),
-                uptime_s: 0,
-                version: String::new(),
-                commit: String::new(),
-                ..Default::default()
-            },
+            status: api::DeviceStatus::default(),
         },
         Operation::Reconciliation {
             date: String::new(),
@@ -1318,7 +1324,18 @@ impl SimState {
                 }
                 // Answered above, before the JSON value the other answers go through.
                 Operation::CatalogueSync { .. } => Ok(serde_json::Value::Null),
-                Operation::Heartbeat { .. } => serde_json::to_value(api::Ack { received: true }),
+                Operation::Heartbeat { status } => {
+                    let seen = self
+                        .heartbeats
+                        .entry(terminal.to_string())
+                        .or_insert_with(|| HeartbeatSeen {
+                            received: 0,
+                            status: status.clone(),
+                        });
+                    seen.received += 1;
+                    seen.status = status.clone();
+                    serde_json::to_value(api::Ack { received: true })
+                }
                 Operation::Reconciliation { date } => {
                     serde_json::to_value(api::ReconciliationReport {
                         date: date.clone(),
@@ -1580,6 +1597,12 @@ fn verification_code(op: &Operation, ledger_len: usize) -> String {
 
 async fn admin_ledger(State(state): State<Arc<Mutex<SimState>>>) -> Json<Vec<LedgerEntry>> {
     Json(lock(&state).durable.ledger.clone())
+}
+
+async fn admin_heartbeats(
+    State(state): State<Arc<Mutex<SimState>>>,
+) -> Json<std::collections::BTreeMap<String, HeartbeatSeen>> {
+    Json(lock(&state).heartbeats.clone())
 }
 
 async fn admin_get_faults(State(state): State<Arc<Mutex<SimState>>>) -> Json<FaultPlan> {

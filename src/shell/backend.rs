@@ -21,14 +21,17 @@ use crate::core::{
     CertificationStatus, Confirmation, CycleState, Date, DeviceHealth, DeviceKind, EnrollmentLine,
     Event, FlowId, LivenessAction, LivenessChallenge, PersonFound, ProofAnswer, ProofKind,
     ProofMonth, ProofYear, ProxyChange, ProxyEntry, ProxyReply, QueryKind, RejectReason, Rejection,
-    ReportedDevices, Request, Ticket, Verdict,
+    Request, Ticket, Verdict,
 };
 use crate::locator::catalogue::ServicePoint;
+use crate::logging::event;
 use crate::shell::events::EventSink;
 use crate::store::Store;
 
 /// How often the relay drains the outbox and a heartbeat is queued.
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(30);
+/// The least time between two heartbeats sent for status changes (a flapping device).
+const CHANGE_HEARTBEAT_GAP: Duration = Duration::from_secs(1);
 /// How often route availability is looked at for the header's network state.
 const AVAILABILITY_EVERY: Duration = Duration::from_secs(2);
 /// While offline, how often what waits in the outbox (a heartbeat at least) is sent as the
@@ -47,8 +50,6 @@ pub struct BackendAdapter {
     /// False while journal entries with an unknown outcome remain: nobody is served until
     /// the back end has said what became of them.
     ready: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    /// What the next heartbeat reports: the devices' health as the session knows it.
-    device_status: std::sync::Arc<std::sync::Mutex<ReportedDevices>>,
     engine: Engine,
     runtime: tokio::runtime::Handle,
     events: EventSink,
@@ -72,6 +73,7 @@ impl BackendAdapter {
         runtime: &tokio::runtime::Runtime,
         events: EventSink,
         disk_full: DiskFull,
+        metrics: crate::metrics::Metrics,
     ) -> anyhow::Result<BackendAdapter> {
         let demo_backend = start_demo_backend(config, runtime)?;
         // A chain that does not verify is reported, not refused: the kiosk still serves, and
@@ -79,17 +81,23 @@ impl BackendAdapter {
         // since the last check that passed is recomputed (a keyed mark in settings).
         let chain_broken_at = match store.journal_verify_chain_since_mark()? {
             Ok(entries) => {
-                tracing::info!(entries, "journal chain verified since the last start");
+                tracing::info!(
+                    event = event::JOURNAL_CHAIN_VERIFIED,
+                    entries,
+                    "journal chain verified since the last start"
+                );
                 None
             }
             Err(error) => {
-                tracing::error!(%error, "the journal's chain does not verify: a technician must compare it with the back end's copy");
+                tracing::error!(event = event::JOURNAL_CHAIN_BROKEN, %error, "the journal's chain does not verify: a technician must compare it with the back end's copy");
                 Some(error.seq())
             }
         };
         let engine = Engine::new(store, config.backend.clone(), &config.terminal.id)?;
+        engine.attach_metrics(metrics.clone());
         let report = runtime.block_on(engine.recover())?;
         tracing::info!(
+            event = event::JOURNAL_RECOVERED,
             applied = report.applied,
             rejected = report.rejected,
             voided = report.voided,
@@ -104,15 +112,10 @@ impl BackendAdapter {
             DeviceHealth::Offline
         };
         events.send(Event::DeviceChanged(DeviceKind::Network, network));
-        let device_status = std::sync::Arc::new(std::sync::Mutex::new(ReportedDevices {
-            card_reader: DeviceHealth::Unknown,
-            printer: DeviceHealth::Unknown,
-            camera: DeviceHealth::Unknown,
-            a4_printer: DeviceHealth::Unknown,
-        }));
         let ready = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(
             report.unresolved.is_empty(),
         ));
+        metrics.set_ready(report.unresolved.is_empty());
         let certificate_expiry = config.backend.tls.as_ref().and_then(|tls| {
             crate::backend::http::client_certificate_expiry(tls)
                 .map_err(|error| tracing::warn!(%error, "client certificate expiry unknown"))
@@ -122,7 +125,7 @@ impl BackendAdapter {
         runtime.spawn(background(
             check_in.clone(),
             ready.clone(),
-            device_status.clone(),
+            metrics,
             engine.clone(),
             events.clone(),
             report.unresolved,
@@ -132,7 +135,6 @@ impl BackendAdapter {
         ));
         Ok(BackendAdapter {
             ready,
-            device_status,
             engine,
             runtime: runtime.handle().clone(),
             events,
@@ -146,13 +148,6 @@ impl BackendAdapter {
     /// The background task's last check-in, for the watchdog (`shell::supervisor`).
     pub fn check_in(&self) -> crate::shell::supervisor::CheckIn {
         self.check_in.clone()
-    }
-
-    /// Tells the heartbeat what the devices look like now.
-    pub fn report_devices(&self, devices: ReportedDevices) {
-        if let Ok(mut status) = self.device_status.lock() {
-            *status = devices;
-        }
     }
 
     /// Syncs the service-point catalogue into the store in the background (the first sync
@@ -173,6 +168,7 @@ impl BackendAdapter {
             match super::catalogue::sync_and_load(&engine, &database, &key).await {
                 Ok((synced, Some((version, points)))) => {
                     tracing::info!(
+                        event = event::CATALOGUE_LOADED,
                         version,
                         synced,
                         points = points.len(),
@@ -186,11 +182,18 @@ impl BackendAdapter {
                     finished(synced);
                 }
                 Ok((_, None)) => {
-                    tracing::warn!("no service-point catalogue on this terminal yet");
+                    tracing::warn!(
+                        event = event::CATALOGUE_FAILED,
+                        "no service-point catalogue on this terminal yet"
+                    );
                     finished(false);
                 }
                 Err(error) => {
-                    tracing::warn!(%error, "service-point catalogue not loaded");
+                    tracing::warn!(
+                        event = event::CATALOGUE_FAILED,
+                        %error,
+                        "service-point catalogue not loaded"
+                    );
                     finished(false);
                 }
             }
@@ -357,7 +360,7 @@ pub fn start_demo_backend(
 async fn background(
     check_in: crate::shell::supervisor::CheckIn,
     ready: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    device_status: std::sync::Arc<std::sync::Mutex<ReportedDevices>>,
+    metrics: crate::metrics::Metrics,
     engine: Engine,
     events: EventSink,
     mut unresolved: Vec<String>,
@@ -367,6 +370,8 @@ async fn background(
 ) {
     let started = Instant::now();
     let mut last_heartbeat: Option<Instant> = None;
+    // What the last heartbeat said: a different status now is sent at once.
+    let mut last_sent: Option<crate::metrics::Status> = None;
     let mut last_retention: Option<Instant> = None;
     let mut records = RecordsHealth::default();
     let mut last_health = None;
@@ -378,6 +383,12 @@ async fn background(
             // Nothing new starts; the page stays until a technician restarts the kiosk.
             out_of_service = true;
             ready.store(false, std::sync::atomic::Ordering::SeqCst);
+            metrics.set_ready(false);
+            metrics.set_mode(api::TerminalMode::OutOfService);
+            tracing::error!(
+                event = event::STORE_DISK_FULL,
+                "the disk is full: out of service until a technician frees space and restarts the kiosk"
+            );
             disk_full();
         }
         if !unresolved.is_empty() && !out_of_service {
@@ -385,58 +396,59 @@ async fn background(
                 unresolved = report.unresolved;
             }
             ready.store(unresolved.is_empty(), std::sync::atomic::Ordering::SeqCst);
+            metrics.set_ready(unresolved.is_empty());
         }
-        if last_heartbeat.is_none_or(|at| at.elapsed() >= HEARTBEAT_EVERY) {
+        let periodic = last_heartbeat.is_none_or(|at| at.elapsed() >= HEARTBEAT_EVERY);
+        let status = metrics.status();
+        let changed = last_sent.is_some_and(|sent| sent != status)
+            && last_heartbeat.is_none_or(|at| at.elapsed() >= CHANGE_HEARTBEAT_GAP);
+        if periodic || changed {
             last_heartbeat = Some(Instant::now());
-            let devices = device_status.lock().map(|status| *status).ok();
-            let health = |pick: fn(&ReportedDevices) -> DeviceHealth| {
-                devices.as_ref().map_or(DeviceHealth::Unknown, pick)
-            };
-            let printer = health(|d| d.printer);
-            let status = api::DeviceStatus {
-                card_reader: crate::ui::health_name(health(|d| d.card_reader)).into(),
-                printer: crate::ui::health_name(printer).into(),
-                camera: crate::ui::health_name(health(|d| d.camera)).into(),
-                a4_printer: crate::ui::health_name(health(|d| d.a4_printer)).into(),
-                paper: if printer == DeviceHealth::Online {
-                    "ok"
-                } else {
-                    "unknown"
-                }
-                .into(),
-                uptime_s: started.elapsed().as_secs(),
-                version: crate::VERSION.into(),
-                commit: crate::GIT_COMMIT.into(),
-                quarantined: records.quarantined,
-                reconciliation_differences: records.reconciliation_differences,
-                journal_head: records.journal_head,
-                journal_chain_broken_at: chain_broken_at,
-                certificate_days_left: certificate_expiry.map(|expiry| {
-                    let now = std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .map_or(0, |d| d.as_secs() as i64);
-                    (expiry - now).div_euclid(86_400)
-                }),
-            };
+            last_sent = Some(status);
+            let beat = heartbeat(
+                &status,
+                started.elapsed(),
+                &records,
+                chain_broken_at,
+                certificate_expiry,
+            );
             let reference = format!("heartbeat-{}", uuid::Uuid::new_v4());
-            if let Err(error) = engine
-                .defer(&reference, Operation::Heartbeat { status })
+            match engine
+                .defer(&reference, Operation::Heartbeat { status: beat })
                 .await
             {
-                tracing::warn!(%error, "heartbeat not queued");
+                Ok(_) => {
+                    metrics.heartbeat_queued(periodic);
+                    tracing::debug!(
+                        event = event::HEARTBEAT_QUEUED,
+                        periodic,
+                        "heartbeat queued"
+                    );
+                }
+                Err(error) => {
+                    tracing::warn!(event = event::HEARTBEAT_FAILED, %error, "heartbeat not queued")
+                }
             }
-            if let Err(error) = engine.ship_journal(JOURNAL_BATCH_ENTRIES).await {
-                tracing::warn!(%error, "journal batch not queued");
+            if periodic {
+                if let Err(error) = engine.ship_journal(JOURNAL_BATCH_ENTRIES).await {
+                    tracing::warn!(%error, "journal batch not queued");
+                }
             }
+            // A change goes out now, not at the next periodic pass.
             if let Err(error) = engine.relay_outbox().await {
-                tracing::warn!(%error, "outbox relay failed");
+                tracing::warn!(event = event::OUTBOX_RELAY_FAILED, %error, "outbox relay failed");
             }
-            records.look(&engine).await;
+            if periodic {
+                records.look(&engine).await;
+                metrics.quarantined(records.quarantined);
+            }
         }
+        observe_records(&engine, &metrics).await;
         if last_retention.is_none_or(|at| at.elapsed() >= RETENTION_EVERY) {
             last_retention = Some(Instant::now());
             match engine.retain().await {
                 Ok((journal, outbox)) => tracing::info!(
+                    event = event::RETENTION,
                     payloads = journal.payloads,
                     entries = journal.entries,
                     outbox,
@@ -472,7 +484,63 @@ async fn background(
             last_health = Some(health);
             events.send(Event::DeviceChanged(DeviceKind::Network, health));
         }
-        tokio::time::sleep(AVAILABILITY_EVERY).await;
+        // A status change (a device, the paper, the mode) wakes the loop for its heartbeat.
+        tokio::select! {
+            _ = tokio::time::sleep(AVAILABILITY_EVERY) => {}
+            _ = metrics.changed() => {}
+        }
+    }
+}
+
+/// A heartbeat's body: the status in the contract's words, and the records' health.
+fn heartbeat(
+    status: &crate::metrics::Status,
+    uptime: Duration,
+    records: &RecordsHealth,
+    chain_broken_at: Option<i64>,
+    certificate_expiry: Option<i64>,
+) -> api::DeviceStatus {
+    use crate::metrics::Device;
+    api::DeviceStatus {
+        card_reader: status.device(Device::CardReader),
+        printer: status.device(Device::Printer),
+        paper: status.paper,
+        camera: Some(status.device(Device::Camera)),
+        a4_printer: Some(status.device(Device::A4Printer)),
+        id_card_reader: Some(status.device(Device::IdCardReader)),
+        mode: status.mode,
+        uptime_s: uptime.as_secs(),
+        version: crate::VERSION.into(),
+        commit: crate::GIT_COMMIT.into(),
+        quarantined: records.quarantined,
+        reconciliation_differences: records.reconciliation_differences,
+        journal_head: records.journal_head,
+        journal_chain_broken_at: chain_broken_at,
+        certificate_days_left: certificate_expiry.map(|expiry| {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64);
+            (expiry - now).div_euclid(86_400)
+        }),
+    }
+}
+
+/// The breakers and the outbox into the metrics (every pass: in memory, and one small
+/// query).
+async fn observe_records(engine: &Engine, metrics: &crate::metrics::Metrics) {
+    for (service, breakers) in engine.breakers() {
+        let states: Vec<crate::metrics::BreakerState> =
+            breakers.into_iter().map(Into::into).collect();
+        metrics.breakers(service.as_str(), &states);
+    }
+    if let Ok(counts) = engine.outbox_counts().await {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        let age = counts
+            .oldest_pending_ms
+            .map_or(0.0, |oldest| (now - oldest).max(0) as f64 / 1000.0);
+        metrics.outbox(counts.pending, age);
     }
 }
 
@@ -528,13 +596,14 @@ impl RecordsHealth {
                 self.reconciliation_differences = differences as u32;
                 if differences > 0 {
                     tracing::error!(
+                        event = event::RECONCILIATION_DIFFERENCES,
                         date = %report.date,
                         host_only = ?report.host_only,
                         kiosk_only = ?report.kiosk_only,
                         "daily reconciliation found differences"
                     );
                 } else {
-                    tracing::info!(date = %report.date, matched = report.matched, "daily reconciliation matched");
+                    tracing::info!(event = event::RECONCILIATION_MATCHED, date = %report.date, matched = report.matched, "daily reconciliation matched");
                     // Retention may now purge that day (and everything before it).
                     let end_of_day =
                         (now - 86_400_000).div_euclid(86_400_000) * 86_400_000 + 86_400_000;
@@ -544,7 +613,9 @@ impl RecordsHealth {
                 }
                 self.reconciled = Some(yesterday);
             }
-            Err(error) => tracing::warn!(%error, "daily reconciliation not done; will retry"),
+            Err(error) => {
+                tracing::warn!(event = event::RECONCILIATION_FAILED, %error, "daily reconciliation not done; will retry")
+            }
         }
     }
 }

@@ -29,6 +29,8 @@ pub struct Controller {
     /// The view last drawn: an event that changes nothing (most ticks) redraws nothing, so
     /// page models are not rebuilt twice a second.
     drawn: RefCell<Option<View>>,
+    /// Where ended sessions are counted (the kiosk's; screenshots have none).
+    metrics: RefCell<Option<crate::metrics::Metrics>>,
 }
 
 impl Controller {
@@ -44,6 +46,7 @@ impl Controller {
             effects: RefCell::new(Vec::new()),
             drawers: RefCell::new(Vec::new()),
             drawn: RefCell::new(None),
+            metrics: RefCell::new(None),
         });
         ui::wire_callbacks(app, controller.sender());
         let weak = Rc::downgrade(&controller);
@@ -77,6 +80,7 @@ impl Controller {
     /// the session asked for.
     pub fn dispatch(&self, event: Event) {
         let now = (self.clock)();
+        let cause = ended_by(&event);
         let (commands, view) = {
             let mut session = self.session.borrow_mut();
             let commands = session.handle(event, now);
@@ -89,9 +93,14 @@ impl Controller {
             return;
         }
         // Effects may add effects or dispatch again: neither borrow is held across them.
+        if commands.contains(&Command::WipeSessionData) {
+            if let Some(metrics) = self.metrics.borrow().as_ref() {
+                metrics.session_ended(cause, view.farewell);
+            }
+        }
         let mut effects = std::mem::take(&mut *self.effects.borrow_mut());
         for command in &commands {
-            log(command);
+            log(command, cause);
             for effect in &mut effects {
                 effect(command, &view);
             }
@@ -105,6 +114,13 @@ impl Controller {
     /// (screenshots) the commands are only logged.
     pub fn add_effects(&self, effects: Effects) {
         self.effects.borrow_mut().push(effects);
+    }
+
+    /// Counts ended sessions and drawn views into `metrics`, and hands it every drawn view
+    /// (the devices' states).
+    pub fn attach_metrics(&self, metrics: crate::metrics::Metrics) {
+        *self.metrics.borrow_mut() = Some(metrics.clone());
+        self.add_drawer(Box::new(move |_, view| metrics.observe_view(view)));
     }
 
     /// Adds a drawer, and draws with it at once.
@@ -159,10 +175,24 @@ impl Controller {
     }
 }
 
+/// What ended the session, if `event` ends one: the core ends sessions on a tick (idle)
+/// and on the card leaving.
+fn ended_by(event: &Event) -> crate::metrics::EndedBy {
+    match event {
+        Event::Tick => crate::metrics::EndedBy::Idle,
+        Event::CardRemoved => crate::metrics::EndedBy::CardRemoved,
+        _ => crate::metrics::EndedBy::Other,
+    }
+}
+
 /// What the log says of a command: what kind, never whose.
-fn log(command: &Command) {
+fn log(command: &Command, cause: crate::metrics::EndedBy) {
     match command {
-        Command::WipeSessionData => tracing::info!("session ended; session data wiped"),
+        Command::WipeSessionData => tracing::info!(
+            event = crate::logging::event::SESSION_ENDED,
+            ended_by = cause.as_str(),
+            "session ended; session data wiped"
+        ),
         Command::RemindToTakeCard => tracing::info!("card left in the reader: reminding"),
         Command::SpeakAgain => tracing::debug!("speak the page again"),
         Command::Cancel(flow) => {

@@ -107,6 +107,16 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
         .build()
         .context("cannot start the I/O runtime")?;
     let _runtime_guard = runtime.enter();
+    tracing::info!(
+        event = crate::logging::event::KIOSK_STARTED,
+        version = crate::LONG_VERSION,
+        demo = config.demo.is_some(),
+        "kiosk starting"
+    );
+    // Served from the start, so the post-upgrade gate sees 503 through recovery and an
+    // out-of-service page alike.
+    let metrics = crate::metrics::Metrics::new();
+    let _metrics_server = serve_metrics(config, &metrics, runtime.handle());
 
     crate::store::private_directory(&config.data.directory).with_context(|| {
         format!(
@@ -117,11 +127,17 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
     let store = match config.open_store() {
         Ok(store) => store,
         Err(error) if out_of_service::applies_to(&error) => {
-            return out_of_service::show(config, &error)
+            metrics.set_mode(crate::backend::api::TerminalMode::OutOfService);
+            return out_of_service::show(config, &error);
         }
         Err(error) => return Err(error.into()),
     };
-    tracing::info!(path = %store.path().display(), version = store.schema_version()?, "store open");
+    tracing::info!(
+        event = crate::logging::event::STORE_OPENED,
+        path = %store.path().display(),
+        version = store.schema_version()?,
+        "store open"
+    );
 
     // Device threads and back-end tasks send core events here; a task on the UI thread's
     // event loop receives them (see `events`).
@@ -134,13 +150,24 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
     let settings = with_stored_defaults(session_settings(config), &store);
     supervisor::status("recovering journal");
     let kiosk = match Kiosk::assemble(
-        config, &app, store, &runtime, events, translator, settings, clock,
+        config,
+        &app,
+        store,
+        &runtime,
+        events,
+        translator,
+        settings,
+        clock,
+        metrics.clone(),
     ) {
         Ok(kiosk) => kiosk,
         // Start-up's checks and recovery write too: a full disk there is out of service,
         // not an exit that systemd turns into a restart loop.
         Err(error) => match disk_full_cause(&error) {
-            Some(full) => return out_of_service::show(config, full),
+            Some(full) => {
+                metrics.set_mode(crate::backend::api::TerminalMode::OutOfService);
+                return out_of_service::show(config, full);
+            }
             None => return Err(error),
         },
     };
@@ -187,6 +214,21 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
     drop(supervisor);
     drop(timer);
     Ok(())
+}
+
+/// Starts the metrics endpoint of `[metrics]`, if on. A port already taken is logged, not
+/// fatal: the kiosk serves residents without it.
+fn serve_metrics(
+    config: &Config,
+    metrics: &crate::metrics::Metrics,
+    runtime: &tokio::runtime::Handle,
+) -> Option<crate::metrics::server::Server> {
+    let address = config.metrics.address()?;
+    crate::metrics::server::start(address, metrics.clone(), runtime)
+        .map_err(|error| {
+            tracing::error!(event = crate::logging::event::METRICS_FAILED, %error, "no metrics endpoint")
+        })
+        .ok()
 }
 
 /// Shows a demo printer's picture (a receipt, an A4 page) in the window's overlay. The PNG is
@@ -261,6 +303,9 @@ pub struct Kiosk {
     pub a4: Rc<a4::A4Adapter>,
     pub voice: Rc<voice::VoiceAdapter>,
     pub technician: Rc<technician::TechnicianAdapter>,
+    /// The fleet's view of this kiosk; technician mode sets its mode
+    /// ([`crate::metrics::Metrics::set_mode`]).
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl Kiosk {
@@ -274,6 +319,7 @@ impl Kiosk {
         translator: Rc<Translator>,
         settings: SessionSettings,
         clock: Clock,
+        metrics: crate::metrics::Metrics,
     ) -> anyhow::Result<Kiosk> {
         // A full disk while running: the out-of-service page instead of the kiosk.
         let full_window = app.as_weak();
@@ -293,6 +339,7 @@ impl Kiosk {
             runtime,
             events.clone(),
             disk_full,
+            metrics.clone(),
         )?);
 
         ui::install_translator(app, translator.clone());
@@ -314,6 +361,7 @@ impl Kiosk {
             config,
             events.clone(),
             demo_receipts,
+            metrics.clone(),
         )?);
         // The simulated A4 printer's first page, in the same overlay.
         let page_window = app.as_weak();
@@ -328,6 +376,7 @@ impl Kiosk {
         ));
 
         let controller = Controller::attach(app, settings, clock);
+        controller.attach_metrics(metrics.clone());
         controller.dispatch(Event::Today(today()));
 
         let card_reader = Rc::new(card::CardReaderAdapter::start(
@@ -448,6 +497,21 @@ impl Kiosk {
             },
             printer.clone(),
         ));
+        // Heartbeats, metrics, /health and systemd's status say "maintenance" meanwhile.
+        let fleet = metrics.clone();
+        technician.on_mode(Box::new(move |maintenance| {
+            use crate::metrics::TerminalMode;
+            fleet.set_mode(if maintenance {
+                TerminalMode::Maintenance
+            } else {
+                TerminalMode::InService
+            });
+            supervisor::status(if maintenance {
+                "maintenance: a technician is signed in; residents see out of service"
+            } else {
+                "serving"
+            });
+        }));
         let drawer = technician.clone();
         controller.add_drawer(Box::new(move |app, _| drawer.drawn(app)));
         let mut effects = Effects {
@@ -475,6 +539,7 @@ impl Kiosk {
             a4,
             voice,
             technician,
+            metrics,
         })
     }
 }
@@ -627,7 +692,8 @@ impl Effects {
             // The voice adapter says it from the view, with a tone, until the card is out.
             Command::RemindToTakeCard => {}
             Command::SpeakAgain => self.voice.speak_again(view),
-            Command::ReportDevices(devices) => self.backend.report_devices(*devices),
+            // Heartbeats read the devices from the drawn view (`Metrics::observe_view`).
+            Command::ReportDevices(_) => {}
             Command::Technician(command) => self.technician.run(command, view),
             Command::VerifyPin { ticket, pin } => self.card_reader.pin(*ticket, pin.clone(), None),
             Command::VerifyPinOnReader { ticket } => self.card_reader.pin_on_reader(*ticket),

@@ -50,6 +50,8 @@ pub struct PrinterAdapter {
     events: EventSink,
     /// Demo mode: where each saved receipt picture is announced, for the screen to show it.
     demo_receipts: DemoReceipts,
+    /// The paper sensor's state goes here.
+    metrics: crate::metrics::Metrics,
 }
 
 impl PrinterAdapter {
@@ -57,6 +59,7 @@ impl PrinterAdapter {
         config: &Config,
         events: EventSink,
         demo_receipts: DemoReceipts,
+        metrics: crate::metrics::Metrics,
     ) -> anyhow::Result<PrinterAdapter> {
         let settings = &config.devices.printer;
         let profiles = Profiles::bundled()?;
@@ -76,7 +79,9 @@ impl PrinterAdapter {
         port.baud = settings.baud;
         port.flow_control = settings.flow_control;
         let mut printer = SerialPrinter::new(port, profile);
-        let health = health_of(printer.status().refusal());
+        let status = printer.status();
+        metrics.set_paper(crate::metrics::paper_state(status.paper));
+        let health = health_of(status.refusal());
         events.send(Event::DeviceChanged(DeviceKind::Printer, health));
         let receipts_dir = config.data.directory.join("receipts");
         let printer = Arc::new(Mutex::new(printer));
@@ -104,6 +109,7 @@ impl PrinterAdapter {
             receipts_dir,
             events,
             demo_receipts,
+            metrics,
         })
     }
 
@@ -116,6 +122,7 @@ impl PrinterAdapter {
         let virtual_printer = self.virtual_printer.clone();
         let receipts_dir = self.receipts_dir.clone();
         let demo_receipts = self.demo_receipts.clone();
+        let metrics = self.metrics.clone();
         std::thread::spawn(move || {
             let Ok(mut printer) = printer.lock() else {
                 events.send(Event::Printed {
@@ -127,15 +134,28 @@ impl PrinterAdapter {
             let result = match printer.status().refusal() {
                 Some(refusal) => Err(problem(refusal)),
                 None => match printer.print_receipt(&receipt) {
-                    Ok(JobOutcome::Complete { .. }) => Ok(()),
+                    Ok(JobOutcome::Complete { .. }) => {
+                        tracing::info!(
+                            event = crate::logging::event::PRINTER_JOB,
+                            ticket = %ticket.reference(),
+                            "receipt printed"
+                        );
+                        Ok(())
+                    }
                     Ok(JobOutcome::Incomplete { reason, .. }) => Err(problem(reason)),
                     Err(error) => {
-                        tracing::warn!(%error, "receipt not printed");
+                        tracing::warn!(
+                            event = crate::logging::event::PRINTER_JOB,
+                            %error,
+                            "receipt not printed"
+                        );
                         Err(PrintProblem::Offline)
                     }
                 },
             };
-            let health = health_of(printer.status().refusal());
+            let status = printer.status();
+            metrics.set_paper(crate::metrics::paper_state(status.paper));
+            let health = health_of(status.refusal());
             tell(&told, &events, health);
             events.send(Event::Printed { ticket, result });
             if let Some(sim) = virtual_printer {
@@ -264,7 +284,11 @@ fn poll_status(
 }
 
 fn problem(refusal: Refusal) -> PrintProblem {
-    tracing::warn!(%refusal, "printer refused the receipt");
+    tracing::warn!(
+        event = crate::logging::event::PRINTER_JOB,
+        %refusal,
+        "printer refused the receipt"
+    );
     match refusal {
         Refusal::PaperOut => PrintProblem::PaperOut,
         Refusal::CoverOpen => PrintProblem::CoverOpen,

@@ -155,6 +155,7 @@ impl Rig {
             Rc::new(Translator::new().expect("translator")),
             session_settings(&config),
             Rc::new(move || Millis(started.elapsed().as_millis() as u64 + skip.get())),
+            renshe_kiosk::metrics::Metrics::new(),
         )
         .expect("the kiosk assembles");
         let mut rig = Rig {
