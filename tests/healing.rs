@@ -123,6 +123,7 @@ fn the_receipt_printer_unplugged_and_plugged_back_in_prints_again() {
         &config,
         events,
         std::sync::Arc::new(|_| {}),
+        renshe_kiosk::metrics::Metrics::new(),
     )
     .expect("adapter");
     wait_health(&mut incoming, DeviceKind::Printer, DeviceHealth::Online);
@@ -300,6 +301,7 @@ fn the_back_end_down_then_up_drains_the_outbox_and_the_network_is_online_again()
         &runtime,
         events,
         std::sync::Arc::new(|| {}),
+        renshe_kiosk::metrics::Metrics::new(),
     )
     .expect("adapter");
     // The first heartbeat fails: offline, and it waits in the outbox.
@@ -398,6 +400,7 @@ fn a_mute_reader_or_printer_is_reopened_and_what_now_answers_behind_the_path_is_
         &config,
         events,
         std::sync::Arc::new(|_| {}),
+        renshe_kiosk::metrics::Metrics::new(),
     )
     .expect("adapter");
     wait_health(&mut incoming, DeviceKind::Printer, DeviceHealth::Online);
