@@ -31,7 +31,7 @@ const KINDS: [Kind; 6] = [
 
 fn query_set(locator: &Locator, count: usize) -> Vec<(Kind, Query)> {
     let mut rng = SplitMix64::new(42);
-    let points = locator.points();
+    let points: Vec<_> = locator.points().collect();
     (0..count)
         .map(|n| {
             let kind = KINDS[n % KINDS.len()];

@@ -189,10 +189,36 @@ fn typed_session(id_number: &str, pinyin: &str) {
     until("the idle timeout", |app| app.get_page() == PageId::Attract);
 }
 
-/// `Rss` and `Pss` of this process, in MB.
-fn memory_mb() -> (f64, f64) {
-    let kb = |field| renshe_kiosk::metrics::smaps_rollup_kb(field).unwrap_or(0) as f64 / 1024.0;
-    (kb("Rss:"), kb("Pss:"))
+/// This process's memory, in MB (`/proc/self/smaps_rollup`).
+#[derive(Debug, Clone, Copy, Default)]
+struct Memory {
+    rss: f64,
+    pss: f64,
+    /// Of `pss`: the heap and other anonymous memory, and file pages (code, fonts).
+    anon: f64,
+    file: f64,
+}
+
+impl Memory {
+    fn now() -> Memory {
+        let kb = |field| renshe_kiosk::metrics::smaps_rollup_kb(field).unwrap_or(0) as f64 / 1024.0;
+        Memory {
+            rss: kb("Rss:"),
+            pss: kb("Pss:"),
+            anon: kb("Pss_Anon:"),
+            file: kb("Pss_File:"),
+        }
+    }
+}
+
+impl std::fmt::Display for Memory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Rss {:.1} MB, Pss {:.1} MB (anonymous {:.1}, file {:.1})",
+            self.rss, self.pss, self.anon, self.file
+        )
+    }
 }
 
 /// The UI timer's ticks: the largest gap between two, and how many were over 1 s.
@@ -331,9 +357,8 @@ fn main() {
         until("the back end to be ready", |app| {
             app.get_network_state() == "online"
         });
-        let (rss0, pss0) = memory_mb();
         println!("soak: {sessions} sessions, a card session every {card_every}");
-        println!("memory after start: Rss {rss0:.1} MB, Pss {pss0:.1} MB");
+        println!("memory after start: {}", Memory::now());
         let cards = [0usize, 1, 3];
         let mut card_sessions = 0;
         let session = |n: usize, card_sessions: &mut usize| {
@@ -348,19 +373,17 @@ fn main() {
         for n in 0..WARM_UP {
             session(n, &mut card_sessions);
         }
-        let (rss_start, pss_start) = memory_mb();
-        println!(
-            "memory after {WARM_UP} warm-up sessions (the start): Rss {rss_start:.1} MB, Pss {pss_start:.1} MB"
-        );
+        let start = Memory::now();
+        println!("memory after {WARM_UP} warm-up sessions (the start): {start}");
         let began = Instant::now();
         let mut at_thousand = None;
         for n in 0..sessions {
             session(WARM_UP + n, &mut card_sessions);
             if n + 1 == 1_000 {
-                at_thousand = Some(memory_mb());
-                let (rss, pss) = memory_mb();
+                let memory = Memory::now();
+                at_thousand = Some(memory);
                 println!(
-                    "memory after 1,000: Rss {rss:.1} MB, Pss {pss:.1} MB ({:.0} s)",
+                    "memory after 1,000: {memory} ({:.0} s)",
                     began.elapsed().as_secs_f64()
                 );
             }
@@ -373,16 +396,16 @@ fn main() {
             }
         }
         let elapsed = began.elapsed();
-        let (rss_end, pss_end) = memory_mb();
+        let end = Memory::now();
         let gaps = gaps.lock().map(|g| (g.largest, g.over_a_second, g.ticks));
         slint::invoke_from_event_loop(|| {
             let _ = slint::quit_event_loop();
         })
         .expect("quit");
         (
-            (rss_start, pss_start),
+            start,
             at_thousand,
-            (rss_end, pss_end),
+            end,
             elapsed,
             card_sessions,
             gaps.unwrap_or_default(),
@@ -390,21 +413,29 @@ fn main() {
     });
     slint::run_event_loop_until_quit().expect("the event loop");
     drop(timer);
-    let ((rss_start, pss_start), _, (rss_end, pss_end), elapsed, card_sessions, gaps) =
+    let (start, at_thousand, end, elapsed, card_sessions, gaps) =
         driver.join().expect("the driver");
     let (largest, over_a_second, ticks) = gaps;
     println!(
-        "memory at the end: Rss {rss_end:.1} MB, Pss {pss_end:.1} MB after {sessions} sessions ({} with a card) in {:.0} s ({:.0} ms a session)",
+        "memory at the end: {end} after {sessions} sessions ({} with a card) in {:.0} s ({:.0} ms a session)",
         card_sessions,
         elapsed.as_secs_f64(),
         elapsed.as_secs_f64() * 1000.0 / sessions.max(1) as f64
     );
-    let growth = pss_end - pss_start;
+    let growth = end.pss - start.pss;
     println!(
         "growth from start to end: Pss {growth:+.1} MB, Rss {:+.1} MB (goal ≤ {GOAL_GROWTH_MB} MB): {}",
-        rss_end - rss_start,
+        end.rss - start.rss,
         if growth <= GOAL_GROWTH_MB { "met" } else { "MISSED" }
     );
+    if let Some(thousand) = at_thousand {
+        println!(
+            "growth from 1,000 to the end: Pss {:+.1} MB (anonymous {:+.1}, file {:+.1})",
+            end.pss - thousand.pss,
+            end.anon - thousand.anon,
+            end.file - thousand.file
+        );
+    }
     println!(
         "UI timer (500 ms): {ticks} ticks, largest gap {:.0} ms, {over_a_second} over 1 s (goal: none over {} s): {}",
         largest.as_secs_f64() * 1000.0,

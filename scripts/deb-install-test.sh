@@ -8,6 +8,7 @@
 #
 #   scripts/deb-install-test.sh            build with the cheap `deb` profile, then test
 #   DEB=path/to.deb scripts/deb-install-test.sh    test a package built elsewhere
+#   scripts/deb-install-test.sh --root-only        only make the cached bare root
 #
 # Needs root (chroot, mount), debootstrap, cargo-deb (installed if missing) and, the first
 # time, the Debian mirror of /etc/apt/sources.list*. The root with the package's
@@ -33,6 +34,23 @@ mirror() {
   echo "${DEB_MIRROR:-${uri:-http://deb.debian.org/debian}}"
 }
 
+# The bare bookworm root (debootstrap's minbase), cached apart from the package's
+# dependencies: it needs no package, so `scripts/deb-install-test.sh --root-only` makes it
+# while the package builds.
+MINBASE=$ROOTS/minbase
+make_minbase() {
+  [ -f "$MINBASE/.renshe-minbase-$SUITE" ] && return 0
+  say "debootstrap $SUITE (minbase) from $(mirror)"
+  rm -rf "$MINBASE"
+  mkdir -p "$ROOTS"
+  local started=$SECONDS
+  debootstrap --variant=minbase "$SUITE" "$MINBASE" "$(mirror)" >"$ROOTS/debootstrap.log" 2>&1 \
+    || { tail -n 20 "$ROOTS/debootstrap.log" >&2; fail "debootstrap (log: $ROOTS/debootstrap.log)"; }
+  touch "$MINBASE/.renshe-minbase-$SUITE"
+  say "minbase ready in $((SECONDS - started)) s"
+}
+if [ "${1:-}" = --root-only ]; then make_minbase; exit 0; fi
+
 # 1. The package.
 if [ -z "${DEB:-}" ]; then
   command -v cargo-deb >/dev/null || cargo install --locked cargo-deb
@@ -49,12 +67,11 @@ say "$(dpkg-deb -f "$DEB" Package Version Architecture Installed-Size | tr '\n' 
 deps=$(dpkg-deb -f "$DEB" Depends | tr ',' '\n' | sed -E 's/\|.*//; s/\(.*\)//; s/ //g' | grep -v '^$' | sort -u | tr '\n' ' ')
 stamp=$(echo "$SUITE $deps" | sha256sum | cut -c1-16)
 if [ ! -f "$BASE/.renshe-deps-$stamp" ]; then
+  make_minbase
   say "making the bookworm root with: $deps"
   rm -rf "$BASE"
-  mkdir -p "$ROOTS"
   started=$SECONDS
-  debootstrap --variant=minbase "$SUITE" "$BASE" "$(mirror)" >"$ROOTS/debootstrap.log" 2>&1 \
-    || { tail -n 20 "$ROOTS/debootstrap.log" >&2; fail "debootstrap (log: $ROOTS/debootstrap.log)"; }
+  cp -a "$MINBASE" "$BASE"
   cp /etc/resolv.conf "$BASE/etc/resolv.conf"
   # Nothing starts services inside the root.
   printf '#!/bin/sh\nexit 101\n' > "$BASE/usr/sbin/policy-rc.d"

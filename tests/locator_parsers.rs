@@ -16,7 +16,7 @@ static SAMPLE_JSON: LazyLock<Vec<u8>> = LazyLock::new(|| {
 });
 
 static SMALL: LazyLock<Locator> =
-    LazyLock::new(|| Locator::new(generate(DEFAULT_SEED, 1).into_iter().take(2_000).collect()));
+    LazyLock::new(|| Locator::new(generate(DEFAULT_SEED, 1).into_iter().take(2_000)));
 
 proptest! {
     #[test]

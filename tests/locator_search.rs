@@ -18,7 +18,7 @@ static LOCATOR: LazyLock<Locator> = LazyLock::new(|| Locator::new(generate(DEFAU
 fn brute_force(locator: &Locator, query: &Query) -> Vec<(usize, Option<f64>, f64)> {
     let prepared = PreparedText::new(&query.text);
     let mut hits = Vec::new();
-    for (index, point) in locator.points().iter().enumerate() {
+    for (index, point) in locator.points().enumerate() {
         let accepted = query.district.as_ref().is_none_or(|d| &point.district == d)
             && (query.tiers.is_empty() || query.tiers.contains(&point.tier))
             && query.service.is_none_or(|s| point.services.contains(&s))
@@ -66,7 +66,7 @@ fn as_tuples(hits: &[Hit]) -> Vec<(usize, Option<f64>, f64)> {
 /// sometimes with one character changed.
 fn random_query(seed: u64) -> Query {
     let mut rng = SplitMix64::new(seed);
-    let points = LOCATOR.points();
+    let points: Vec<_> = LOCATOR.points().collect();
     let some_point = |rng: &mut SplitMix64| &points[rng.below(points.len())];
     let near = match rng.below(5) {
         0 => None,
@@ -237,7 +237,14 @@ fn town_query(text: &str) -> Query {
 fn first_name(query: &Query) -> (String, Option<MatchClass>) {
     let hits = LOCATOR.search(query);
     let hit = hits.first().expect("at least one hit");
-    (LOCATOR.points()[hit.index].name.clone(), hit.class)
+    (
+        LOCATOR
+            .point(hit.index)
+            .expect("a listed point")
+            .name
+            .clone(),
+        hit.class,
+    )
 }
 
 const STREET: &str = "渝中区解放碑街道人社服务站";
@@ -346,7 +353,10 @@ fn part_of_the_name_finds_it_and_exact_matches_rank_first() {
         ..town_query("解放碑街道人社服务站")
     };
     let hits = LOCATOR.search(&mixed);
-    assert_eq!(LOCATOR.points()[hits[0].index].name, STREET);
+    assert_eq!(
+        LOCATOR.point(hits[0].index).expect("a listed point").name,
+        STREET
+    );
     assert_eq!(hits[0].class, Some(MatchClass::NameContains));
     assert_eq!(
         hits[1].class,
@@ -379,7 +389,6 @@ fn the_demo_terminal_finds_the_points_named_after_its_street_round_the_corner() 
     };
     let nearest = LOCATOR
         .points()
-        .iter()
         .filter(|p| p.name.contains("解放碑"))
         .map(|p| distance_m(here.lat, here.lon, p.lat, p.lon))
         .min_by(f64::total_cmp)
@@ -434,7 +443,7 @@ fn district_service_tier_and_24_hour_filters_hold() {
     let hits = LOCATOR.search(&query);
     assert!(!hits.is_empty());
     for hit in &hits {
-        let point = &LOCATOR.points()[hit.index];
+        let point = &LOCATOR.point(hit.index).expect("a listed point");
         assert_eq!(point.district, "万州区");
         assert!(point.offers(26), "only post offices deliver cards");
         assert!(
@@ -451,7 +460,7 @@ fn district_service_tier_and_24_hour_filters_hold() {
     });
     assert_eq!(all_day.len(), 10);
     assert!(all_day.iter().all(|h| {
-        let p = &LOCATOR.points()[h.index];
+        let p = &LOCATOR.point(h.index).expect("a listed point");
         p.hours.always_open && p.tier == Tier::Partner
     }));
     let unknown = Query {
@@ -473,14 +482,16 @@ fn open_now_depends_on_the_time_the_caller_passes() {
     assert_eq!(monday_morning.len(), 30);
     let sunday_night = LOCATOR.search(&at(6, 3 * 60));
     assert!(!sunday_night.is_empty());
-    assert!(sunday_night
-        .iter()
-        .all(|h| LOCATOR.points()[h.index].hours.always_open));
+    assert!(sunday_night.iter().all(|h| LOCATOR
+        .point(h.index)
+        .expect("a listed point")
+        .hours
+        .always_open));
     let monday_lunch = LOCATOR.search(&at(0, 12 * 60 + 30));
     assert!(
         monday_lunch
             .iter()
-            .all(|h| LOCATOR.points()[h.index].tier != Tier::Town),
+            .all(|h| LOCATOR.point(h.index).expect("a listed point").tier != Tier::Town),
         "towns close for lunch"
     );
     // The nearest point overall is a town or community desk, closed at lunch.

@@ -107,7 +107,7 @@ fn incremental_updates_apply_in_order_and_atomically() {
                 ..Query::default()
             })
             .first()
-            .map(|hit| locator.points()[hit.index].id)
+            .map(|hit| locator.point(hit.index).expect("a listed point").id)
     };
     assert_eq!(found("新华路社银"), Some(renamed.id));
     assert_eq!(found("liangjiangxinqu"), Some(99_999));
@@ -169,7 +169,7 @@ fn the_sql_baseline_answers_the_same_kinds_of_query() {
         .expect("baseline");
     assert!(text_only.len() > 5);
     for (id, _) in text_only {
-        let point = &locator.points()[id as usize - 1];
+        let point = &locator.point(id as usize - 1).expect("a listed point");
         assert!(point.name.contains("解放碑"), "{}", point.name);
     }
 }

@@ -214,3 +214,51 @@ fn pings_stop_once_the_back_end_task_has_not_checked_in_for_ten_timeouts() {
         "the stall is in the status: {lines:?}"
     );
 }
+
+#[test]
+fn out_of_service_is_a_ready_state_that_says_why_and_keeps_pinging() {
+    use std::os::unix::fs::PermissionsExt;
+    let xvfb = Xvfb::start(DISPLAY_NUMBER);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (notifications, socket) = Notifications::bind(dir.path());
+    let config = terminal_config(dir.path());
+    // Records that cannot be opened: a database file that is not one (private, as required).
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).expect("data directory");
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700)).expect("0700");
+    let database = data.join("kiosk.db");
+    std::fs::write(&database, b"not a database\n".repeat(512)).expect("write");
+    std::fs::set_permissions(&database, std::fs::Permissions::from_mode(0o600)).expect("0600");
+    let mut kiosk = Running(
+        kiosk(&xvfb.display, &config)
+            .env("NOTIFY_SOCKET", &socket)
+            .env("WATCHDOG_USEC", WATCHDOG.as_micros().to_string())
+            .spawn()
+            .expect("start the kiosk"),
+    );
+
+    let start = notifications.until("READY=1", START);
+    let after = notifications.during(Duration::from_secs(5));
+    let lines: Vec<&str> = start
+        .iter()
+        .chain(&after)
+        .map(|(_, line)| line.as_str())
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|line| *line == "STATUS=out of service: the records cannot be opened"),
+        "the status says why: {lines:?}"
+    );
+    // systemd must not restart it (the page would come back after every start): it pings.
+    let pinged = pings(&after);
+    assert!(
+        pinged.len() >= 3,
+        "{} pings in 5 s while out of service: {lines:?}",
+        pinged.len()
+    );
+    assert!(
+        kiosk.0.try_wait().expect("the kiosk's state").is_none(),
+        "the kiosk exited instead of showing the out-of-service page"
+    );
+}

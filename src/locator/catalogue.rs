@@ -100,6 +100,13 @@ pub struct WeeklyInterval {
     pub close: u16,
 }
 
+impl WeeklyInterval {
+    /// Whether `now` falls in this interval.
+    pub fn contains(&self, now: LocalTime) -> bool {
+        self.weekday == now.weekday && self.open <= now.minute && now.minute < self.close
+    }
+}
+
 /// Local weekday and minute, passed in by the caller (the locator never reads the clock).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LocalTime {
@@ -121,12 +128,7 @@ pub struct OpeningHours {
 
 impl OpeningHours {
     pub fn is_open_at(&self, now: LocalTime) -> bool {
-        self.always_open
-            || self.weekly.iter().any(|interval| {
-                interval.weekday == now.weekday
-                    && interval.open <= now.minute
-                    && now.minute < interval.close
-            })
+        self.always_open || self.weekly.iter().any(|interval| interval.contains(now))
     }
 
     fn office(days: std::ops::RangeInclusive<u8>, spans: &[(u16, u16)]) -> OpeningHours {
@@ -659,8 +661,22 @@ struct TownPlan {
 /// gives n × 13,357 points, copies 2..n placed as other regions across China (for the
 /// national-scale benchmark: 100 gives 1,335,700). Pure and deterministic in `seed`.
 pub fn generate(seed: u64, scale: usize) -> Vec<ServicePoint> {
-    let seats = district_seats();
     let mut points = Vec::with_capacity(CHONGQING_POINTS * scale.max(1));
+    generate_each(seed, scale, |point| points.push(point));
+    points
+}
+
+/// [`generate`]'s points handed over one by one, in id order, so a caller that keeps them
+/// in another form (the demo back end keeps them compactly) never holds them all as records.
+pub fn generate_each(seed: u64, scale: usize, mut each: impl FnMut(ServicePoint)) {
+    let seats = district_seats();
+    let mut next_id: u32 = 1;
+    let mut numbered = |mut point: ServicePoint| {
+        point.id = next_id;
+        point.photo = format!("photos/{:07}.jpg", point.id);
+        next_id = next_id.saturating_add(1);
+        each(point);
+    };
     for copy in 0..scale.max(1) {
         let mut rng = SplitMix64::new(seed ^ (copy as u64).wrapping_mul(0xA076_1D64_78BD_642F));
         let region = if copy == 0 {
@@ -688,13 +704,8 @@ pub fn generate(seed: u64, scale: usize) -> Vec<ServicePoint> {
                 dlon: center_lon - 107.6,
             }
         };
-        generate_region(&mut rng, &seats, &region, &mut points);
+        generate_region(&mut rng, &seats, &region, &mut numbered);
     }
-    for (index, point) in points.iter_mut().enumerate() {
-        point.id = u32::try_from(index + 1).unwrap_or(u32::MAX);
-        point.photo = format!("photos/{:07}.jpg", point.id);
-    }
-    points
 }
 
 struct Region {
@@ -732,7 +743,7 @@ fn generate_region(
     rng: &mut SplitMix64,
     seats: &[DistrictSeat],
     region: &Region,
-    points: &mut Vec<ServicePoint>,
+    points: &mut dyn FnMut(ServicePoint),
 ) {
     let district_name =
         |index: usize| -> String { format!("{}{}", region.prefix, seats[index].name) };
@@ -745,7 +756,7 @@ fn generate_region(
     // Urban-core districts are small and dense; outer districts and counties are wide.
     let weight = |seat: &DistrictSeat| if seat.urban_core { 2.2 } else { 1.0 };
     let total_weight: f64 = seats.iter().map(weight).sum();
-    let mut push = |point: ServicePoint| points.push(point);
+    let mut push = |point: ServicePoint| points(point);
     let all_items: Vec<ServiceCode> = SERVICE_ITEMS.iter().map(|item| item.code).collect();
 
     // City level: four municipal halls in the core.

@@ -165,20 +165,20 @@ pub fn load_catalogue(db: Option<&Path>) -> anyhow::Result<(CatalogueSource, Vec
 }
 
 #[derive(Serialize)]
-struct HitOut<'a> {
+struct HitOut {
     id: u32,
-    name: &'a str,
+    name: String,
     tier: Tier,
-    district: &'a str,
-    address: &'a str,
+    district: String,
+    address: String,
     lat: f64,
     lon: f64,
     distance_m: Option<f64>,
     walk_minutes: Option<u32>,
     score: f64,
-    phone: &'a str,
+    phone: String,
     hours: String,
-    services: &'a [u16],
+    services: Vec<u16>,
     navigation_url: String,
 }
 
@@ -208,25 +208,25 @@ pub fn run_locate(args: &LocateArgs, out: &mut dyn Write) -> anyhow::Result<()> 
         limit: args.limit,
     };
     let hits = locator.search(&query);
-    let rows: Vec<HitOut<'_>> = hits
+    let rows: Vec<HitOut> = hits
         .iter()
         .filter_map(|hit| {
             let point = locator.point(hit.index)?;
             Some(HitOut {
                 id: point.id,
-                name: &point.name,
+                navigation_url: navigation_url(&point),
+                hours: point.hours.summary(),
+                name: point.name,
                 tier: point.tier,
-                district: &point.district,
-                address: &point.address,
+                district: point.district,
+                address: point.address,
                 lat: point.lat,
                 lon: point.lon,
                 distance_m: hit.distance_m.map(|d| d.round()),
                 walk_minutes: hit.walk_minutes,
                 score: hit.score,
-                phone: &point.phone,
-                hours: point.hours.summary(),
-                services: &point.services,
-                navigation_url: navigation_url(point),
+                phone: point.phone,
+                services: point.services,
             })
         })
         .collect();
@@ -309,7 +309,7 @@ pub fn run_coverage(args: &CoverageArgs, out: &mut dyn Write) -> anyhow::Result<
     for (n, suggestion) in report.suggestions.iter().enumerate() {
         let site = locator
             .point(suggestion.at_index)
-            .map_or("?", |p| p.name.as_str());
+            .map_or_else(|| "?".to_owned(), |p| p.name);
         writeln!(
             out,
             "suggest {}: a point at {:.5},{:.5} (at {site}) would close {} gaps",

@@ -50,7 +50,7 @@ fn is_target(tier: Tier) -> bool {
 pub fn check(locator: &Locator, service: ServiceCode, max_suggestions: usize) -> CoverageReport {
     let mut targets = 0;
     let mut gaps = Vec::new();
-    for (index, point) in locator.points().iter().enumerate() {
+    for (index, point) in locator.points().enumerate() {
         if !is_target(point.tier) {
             continue;
         }
@@ -88,10 +88,7 @@ pub fn check(locator: &Locator, service: ServiceCode, max_suggestions: usize) ->
 /// Greedy maximum coverage: a new point at gap `c`'s site closes gap `g` when `g` is within
 /// `g`'s own reach of it. Candidate sites are the gaps themselves (they are inhabited places).
 fn suggest(locator: &Locator, gaps: &[Gap], max_suggestions: usize) -> (Vec<Suggestion>, usize) {
-    let position = |gap: &Gap| {
-        let point = &locator.points()[gap.index];
-        (point.lat, point.lon)
-    };
+    let position = |gap: &Gap| locator.position(gap.index).unwrap_or_default();
     let grid = Grid::new(gaps.iter().map(position));
     let farthest_reach = Area::Rural.reach_m().max(Area::Urban.reach_m());
     // covers[c] = the gaps (positions in `gaps`) a point at gap c's site would close.

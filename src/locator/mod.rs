@@ -10,6 +10,7 @@ pub mod cli;
 pub mod coverage;
 pub mod geo;
 mod grid;
+pub(crate) mod points;
 mod postings;
 pub mod text;
 
@@ -23,6 +24,7 @@ pub use geo::{distance_m, parse_near, walk_minutes, GeoError, GeoPoint};
 pub use text::{MatchClass, PinyinKeys, PreparedText};
 
 use grid::Grid;
+use points::PointStore;
 use postings::{Postings, PostingsBuilder};
 
 /// What the resident asked for. `Default` is "everything, nearest first, 10 results".
@@ -95,7 +97,7 @@ struct PointFacts {
 
 /// The index. Build once per catalogue version; searching never allocates more than its result.
 pub struct Locator {
-    points: Vec<ServicePoint>,
+    points: PointStore,
     facts: Vec<PointFacts>,
     keys: Vec<PinyinKeys>,
     district_ids: HashMap<String, u32>,
@@ -139,23 +141,22 @@ fn bit(code: ServiceCode) -> u64 {
 }
 
 impl Locator {
-    /// Builds the index: pinyin keys, postings and the spatial grid.
-    pub fn new(points: Vec<ServicePoint>) -> Locator {
-        let mut district_ids: HashMap<String, u32> = HashMap::new();
-        let mut facts = Vec::with_capacity(points.len());
-        let mut keys = Vec::with_capacity(points.len());
+    /// Builds the index: pinyin keys, postings and the spatial grid. The points are kept
+    /// compactly, each once; they may come one by one (from the store).
+    pub fn new(points: impl IntoIterator<Item = ServicePoint>) -> Locator {
+        let points = points.into_iter();
+        let mut facts = Vec::with_capacity(points.size_hint().0);
+        let mut keys = Vec::with_capacity(points.size_hint().0);
+        let mut store = PointStore::default();
         let mut char_postings: HashMap<char, Vec<u32>> = HashMap::new();
         let mut full_trigrams = PostingsBuilder::new(ALPHABET.pow(3));
         let mut end_trigrams = PostingsBuilder::new(ALPHABET.pow(3));
         let mut initial_bigrams = PostingsBuilder::new(ALPHABET.pow(2));
         let mut scratch: Vec<usize> = Vec::new();
         let mut scratch_chars: Vec<char> = Vec::new();
-        for (index, point) in points.iter().enumerate() {
+        for (index, point) in points.enumerate() {
             let index = index as u32;
-            let next_id = district_ids.len() as u32;
-            let district = *district_ids
-                .entry(point.district.clone())
-                .or_insert(next_id);
+            let district = store.push(&point);
             facts.push(PointFacts {
                 lat: point.lat,
                 lon: point.lon,
@@ -199,9 +200,17 @@ impl Locator {
             }
             keys.push(point_keys);
         }
+        store.shrink_to_fit();
+        facts.shrink_to_fit();
+        keys.shrink_to_fit();
+        let points = store;
+        let district_ids: HashMap<String, u32> = (points.districts().iter())
+            .enumerate()
+            .map(|(id, name)| (name.to_string(), id as u32))
+            .collect();
         let grid = Grid::new(facts.iter().map(|f| (f.lat, f.lon)));
         let mut by_name: Vec<u32> = (0..points.len() as u32).collect();
-        by_name.sort_by(|&a, &b| points[a as usize].name.cmp(&points[b as usize].name));
+        by_name.sort_by(|&a, &b| points.name(a as usize).cmp(points.name(b as usize)));
         let mut district_points = PostingsBuilder::new(district_ids.len());
         for (index, facts) in facts.iter().enumerate() {
             district_points.push(facts.district as usize, index as u32);
@@ -225,12 +234,19 @@ impl Locator {
         }
     }
 
-    pub fn points(&self) -> &[ServicePoint] {
-        &self.points
+    /// Every point, in catalogue order (each put together as it comes).
+    pub fn points(&self) -> impl Iterator<Item = ServicePoint> + '_ {
+        (0..self.points.len()).filter_map(|index| self.points.point(index))
     }
 
-    pub fn point(&self, index: usize) -> Option<&ServicePoint> {
-        self.points.get(index)
+    /// The point at `index`, put together from the compact copy.
+    pub fn point(&self, index: usize) -> Option<ServicePoint> {
+        self.points.point(index)
+    }
+
+    /// A point's position (WGS-84 degrees), without putting the point together.
+    pub fn position(&self, index: usize) -> Option<(f64, f64)> {
+        self.facts.get(index).map(|facts| (facts.lat, facts.lon))
     }
 
     pub fn len(&self) -> usize {
@@ -280,7 +296,7 @@ impl Locator {
     fn hit(&self, index: usize, distance_m: Option<f64>, class: Option<MatchClass>) -> Hit {
         Hit {
             index,
-            id: self.points[index].id,
+            id: self.points.id(index),
             distance_m,
             walk_minutes: None,
             score: class.map_or(0.0, MatchClass::score),
@@ -366,7 +382,7 @@ impl Locator {
             if std::mem::replace(&mut seen[index], true) || !filter.accepts(self, index) {
                 return;
             }
-            let Some(class) = text::classify(prepared, &self.points[index].name, &self.keys[index])
+            let Some(class) = text::classify(prepared, self.points.name(index), &self.keys[index])
             else {
                 return;
             };
@@ -535,11 +551,11 @@ impl Locator {
     fn points_named(&self, name: &str) -> Vec<usize> {
         let start = self
             .by_name
-            .partition_point(|&i| self.points[i as usize].name.as_str() < name);
+            .partition_point(|&i| self.points.name(i as usize) < name);
         self.by_name[start..]
             .iter()
             .map(|&i| i as usize)
-            .take_while(|&i| self.points[i].name == name)
+            .take_while(|&i| self.points.name(i) == name)
             .collect()
     }
 
@@ -800,9 +816,9 @@ impl Filter {
             && (self.tiers.is_empty() || self.tiers.contains(&facts.tier))
             && facts.services & self.service_mask == self.service_mask
             && (!self.always_open_only || facts.always_open)
-            && self
-                .open_at
-                .is_none_or(|now| locator.points[index].hours.is_open_at(now))
+            && self.open_at.is_none_or(|now| {
+                facts.always_open || locator.points.hours(index).iter().any(|i| i.contains(now))
+            })
     }
 }
 

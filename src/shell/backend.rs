@@ -23,7 +23,6 @@ use crate::core::{
     ProofMonth, ProofYear, ProxyChange, ProxyEntry, ProxyReply, QueryKind, RejectReason, Rejection,
     Request, Ticket, Verdict,
 };
-use crate::locator::catalogue::ServicePoint;
 use crate::logging::event;
 use crate::shell::events::EventSink;
 use crate::store::Store;
@@ -159,24 +158,24 @@ impl BackendAdapter {
         &self,
         database: std::path::PathBuf,
         key: crate::store::KeySource,
-        deliver: impl FnOnce(Vec<ServicePoint>) + Send + 'static,
+        deliver: impl FnOnce(crate::locator::Locator) + Send + 'static,
         finished: impl FnOnce(bool) + Send + 'static,
     ) {
         let engine = self.engine.clone();
         self.runtime.spawn(async move {
             let started = Instant::now();
             match super::catalogue::sync_and_load(&engine, &database, &key).await {
-                Ok((synced, Some((version, points)))) => {
+                Ok((synced, Some((version, locator)))) => {
                     tracing::info!(
                         event = event::CATALOGUE_LOADED,
                         version,
                         synced,
-                        points = points.len(),
+                        points = locator.len(),
                         ms = started.elapsed().as_millis() as u64,
                         "service points loaded"
                     );
-                    deliver(points);
-                    // The index is built (in `deliver`): what its build freed goes back too.
+                    deliver(locator);
+                    // The index is built: what its build freed goes back too.
                     super::trim_heap();
                     tracing::info!(ms = started.elapsed().as_millis() as u64, "finder ready");
                     finished(synced);

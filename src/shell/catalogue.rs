@@ -10,9 +10,11 @@ use crate::backend::api::{Operation, Reply};
 use crate::backend::engine::{Engine, Outcome};
 #[cfg(feature = "demo")]
 use crate::backend::sim::CatalogueProvider;
-use crate::locator::catalogue::ServicePoint;
 #[cfg(feature = "demo")]
-use crate::locator::catalogue::{generate, DEFAULT_SEED};
+use crate::locator::catalogue::{generate_each, DEFAULT_SEED};
+#[cfg(feature = "demo")]
+use crate::locator::points::PointStore;
+use crate::locator::Locator;
 use crate::store::Store;
 
 /// How many points the kiosk asks for in one page of the sync (about 0.35 MB of JSON).
@@ -22,12 +24,12 @@ pub const SYNC_PAGE: u32 = 500;
 const MAX_PAGES: usize = 10_000;
 
 /// The demo back end's catalogue: the generated 13,357 points, all at version 1. Nothing is
-/// generated until a full sync asks for its first page; the points are then kept only until
-/// the sync's last page is served.
+/// generated until a full sync asks for its first page; the points are then kept, compactly,
+/// only until the sync's last page is served.
 #[cfg(feature = "demo")]
 #[derive(Default)]
 pub struct GeneratedCatalogue {
-    during_sync: std::sync::Mutex<Option<Vec<ServicePoint>>>,
+    during_sync: std::sync::Mutex<Option<PointStore>>,
 }
 
 #[cfg(feature = "demo")]
@@ -53,14 +55,20 @@ impl CatalogueProvider for GeneratedCatalogue {
             .during_sync
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let points = during_sync.get_or_insert_with(|| generate(DEFAULT_SEED, 1));
+        let points = during_sync.get_or_insert_with(|| {
+            let mut points = PointStore::default();
+            generate_each(DEFAULT_SEED, 1, |point| {
+                points.push(&point);
+            });
+            points.shrink_to_fit();
+            points
+        });
         // The generated points are in id order.
-        let start = after.map_or(0, |after| points.partition_point(|p| p.id <= after));
+        let start = after.map_or(0, |after| points.count_through(after));
         let end = start.saturating_add(limit).min(points.len());
-        page.items = points
-            .get(start..end)
-            .map(<[_]>::to_vec)
-            .unwrap_or_default();
+        page.items = (start..end)
+            .filter_map(|index| points.point(index))
+            .collect();
         page.more = end < points.len();
         if !page.more {
             *during_sync = None;
@@ -69,12 +77,13 @@ impl CatalogueProvider for GeneratedCatalogue {
     }
 }
 
-/// A stored catalogue: its version and its points.
-pub type StoredCatalogue = (u64, Vec<ServicePoint>);
+/// A stored catalogue: its version and the finder's index of its points.
+pub type StoredCatalogue = (u64, Locator);
 
-/// Brings the stored copy up to the back end's version, then returns the stored copy and
-/// whether the sync reached the back end. When it cannot be reached, the stored copy is used
-/// as it is.
+/// Brings the stored copy up to the back end's version, then builds the finder's index from
+/// the stored copy, point by point as they are read (never all of them as records at once),
+/// and returns it with whether the sync reached the back end. When it cannot be reached,
+/// the stored copy is used as it is.
 pub async fn sync_and_load(
     engine: &Engine,
     database: &Path,
@@ -90,7 +99,10 @@ pub async fn sync_and_load(
     };
     // The sync's pages are gone: give their memory back before the index is built.
     crate::shell::trim_heap();
-    Ok((synced, store.load_catalogue()?))
+    Ok((
+        synced,
+        store.load_catalogue_with(|points| Locator::new(points))?,
+    ))
 }
 
 /// Brings the stored catalogue up to the back end's version, one page at a time: each page

@@ -108,6 +108,12 @@ impl Controller {
         let mut slot = self.effects.borrow_mut();
         effects.append(&mut slot);
         *slot = effects;
+        drop(slot);
+        if commands.contains(&Command::WipeSessionData) {
+            // What the session allocated and freed goes back to the system between residents,
+            // not only what was live (glibc keeps freed blocks in its arenas otherwise).
+            crate::shell::trim_heap();
+        }
     }
 
     /// Adds something that carries out commands (each adapter adds its own); without any

@@ -569,9 +569,9 @@ fn load_finder(
     backend.load_service_points(
         config.database_path(),
         config.key_source(),
-        move |points| {
-            // Building the index (pinyin for every name) happens here, off the UI thread.
-            let _ = locator_ready.send(crate::locator::Locator::new(points));
+        move |locator| {
+            // The index (pinyin for every name) was built off the UI thread, as it was read.
+            let _ = locator_ready.send(locator);
         },
         finished,
     );
@@ -734,7 +734,7 @@ impl Effects {
                             tracing::warn!(index, "no such service point to print");
                             return;
                         };
-                        receipts::service_point_slip(&self.translator, &self.config, view, point)
+                        receipts::service_point_slip(&self.translator, &self.config, view, &point)
                     }
                     Document::CardService {
                         service,

@@ -116,22 +116,9 @@ impl PrinterAdapter {
     /// Checks the printer, prints, and reports [`Event::Printed`] with `ticket`. Only a
     /// complete job counts as printed.
     pub fn print(&self, ticket: Ticket, receipt: Receipt) {
-        let printer = self.printer.clone();
-        let told = self.health.clone();
         let events = self.events.clone();
-        let virtual_printer = self.virtual_printer.clone();
-        let receipts_dir = self.receipts_dir.clone();
-        let demo_receipts = self.demo_receipts.clone();
-        let metrics = self.metrics.clone();
-        std::thread::spawn(move || {
-            let Ok(mut printer) = printer.lock() else {
-                events.send(Event::Printed {
-                    ticket,
-                    result: Err(PrintProblem::Offline),
-                });
-                return;
-            };
-            let result = match printer.status().refusal() {
+        self.run_job(
+            move |printer| match printer.status().refusal() {
                 Some(refusal) => Err(problem(refusal)),
                 None => match printer.print_receipt(&receipt) {
                     Ok(JobOutcome::Complete { .. }) => {
@@ -152,37 +139,17 @@ impl PrinterAdapter {
                         Err(PrintProblem::Offline)
                     }
                 },
-            };
-            let status = printer.status();
-            metrics.set_paper(crate::metrics::paper_state(status.paper));
-            let health = health_of(status.refusal());
-            tell(&told, &events, health);
-            events.send(Event::Printed { ticket, result });
-            if let Some(sim) = virtual_printer {
-                for path in save_demo_receipts(&sim, &receipts_dir) {
-                    demo_receipts(path);
-                }
-            }
-        });
+            },
+            Err(PrintProblem::Offline),
+            move |result| events.send(Event::Printed { ticket, result }),
+        );
     }
-}
 
-impl PrinterAdapter {
     /// Prints the technicians' test page (every size, CJK, a QR code, a cut); `done` hears
     /// whether it printed whole.
     pub fn test_page(&self, done: Box<dyn FnOnce(bool) + Send>) {
-        let printer = self.printer.clone();
-        let told = self.health.clone();
-        let events = self.events.clone();
-        let virtual_printer = self.virtual_printer.clone();
-        let receipts_dir = self.receipts_dir.clone();
-        let demo_receipts = self.demo_receipts.clone();
-        std::thread::spawn(move || {
-            let Ok(mut printer) = printer.lock() else {
-                done(false);
-                return;
-            };
-            let printed = match printer.status().refusal() {
+        self.run_job(
+            |printer| match printer.status().refusal() {
                 Some(refusal) => {
                     tracing::warn!(?refusal, "test page refused");
                     false
@@ -197,10 +164,39 @@ impl PrinterAdapter {
                         }
                     }
                 }
+            },
+            false,
+            done,
+        );
+    }
+
+    /// Runs one job on a thread of its own (serial writes block), then does what follows
+    /// every job: the paper sensor to the metrics, the printer's health to the core (when it
+    /// changed), `finish` with the job's outcome (`unreachable` when the printer's lock is
+    /// poisoned), and in demo mode the virtual printer's pictures saved and shown.
+    fn run_job<T: Send + 'static>(
+        &self,
+        job: impl FnOnce(&mut SerialPrinter) -> T + Send + 'static,
+        unreachable: T,
+        finish: impl FnOnce(T) + Send + 'static,
+    ) {
+        let printer = self.printer.clone();
+        let told = self.health.clone();
+        let events = self.events.clone();
+        let virtual_printer = self.virtual_printer.clone();
+        let receipts_dir = self.receipts_dir.clone();
+        let demo_receipts = self.demo_receipts.clone();
+        let metrics = self.metrics.clone();
+        std::thread::spawn(move || {
+            let Ok(mut printer) = printer.lock() else {
+                finish(unreachable);
+                return;
             };
-            let health = health_of(printer.status().refusal());
-            tell(&told, &events, health);
-            done(printed);
+            let outcome = job(&mut printer);
+            let status = printer.status();
+            metrics.set_paper(crate::metrics::paper_state(status.paper));
+            tell(&told, &events, health_of(status.refusal()));
+            finish(outcome);
             if let Some(sim) = virtual_printer {
                 for path in save_demo_receipts(&sim, &receipts_dir) {
                     demo_receipts(path);

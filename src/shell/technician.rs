@@ -207,8 +207,9 @@ impl TechnicianAdapter {
             }
             TechnicianCommand::Run { technician, action } => {
                 tracing::info!(event = "technician.action", action = action.key(), %technician, "technician action");
-                self.audit(Some(technician), &format!("action.{}", action.key()), "");
-                self.act(*action, view);
+                let journaled =
+                    self.audit(Some(technician), &format!("action.{}", action.key()), "");
+                self.act(*action, view, journaled);
             }
         }
     }
@@ -219,30 +220,25 @@ impl TechnicianAdapter {
         }
     }
 
-    /// Journals one audit line (in the background: the page does not wait for the disk).
-    fn audit(&self, technician: Option<&str>, event: &str, detail: &str) {
-        let engine = self.engine.clone();
-        let terminal_id = self.terminal_id.clone();
-        let technician = technician.map(str::to_owned);
-        let event = event.to_owned();
-        let detail = detail.to_owned();
+    /// Journals one audit line in the background (the page does not wait for the disk); the
+    /// handle says when it is written.
+    fn audit(
+        &self,
+        technician: Option<&str>,
+        event: &str,
+        detail: &str,
+    ) -> tokio::task::JoinHandle<()> {
         let now = (self.wall_clock.borrow())();
-        self.runtime.spawn(async move {
-            let result = engine
-                .with_store(move |store| {
-                    store.technician_audit(&AuditEntry {
-                        terminal_id: &terminal_id,
-                        technician: technician.as_deref(),
-                        event: &event,
-                        detail: &detail,
-                        recorded_at_ms: now,
-                    })
-                })
-                .await;
-            if let Err(error) = result {
-                tracing::error!(%error, "a technician audit line was not journaled");
-            }
-        });
+        self.runtime.spawn(journal_audit(
+            self.engine.clone(),
+            AuditLine {
+                terminal_id: self.terminal_id.clone(),
+                technician: technician.map(str::to_owned),
+                event: event.to_owned(),
+                detail: detail.to_owned(),
+                recorded_at_ms: now,
+            },
+        ))
     }
 
     fn check_sign_in(&self, id: String, pin: TechnicianPin) {
@@ -257,7 +253,8 @@ impl TechnicianAdapter {
         });
     }
 
-    fn act(&self, action: TechnicianAction, view: &View) {
+    /// Carries out `action`; `journaled` is its audit line being written.
+    fn act(&self, action: TechnicianAction, view: &View, journaled: tokio::task::JoinHandle<()>) {
         let events = self.events.clone();
         let done = move |ok: bool| {
             let result = if ok {
@@ -275,9 +272,8 @@ impl TechnicianAdapter {
             TechnicianAction::SyncCatalogue => (self.catalogue_sync)(Box::new(done)),
             TechnicianAction::Restart => {
                 // The audit line goes first: the restart must not outrun it.
-                let engine = self.engine.clone();
                 self.runtime.spawn(async move {
-                    let _ = engine.with_store(|_| Ok(())).await;
+                    let _ = journaled.await;
                     restart();
                     done(false);
                 });
@@ -390,6 +386,33 @@ fn held_devices(config: &Config, view: &View) -> Vec<Check> {
     ]
 }
 
+/// One line of the technicians' audit trail, owned: it is written on the runtime.
+struct AuditLine {
+    terminal_id: String,
+    technician: Option<String>,
+    event: String,
+    detail: String,
+    recorded_at_ms: i64,
+}
+
+/// Writes `line` to the hash-chained journal; a failure is logged (the action goes on).
+async fn journal_audit(engine: Engine, line: AuditLine) {
+    let result = engine
+        .with_store(move |store| {
+            store.technician_audit(&AuditEntry {
+                terminal_id: &line.terminal_id,
+                technician: line.technician.as_deref(),
+                event: &line.event,
+                detail: &line.detail,
+                recorded_at_ms: line.recorded_at_ms,
+            })
+        })
+        .await;
+    if let Err(error) = result {
+        tracing::error!(%error, "a technician audit line was not journaled");
+    }
+}
+
 async fn sign_in(
     engine: &Engine,
     accounts: Arc<Vec<TechnicianAccount>>,
@@ -415,24 +438,16 @@ async fn sign_in(
         }
     };
     let audit = |event: &'static str, detail: String| {
-        let entry_terminal = terminal_id.to_owned();
-        let technician = id.clone();
-        async move {
-            let result = engine
-                .with_store(move |store| {
-                    store.technician_audit(&AuditEntry {
-                        terminal_id: &entry_terminal,
-                        technician: Some(&technician),
-                        event,
-                        detail: &detail,
-                        recorded_at_ms: now,
-                    })
-                })
-                .await;
-            if let Err(error) = result {
-                tracing::error!(%error, "a technician audit line was not journaled");
-            }
-        }
+        journal_audit(
+            engine.clone(),
+            AuditLine {
+                terminal_id: terminal_id.to_owned(),
+                technician: Some(id.clone()),
+                event: event.to_owned(),
+                detail,
+                recorded_at_ms: now,
+            },
+        )
     };
     if let Admission::Locked { until_ms } = lockout.admission(now) {
         audit("sign-in-locked", format!("locked until {until_ms}")).await;

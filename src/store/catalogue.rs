@@ -206,6 +206,16 @@ impl Store {
 
     /// Every stored point in id order, with the catalogue version; `None` without a catalogue.
     pub fn load_catalogue(&self) -> Result<Option<(u64, Vec<ServicePoint>)>, CatalogueStoreError> {
+        self.load_catalogue_with(|points| points.collect())
+    }
+
+    /// The stored catalogue's version and what `build` made of its points, read one by one
+    /// in id order (`build` may keep them in any form: the finder keeps them compactly). A
+    /// record that does not parse ends the points `build` sees and makes the load fail.
+    pub fn load_catalogue_with<T>(
+        &self,
+        build: impl FnOnce(&mut dyn Iterator<Item = ServicePoint>) -> T,
+    ) -> Result<Option<(u64, T)>, CatalogueStoreError> {
         let Some(version) = self.catalogue_version()? else {
             return Ok(None);
         };
@@ -213,15 +223,38 @@ impl Store {
             .conn
             .prepare("SELECT id, record FROM service_points ORDER BY id")?;
         let mut rows = statement.query([])?;
-        let mut points = Vec::new();
-        while let Some(row) = rows.next()? {
-            let id: i64 = row.get(0)?;
-            let record: String = row.get(1)?;
-            let point: ServicePoint = serde_json::from_str(&record)
-                .map_err(|source| CatalogueStoreError::Corrupt { id, source })?;
-            points.push(point);
+        let mut failed: Option<CatalogueStoreError> = None;
+        let mut points = std::iter::from_fn(|| {
+            let row = match rows.next() {
+                Ok(Some(row)) => row,
+                Ok(None) => return None,
+                Err(error) => {
+                    failed = Some(error.into());
+                    return None;
+                }
+            };
+            let parsed = row
+                .get::<_, i64>(0)
+                .and_then(|id| Ok((id, row.get::<_, String>(1)?)))
+                .map_err(CatalogueStoreError::from)
+                .and_then(|(id, record)| {
+                    serde_json::from_str(&record)
+                        .map_err(|source| CatalogueStoreError::Corrupt { id, source })
+                });
+            match parsed {
+                Ok(point) => Some(point),
+                Err(error) => {
+                    failed = Some(error);
+                    None
+                }
+            }
+        });
+        let built = build(&mut points);
+        drop(points);
+        match failed {
+            Some(error) => Err(error),
+            None => Ok(Some((version, built))),
         }
-        Ok(Some((version, points)))
     }
 
     /// The benchmark's baseline: the query answered by SQLite alone. Text uses the FTS5
@@ -310,5 +343,45 @@ impl Store {
             Ok((row.get::<_, u32>(0)?, row.get::<_, f64>(1)?.sqrt()))
         })?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::locator::catalogue::{generate, DEFAULT_SEED};
+
+    #[test]
+    fn the_points_stream_in_id_order_and_a_corrupt_record_fails_the_load_by_its_id() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = Store::open(&dir.path().join("k.db")).expect("open");
+        let points: Vec<ServicePoint> = generate(DEFAULT_SEED, 1).into_iter().take(50).collect();
+        store.replace_catalogue(7, &points).expect("stored");
+
+        let (version, ids) = store
+            .load_catalogue_with(|stream| stream.map(|p| p.id).collect::<Vec<_>>())
+            .expect("load")
+            .expect("a catalogue");
+        assert_eq!(version, 7);
+        assert_eq!(ids, points.iter().map(|p| p.id).collect::<Vec<_>>());
+
+        let broken = points[20].id;
+        store
+            .conn
+            .execute(
+                "UPDATE service_points SET record = '{\"id\":' WHERE id = ?1",
+                [broken],
+            )
+            .expect("corrupted");
+        let mut seen = 0;
+        let result = store.load_catalogue_with(|stream| seen = stream.count());
+        assert_eq!(
+            seen, 20,
+            "the points before the bad record, then the stream ends"
+        );
+        match result {
+            Err(CatalogueStoreError::Corrupt { id, .. }) => assert_eq!(id, i64::from(broken)),
+            other => panic!("expected the corrupt record's id, got {other:?}"),
+        }
     }
 }

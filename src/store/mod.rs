@@ -304,12 +304,11 @@ impl Store {
     }
 
     fn set_setting_i64(&self, key: &str, value: i64) -> Result<(), StoreError> {
-        self.conn.execute(
-            "INSERT INTO settings (key, value) VALUES (?1, ?2)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            params![key, value],
-        )?;
-        Ok(())
+        put_setting(&self.conn, key, value)
+    }
+
+    fn set_setting_text(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        put_setting(&self.conn, key, value)
     }
 
     /// Like [`Store::set_setting_i64`], but a mark that only moves forward.
@@ -323,13 +322,19 @@ impl Store {
     }
 
     fn setting_i64(&self, key: &str) -> Result<i64, StoreError> {
-        let value: Option<String> = self
+        Ok(self
+            .setting_text(key)?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0))
+    }
+
+    fn setting_text(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
             .conn
             .query_row("SELECT value FROM settings WHERE key = ?1", [key], |row| {
                 row.get(0)
             })
-            .optional()?;
-        Ok(value.and_then(|v| v.parse().ok()).unwrap_or(0))
+            .optional()?)
     }
 
     /// Tests of a full disk: the file may not grow past its size now (SQLite then answers
@@ -352,6 +357,20 @@ impl Store {
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+/// Sets one of the store's own settings, in `conn`'s transaction if it has one.
+fn put_setting(
+    conn: &rusqlite::Connection,
+    key: &str,
+    value: impl rusqlite::ToSql,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO settings (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        params![key, value],
+    )?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -3,8 +3,6 @@
 //! journal batches like any other entry), the sign-in lockout, and the defaults a technician
 //! set on the terminal (the configuration file is read-only on a terminal).
 
-use rusqlite::{params, OptionalExtension};
-
 use super::journal::{EntryKind, NewEntry};
 use super::{Store, StoreError};
 
@@ -85,31 +83,9 @@ impl Store {
             (DEFAULT_LANGUAGE, language),
             (DEFAULT_ELDERLY, if elderly { "1" } else { "0" }),
         ] {
-            tx.execute(
-                "INSERT INTO settings (key, value) VALUES (?1, ?2)
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                params![key, value],
-            )?;
+            super::put_setting(&tx, key, value)?;
         }
         tx.commit()?;
-        Ok(())
-    }
-
-    fn setting_text(&self, key: &str) -> Result<Option<String>, StoreError> {
-        Ok(self
-            .conn
-            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |row| {
-                row.get(0)
-            })
-            .optional()?)
-    }
-
-    fn set_setting_text(&self, key: &str, value: &str) -> Result<(), StoreError> {
-        self.conn.execute(
-            "INSERT INTO settings (key, value) VALUES (?1, ?2)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            params![key, value],
-        )?;
         Ok(())
     }
 }

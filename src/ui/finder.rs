@@ -102,7 +102,7 @@ impl Finder {
 
     /// The nearest staffed 人社 office (city, district or town level: partners and village
     /// points cannot unblock a PIN or replace a card), for every failure page's help line.
-    pub fn nearest_counter(&self) -> Option<&ServicePoint> {
+    pub fn nearest_counter(&self) -> Option<ServicePoint> {
         let locator = self.locator.as_ref()?;
         let query = Query {
             near: Some(self.terminal.location),
@@ -118,7 +118,7 @@ impl Finder {
         locator.point(hit.index)
     }
 
-    pub fn point(&self, index: usize) -> Option<&ServicePoint> {
+    pub fn point(&self, index: usize) -> Option<ServicePoint> {
         self.locator
             .as_ref()
             .and_then(|locator| locator.point(index))
@@ -169,7 +169,7 @@ impl Finder {
             let rows: Vec<PointRow> = hits
                 .iter()
                 .filter_map(|hit| {
-                    let point = self.point(hit.index)?;
+                    let point = &self.point(hit.index)?;
                     let (distance_key, distance) = distance_text(hit);
                     Some(PointRow {
                         index: i32::try_from(hit.index).ok()?,
@@ -211,7 +211,7 @@ impl Finder {
 
     /// Draws one point's page, with its navigation QR code.
     fn show_point(&self, app: &AppWindow, index: usize, language: Language, now: LocalTime) {
-        let Some(point) = self.point(index) else {
+        let Some(point) = &self.point(index) else {
             return;
         };
         let here = self.terminal.location;

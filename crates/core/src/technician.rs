@@ -430,6 +430,15 @@ enum Then {
     Leave(LeaveReason),
 }
 
+/// The technician chose new terminal defaults: they are saved, the page stays.
+fn save_defaults(technician: &str, language: Language, elderly: bool) -> Then {
+    Then::Stay(Outcome::command(TechnicianCommand::SaveDefaults {
+        technician: technician.to_owned(),
+        language,
+        elderly,
+    }))
+}
+
 /// Technician mode as the session holds it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Technician {
@@ -656,18 +665,10 @@ impl Technician {
                     Then::Stay(Outcome::default())
                 }
                 TechnicianInput::CycleDefaultLanguage => {
-                    Then::Stay(Outcome::command(TechnicianCommand::SaveDefaults {
-                        technician: technician.clone(),
-                        language: defaults.next_language,
-                        elderly: defaults.elderly,
-                    }))
+                    save_defaults(technician, defaults.next_language, defaults.elderly)
                 }
                 TechnicianInput::ToggleDefaultElderly => {
-                    Then::Stay(Outcome::command(TechnicianCommand::SaveDefaults {
-                        technician: technician.clone(),
-                        language: defaults.language,
-                        elderly: !defaults.elderly,
-                    }))
+                    save_defaults(technician, defaults.language, !defaults.elderly)
                 }
                 TechnicianInput::Pause => Then::OutOfService,
                 TechnicianInput::Leave => Then::Leave(LeaveReason::Left),
