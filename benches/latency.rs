@@ -44,7 +44,7 @@ use std::cell::Cell;
 use renshe_kiosk::config::{Config, DEMO_CONFIG_PATH};
 use renshe_kiosk::core::{Command, Event, Millis, ServiceId};
 use renshe_kiosk::shell::screenshot::{sample_answer, sample_holder, Renderer};
-use renshe_kiosk::ui::{FinderAdapter, QueryAdapter, QueryStep};
+use renshe_kiosk::ui::{FinderAdapter, PinPadAdapter, QueryAdapter, QueryStep};
 use slint::platform::software_renderer::{MinimalSoftwareWindow, RepaintBufferType};
 use slint::platform::{Platform, WindowAdapter};
 use slint::{ComponentHandle, Model, PhysicalSize, Rgb8Pixel};
@@ -203,7 +203,7 @@ fn main() {
     let tickets = Rc::new(RefCell::new(Vec::new()));
     let recorder = tickets.clone();
     controller.add_effects(Box::new(move |command, _| {
-        if let Command::Fetch { ticket, .. } = command {
+        if let Command::Fetch { ticket, .. } | Command::VerifyPin { ticket, .. } = command {
             recorder.borrow_mut().push(*ticket);
         }
     }));
@@ -292,6 +292,30 @@ fn main() {
     let service = ServiceId::ContributionQuery;
     let query = app.global::<QueryAdapter>();
     let mut answers = Samples::default();
+    // Records come after the PIN (untimed, once: the session keeps it verified).
+    screen.settle(|| app.invoke_service_tapped(service.key().into()));
+    assert_eq!(query.get_step(), QueryStep::EnterPin, "the PIN comes first");
+    let pad = app.global::<PinPadAdapter>();
+    for digit in [1, 2, 3, 4, 5, 6] {
+        let labels: Vec<i32> = pad.get_labels().iter().collect();
+        let position = labels
+            .iter()
+            .position(|label| *label == digit)
+            .expect("every digit is on the pad");
+        screen.settle(|| pad.invoke_key(position as i32));
+    }
+    screen.settle(|| pad.invoke_confirm());
+    let verify = *tickets
+        .borrow()
+        .last()
+        .expect("the PIN was sent to the card");
+    screen.settle(|| {
+        controller.dispatch(Event::PinAnswered {
+            ticket: verify,
+            result: Ok(()),
+        })
+    });
+    screen.settle(|| app.invoke_back_tapped());
     for n in 0..WARM_UP + iterations {
         screen.settle(|| app.invoke_service_tapped(service.key().into()));
         assert_eq!(query.get_step(), QueryStep::Loading, "the query page waits");

@@ -64,17 +64,17 @@ impl Notifications {
         lines
     }
 
-    /// Every line up to and including `wanted`, within `limit`.
+    /// Every line up to `wanted`, within `limit`, and whatever came with it (a datagram may
+    /// hold several, as `READY=1` with its `STATUS=`).
     fn until(&self, wanted: &str, limit: Duration) -> Vec<(Instant, String)> {
         let deadline = Instant::now() + limit;
         let mut seen = Vec::new();
         while Instant::now() < deadline {
-            for (at, line) in self.during(Duration::from_millis(200)) {
-                let done = line == wanted;
-                seen.push((at, line));
-                if done {
-                    return seen;
-                }
+            let batch = self.during(Duration::from_millis(200));
+            let done = batch.iter().any(|(_, line)| line == wanted);
+            seen.extend(batch);
+            if done {
+                return seen;
             }
         }
         panic!("no {wanted} within {limit:?}; got {seen:?}");
@@ -245,9 +245,7 @@ fn out_of_service_is_a_ready_state_that_says_why_and_keeps_pinging() {
         .map(|(_, line)| line.as_str())
         .collect();
     assert!(
-        lines
-            .iter()
-            .any(|line| *line == "STATUS=out of service: the records cannot be opened"),
+        lines.contains(&"STATUS=out of service: the records cannot be opened"),
         "the status says why: {lines:?}"
     );
     // systemd must not restart it (the page would come back after every start): it pings.

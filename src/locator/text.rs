@@ -71,6 +71,9 @@ pub fn pinyin_keys(name: &str) -> PinyinKeys {
         ends[at / 64] |= 1 << (at % 64);
     }
     keys.syllable_ends = ends.into_boxed_slice();
+    // Kept for every point of the catalogue: no growth slack.
+    keys.full.shrink_to_fit();
+    keys.initials.shrink_to_fit();
     keys
 }
 

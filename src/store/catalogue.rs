@@ -250,7 +250,6 @@ impl Store {
             }
         });
         let built = build(&mut points);
-        drop(points);
         match failed {
             Some(error) => Err(error),
             None => Ok(Some((version, built))),
