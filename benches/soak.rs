@@ -200,7 +200,11 @@ struct Memory {
 }
 
 impl Memory {
+    /// Sampled after giving freed memory back: the window's snapshots are this bench's own
+    /// full-frame renders (8 MB each), not the kiosk's, and glibc would otherwise keep
+    /// whichever were freed last; the kiosk itself trims when a session ends.
     fn now() -> Memory {
+        renshe_kiosk::shell::trim_heap();
         let kb = |field| renshe_kiosk::metrics::smaps_rollup_kb(field).unwrap_or(0) as f64 / 1024.0;
         Memory {
             rss: kb("Rss:"),

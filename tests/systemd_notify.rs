@@ -89,17 +89,22 @@ fn pings(lines: &[(Instant, String)]) -> Vec<Instant> {
         .collect()
 }
 
+/// The kiosk started as systemd would start it: `NOTIFY_SOCKET` and `WATCHDOG_USEC` set.
+fn under_systemd(xvfb: &Xvfb, config: &std::path::Path, socket: &std::path::Path) -> Running {
+    Running(
+        kiosk(&xvfb.display, config)
+            .env("NOTIFY_SOCKET", socket)
+            .env("WATCHDOG_USEC", WATCHDOG.as_micros().to_string())
+            .spawn()
+            .expect("start the kiosk"),
+    )
+}
+
 /// The kiosk, supervised, up to its READY=1; the window is on screen and drawn by then.
 fn supervised(xvfb: &Xvfb, dir: &std::path::Path) -> (Running, Notifications) {
     let (notifications, socket) = Notifications::bind(dir);
     let config = terminal_config(dir);
-    let kiosk = Running(
-        kiosk(&xvfb.display, &config)
-            .env("NOTIFY_SOCKET", &socket)
-            .env("WATCHDOG_USEC", WATCHDOG.as_micros().to_string())
-            .spawn()
-            .expect("start the kiosk"),
-    );
+    let kiosk = under_systemd(xvfb, &config, &socket);
     let start = notifications.until("READY=1", START);
     let x = X::connect(&xvfb.display);
     let window = x
@@ -229,13 +234,7 @@ fn out_of_service_is_a_ready_state_that_says_why_and_keeps_pinging() {
     let database = data.join("kiosk.db");
     std::fs::write(&database, b"not a database\n".repeat(512)).expect("write");
     std::fs::set_permissions(&database, std::fs::Permissions::from_mode(0o600)).expect("0600");
-    let mut kiosk = Running(
-        kiosk(&xvfb.display, &config)
-            .env("NOTIFY_SOCKET", &socket)
-            .env("WATCHDOG_USEC", WATCHDOG.as_micros().to_string())
-            .spawn()
-            .expect("start the kiosk"),
-    );
+    let mut kiosk = under_systemd(&xvfb, &config, &socket);
 
     let start = notifications.until("READY=1", START);
     let after = notifications.during(Duration::from_secs(5));
