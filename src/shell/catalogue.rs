@@ -61,6 +61,8 @@ impl CatalogueProvider for GeneratedCatalogue {
                 points.push(&point);
             });
             points.shrink_to_fit();
+            // Each generated point was a record of small allocations, gone now.
+            crate::shell::trim_heap();
             points
         });
         // The generated points are in id order.
