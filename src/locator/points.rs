@@ -7,7 +7,9 @@ use super::catalogue::{
     Area, OpeningHours, PartnerKind, ServiceCode, ServicePoint, Tier, WeeklyInterval,
 };
 
-/// One point's place in the shared arrays; what the filters read lives in `PointFacts`.
+/// One point: its place in the shared arrays and its small fields. (The locator keeps the
+/// fields its filters scan in `PointFacts` as well, packed for the scan; the demo back end
+/// keeps a store without a locator.)
 #[derive(Debug, Clone, Copy)]
 struct Record {
     id: u32,
@@ -28,19 +30,19 @@ struct Record {
 #[derive(Debug, Clone, Copy)]
 struct Span {
     start: u32,
-    len: u16,
+    len: u32,
 }
 
 impl Span {
     fn of<T>(list: &[T], start: usize) -> Span {
         Span {
             start: start as u32,
-            len: list.len().min(usize::from(u16::MAX)) as u16,
+            len: list.len() as u32,
         }
     }
 
     fn range(self) -> std::ops::Range<usize> {
-        self.start as usize..self.start as usize + usize::from(self.len)
+        self.start as usize..self.start as usize + self.len as usize
     }
 }
 
@@ -86,11 +88,9 @@ impl PointStore {
             *end = self.text.len() as u32;
         }
         let services = Span::of(&point.services, self.services.len());
-        self.services
-            .extend_from_slice(&point.services[..usize::from(services.len)]);
+        self.services.extend_from_slice(&point.services);
         let hours = Span::of(&point.hours.weekly, self.hours.len());
-        self.hours
-            .extend_from_slice(&point.hours.weekly[..usize::from(hours.len)]);
+        self.hours.extend_from_slice(&point.hours.weekly);
         self.records.push(Record {
             id: point.id,
             ends,
@@ -198,8 +198,7 @@ mod tests {
     #[test]
     fn every_point_comes_back_as_it_went_in() {
         let points = generate(DEFAULT_SEED, 1);
-        let mut store = PointStore::from_points(points.clone());
-        store.shrink_to_fit();
+        let store = PointStore::from_points(points.clone());
         assert_eq!(store.len(), points.len());
         let mut districts: Vec<&str> = Vec::new();
         for point in &points {
