@@ -14,7 +14,8 @@
 //!   verified with a demo ID card, confirmed, its receipt printed and the preview closed,
 //!   back home, the ID card taken away. Once the demo cards are reported lost, a session
 //!   ends without a receipt (the card is lost already), so the line gives the receipts
-//!   printed. A session takes about 9 s, so 1,000 take 2.5 hours:
+//!   printed, and how many loss reports were sent (one a session when the taps landed).
+//!   A session takes about 5 s, so 1,000 take 1.4 hours:
 //!   `MEMORY_BENCH_SESSIONS=100` stops after the first checkpoint (`0` skips the sessions);
 //!   the checkpoints are comma-separated and ascending (`10,100,1000`).
 //!
@@ -208,17 +209,33 @@ impl Taps<'_> {
     }
 
     /// One resident's session, at fixed points of the 1080×1920 portrait layout in zh-CN
-    /// with the demo tray (the same taps as `scripts/kiosk-sessions.sh`).
-    fn session(&self, n: usize) {
+    /// with the demo tray (the same taps as `scripts/kiosk-sessions.sh`). The confirmation
+    /// waits for the kiosk's log to show the loss report sent (at most 3 s), the rest for
+    /// fixed settling times: about 5 s a session.
+    fn session(&self, n: usize, log: &Path) {
         const ID_CARDS: [u32; 4] = [184, 328, 472, 604]; // 演示身份证: 张*芳 李* 欧**娜 王*国
-        self.tap(800, 605, 600); // 临时挂失
-        self.tap(ID_CARDS[n % ID_CARDS.len()], 1882, 1000); // place an ID card
-        self.tap(540, 556, 1500); // 用身份证核实
-        self.tap(540, 548, 1500); // 确认办理
-        self.tap(540, 580, 1500); // 打印凭条 (a receipt preview appears)
-        self.tap(540, 1640, 600); // 关闭
-        self.tap(800, 1712, 600); // 首页
-        self.tap(990, 1882, 600); // 取走身份证
+        self.tap(800, 605, 400); // 临时挂失
+        self.tap(ID_CARDS[n % ID_CARDS.len()], 1882, 800); // place an ID card
+        self.tap(540, 556, 1000); // 用身份证核实
+        let confirmed = count_in_log(log, LOSS_REPORT_SENT);
+        self.tap(540, 548, 0); // 确认办理
+        wait_for_more(log, LOSS_REPORT_SENT, confirmed, Duration::from_secs(3));
+        std::thread::sleep(Duration::from_millis(700));
+        self.tap(540, 580, 1000); // 打印凭条 (a receipt preview appears)
+        self.tap(540, 1640, 400); // 关闭
+        self.tap(800, 1712, 400); // 首页
+        self.tap(990, 1882, 400); // 取走身份证
+    }
+}
+
+/// What the kiosk logs when a loss report goes to the back end (its kind, never whose).
+const LOSS_REPORT_SENT: &str = "kind=ReportLoss";
+
+/// Waits until `needle` occurs in the log more than `before` times, or `timeout` passes.
+fn wait_for_more(log: &Path, needle: &str, before: usize, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    while count_in_log(log, needle) <= before && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
@@ -404,17 +421,21 @@ fn main() {
         taps.tap(540, 1330, 600); // attract: 点击开始
         taps.tap(800, 1712, 600); // 首页
         let receipts_before = count_in_log(&log, "demo receipt saved");
+        let reports_before = count_in_log(&log, LOSS_REPORT_SENT);
         let mut done = 0;
         for &checkpoint in &checkpoints {
             while done < checkpoint {
-                taps.session(done);
+                taps.session(done, &log);
                 done += 1;
             }
             std::thread::sleep(Duration::from_secs(1));
             let mb = pss_mb(pid).expect("the kiosk is still running");
             let receipts = count_in_log(&log, "demo receipt saved") - receipts_before;
+            let reports = count_in_log(&log, LOSS_REPORT_SENT) - reports_before;
             line(
-                &format!("after {checkpoint} sessions ({receipts} receipts)"),
+                &format!(
+                    "after {checkpoint} sessions ({reports} loss reports sent, {receipts} receipts)"
+                ),
                 mb,
             );
             figures.push((format!("{checkpoint} sessions"), mb));

@@ -259,6 +259,8 @@ fn env_count(name: &str, default: usize) -> usize {
 }
 
 fn main() {
+    // As the kiosk's `main` does, before any thread starts.
+    renshe_kiosk::shell::limit_arenas();
     let sessions = env_count("SOAK_SESSIONS", 10_000);
     let card_every = env_count("SOAK_CARD_EVERY", 10).max(1);
     ensure_pcscd();
@@ -392,10 +394,12 @@ fn main() {
                 );
             }
             if (n + 1).is_multiple_of(500) {
+                // The curve, not only its ends: growth that starts late shows where.
                 eprintln!(
-                    "  {} sessions, {:.0} s",
+                    "  {} sessions, {:.0} s: {}",
                     n + 1,
-                    began.elapsed().as_secs_f64()
+                    began.elapsed().as_secs_f64(),
+                    Memory::now()
                 );
             }
         }

@@ -4,7 +4,7 @@
 //!
 //! Demo mode starts it in-process with [`start`]; `renshe-kiosk backend-sim` runs it alone.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -255,10 +255,19 @@ pub fn synthetic_residents(seed: u64, count: usize) -> Vec<Resident> {
 /// A stored answer for an idempotency key.
 #[derive(Clone, Serialize, Deserialize)]
 struct Stored {
-    request_hash: String,
+    /// SHA-256 of the request's path and body: a retry must match it.
+    request_hash: [u8; 32],
     status: u16,
-    body: String,
+    body: Box<str>,
+    /// The order keys were answered in (the oldest are forgotten first).
+    order: u64,
 }
+
+/// Keys, ledger entries and verification codes the demo back end keeps, the latest first: a
+/// demo kiosk left running for weeks stays within bounds (a real back end keeps every key
+/// for its retention, `docs/backend-api.md`). Far more than a terminal's day, so the daily
+/// reconciliation and a crashed terminal's recovery still find theirs.
+const KEYS_KEPT: usize = 20_000;
 
 /// Everything that must survive a sim restart when `--state` is given.
 #[derive(Serialize, Deserialize)]
@@ -266,10 +275,66 @@ struct Durable {
     residents: Vec<Resident>,
     answers: HashMap<String, Stored>,
     voided: HashSet<String>,
-    ledger: Vec<LedgerEntry>,
-    /// Receipts' verification codes and the operation each confirms.
+    /// The latest [`KEYS_KEPT`] applied operations.
+    ledger: VecDeque<LedgerEntry>,
+    /// Operations applied since the start of the state (the ledger's next `seq` - 1).
     #[serde(default)]
-    codes: HashMap<String, String>,
+    applied: u64,
+    /// Keys answered since the start of the state (the next answer's `order`).
+    #[serde(default)]
+    answered: u64,
+    /// The latest receipts' verification codes and the operation each confirms.
+    #[serde(default)]
+    codes: VecDeque<(String, String)>,
+}
+
+impl Durable {
+    fn remember_answer(&mut self, key: &str, request_hash: [u8; 32], status: u16, body: &str) {
+        self.answered += 1;
+        self.answers.insert(
+            key.to_string(),
+            Stored {
+                request_hash,
+                status,
+                body: body.into(),
+                order: self.answered,
+            },
+        );
+        // Forget the oldest quarter at once: one scan per KEYS_KEPT / 4 answers.
+        if self.answers.len() > KEYS_KEPT {
+            let oldest_kept = self.answered - (KEYS_KEPT as u64 * 3 / 4);
+            self.answers.retain(|_, stored| stored.order > oldest_kept);
+        }
+    }
+
+    fn record_applied(&mut self, key: &str, terminal: &str, op: String) {
+        self.applied += 1;
+        self.ledger.push_back(LedgerEntry {
+            seq: self.applied,
+            idempotency_key: key.to_string(),
+            terminal_id: terminal.to_string(),
+            op,
+            applied_on: api::utc_day(unix_ms_now()),
+        });
+        while self.ledger.len() > KEYS_KEPT {
+            self.ledger.pop_front();
+        }
+    }
+
+    fn remember_code(&mut self, code: String, op: &Operation) {
+        self.codes.push_back((code, op.name().to_string()));
+        while self.codes.len() > KEYS_KEPT {
+            self.codes.pop_front();
+        }
+    }
+
+    fn code(&self, code: &str) -> Option<String> {
+        self.codes
+            .iter()
+            .rev()
+            .find(|(kept, _)| kept == code)
+            .map(|(_, op)| op.clone())
+    }
 }
 
 struct SimState {
@@ -553,7 +618,7 @@ impl SimHandle {
 
     /// The operations applied so far, in order.
     pub fn ledger(&self) -> Vec<LedgerEntry> {
-        lock(&self.state).durable.ledger.clone()
+        lock(&self.state).durable.ledger.iter().cloned().collect()
     }
 
     pub fn set_faults(&self, plan: FaultPlan) {
@@ -603,8 +668,10 @@ pub async fn start(options: SimOptions) -> Result<SimHandle, SimError> {
             ),
             answers: HashMap::new(),
             voided: HashSet::new(),
-            ledger: Vec::new(),
-            codes: HashMap::new(),
+            ledger: VecDeque::new(),
+            applied: 0,
+            answered: 0,
+            codes: VecDeque::new(),
         },
     };
     let state = Arc::new(Mutex::new(SimState {
@@ -860,7 +927,7 @@ impl SimState {
             h.update(path.as_bytes());
             h.update([0]);
             h.update(body);
-            format!("{:x}", h.finalize())
+            <[u8; 32]>::from(h.finalize())
         };
         if let Some(stored) = self.durable.answers.get(key) {
             if stored.request_hash != request_hash {
@@ -871,7 +938,7 @@ impl SimState {
                 );
                 return (409, e.to_body(), false);
             }
-            return (stored.status, stored.body.clone(), true);
+            return (stored.status, stored.body.to_string(), true);
         }
         if self.durable.voided.contains(key) {
             let e = ApiError::new(
@@ -902,23 +969,10 @@ impl SimState {
             }
         };
         if mutation {
-            self.durable.answers.insert(
-                key.to_string(),
-                Stored {
-                    request_hash,
-                    status,
-                    body: answer.clone(),
-                },
-            );
+            self.durable
+                .remember_answer(key, request_hash, status, &answer);
             if (200..300).contains(&status) {
-                let seq = self.durable.ledger.len() as u64 + 1;
-                self.durable.ledger.push(LedgerEntry {
-                    seq,
-                    idempotency_key: key.to_string(),
-                    terminal_id: terminal.to_string(),
-                    op: op_name,
-                    applied_on: api::utc_day(unix_ms_now()),
-                });
+                self.durable.record_applied(key, terminal, op_name);
             }
             self.persist();
         }
@@ -1032,7 +1086,7 @@ impl SimState {
                         ));
                     }
                     self.proofs_issued += 1;
-                    let code = verification_code(op, self.proofs_issued as usize);
+                    let code = verification_code(op, self.proofs_issued);
                     self.proof_codes.push_back(code.clone());
                     while self.proof_codes.len() > PROOF_CODES {
                         self.proof_codes.pop_front();
@@ -1111,14 +1165,14 @@ impl SimState {
                     };
                     r.card_state = next;
                     let card_number = r.card_number.clone();
-                    let code = verification_code(op, self.durable.ledger.len());
+                    let code = verification_code(op, self.durable.applied);
                     let reply = api::CardStatusReply {
                         card_number,
                         card_state: next,
                         verification_code: Some(code.clone()),
                         verify_url: Some(format!("{}{code}", self.verify_base)),
                     };
-                    self.durable.codes.insert(code, op.name().to_string());
+                    self.durable.remember_code(code, op);
                     serde_json::to_value(reply)
                 }
                 Operation::QueryCertification { person_id } => {
@@ -1217,8 +1271,8 @@ impl SimState {
                         .map_err(|e| (500, bad_request(&e.to_string())));
                     }
                     r.certified_years.push(*year);
-                    let code = verification_code(op, self.durable.ledger.len());
-                    self.durable.codes.insert(code.clone(), op.name().to_string());
+                    let code = verification_code(op, self.durable.applied);
+                    self.durable.remember_code(code.clone(), op);
                     serde_json::to_value(api::CertificationReceipt {
                         person_id,
                         year: *year,
@@ -1567,7 +1621,7 @@ async fn verify_code(
         .proof_codes
         .contains(&code)
         .then(|| "issue_proof".to_string());
-    match state.durable.codes.get(&code).cloned().or(proof) {
+    match state.durable.code(&code).or(proof) {
         Some(op) => {
             Json(serde_json::json!({"code": code, "valid": true, "operation": op})).into_response()
         }
@@ -1581,11 +1635,11 @@ async fn verify_code(
 
 /// Eight characters from the operation and its place in the ledger, grouped for reading
 /// aloud (`K7Q2-9XMA`); no 0/O or 1/I to confuse.
-fn verification_code(op: &Operation, ledger_len: usize) -> String {
+fn verification_code(op: &Operation, applied: u64) -> String {
     const ALPHABET: &[u8] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
     let mut hash = Sha256::new();
     hash.update(op.body().as_bytes());
-    hash.update(ledger_len.to_be_bytes());
+    hash.update(applied.to_be_bytes());
     let digest = hash.finalize();
     let chars: String = digest
         .iter()
@@ -1596,7 +1650,7 @@ fn verification_code(op: &Operation, ledger_len: usize) -> String {
 }
 
 async fn admin_ledger(State(state): State<Arc<Mutex<SimState>>>) -> Json<Vec<LedgerEntry>> {
-    Json(lock(&state).durable.ledger.clone())
+    Json(lock(&state).durable.ledger.iter().cloned().collect())
 }
 
 async fn admin_heartbeats(
@@ -1709,6 +1763,47 @@ pub fn ledger_counts(ledger: &[LedgerEntry]) -> BTreeMap<String, usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kept_keys_ledger_and_codes_stay_bounded_and_keep_the_latest() {
+        let mut durable = Durable {
+            residents: Vec::new(),
+            answers: HashMap::new(),
+            voided: HashSet::new(),
+            ledger: VecDeque::new(),
+            applied: 0,
+            answered: 0,
+            codes: VecDeque::new(),
+        };
+        let op = Operation::ReportLoss {
+            person_id: "P1".into(),
+            card_number: "C1".into(),
+        };
+        let total = KEYS_KEPT + KEYS_KEPT / 2;
+        for i in 0..total {
+            let key = format!("key-{i}");
+            durable.remember_answer(&key, [0; 32], 200, "{}");
+            durable.record_applied(&key, "CQ-T", "report_loss".into());
+            durable.remember_code(format!("CODE-{i}"), &op);
+            assert!(durable.answers.len() <= KEYS_KEPT);
+        }
+        assert!(durable.ledger.len() == KEYS_KEPT && durable.codes.len() == KEYS_KEPT);
+        // The newest are all there; the oldest are gone; the ledger keeps counting.
+        let last = format!("key-{}", total - 1);
+        assert!(durable.answers.contains_key(&last));
+        assert!(!durable.answers.contains_key("key-0"));
+        assert!(durable.answers.len() >= KEYS_KEPT * 3 / 4);
+        assert_eq!(durable.ledger.back().map(|e| e.seq), Some(total as u64));
+        assert_eq!(
+            durable.ledger.front().map(|e| e.idempotency_key.as_str()),
+            Some(format!("key-{}", total - KEYS_KEPT).as_str())
+        );
+        assert_eq!(
+            durable.code(&format!("CODE-{}", total - 1)).as_deref(),
+            Some("report_loss")
+        );
+        assert_eq!(durable.code("CODE-0"), None);
+    }
 
     #[test]
     fn synthetic_ids_have_valid_checksums_and_a_mix_of_card_states() {

@@ -25,7 +25,7 @@ pub use text::{MatchClass, PinyinKeys, PreparedText};
 
 use grid::Grid;
 use points::PointStore;
-use postings::{Postings, PostingsBuilder};
+use postings::Postings;
 
 /// What the resident asked for. `Default` is "everything, nearest first, 10 results".
 #[derive(Debug, Clone, PartialEq)]
@@ -127,6 +127,41 @@ fn symbol(byte: u8) -> Option<usize> {
     }
 }
 
+/// Each character's points (names lowercased, each point once a character), every list
+/// exactly as long as it needs: a count first, then the lists.
+fn char_postings(points: &PointStore) -> HashMap<char, Box<[u32]>> {
+    let chars_of = |index: usize, out: &mut Vec<char>| {
+        out.clear();
+        out.extend(points.name(index).chars().map(|c| c.to_ascii_lowercase()));
+        out.sort_unstable();
+        out.dedup();
+    };
+    let mut scratch = Vec::new();
+    let mut counts: HashMap<char, usize> = HashMap::new();
+    for index in 0..points.len() {
+        chars_of(index, &mut scratch);
+        for &c in &scratch {
+            *counts.entry(c).or_default() += 1;
+        }
+    }
+    let mut lists: HashMap<char, Vec<u32>> = counts
+        .into_iter()
+        .map(|(c, count)| (c, Vec::with_capacity(count)))
+        .collect();
+    for index in 0..points.len() {
+        chars_of(index, &mut scratch);
+        for c in &scratch {
+            if let Some(list) = lists.get_mut(c) {
+                list.push(index as u32);
+            }
+        }
+    }
+    lists
+        .into_iter()
+        .map(|(c, list)| (c, list.into_boxed_slice()))
+        .collect()
+}
+
 fn gram_id(gram: &[u8]) -> Option<usize> {
     gram.iter()
         .try_fold(0usize, |acc, &b| Some(acc * ALPHABET + symbol(b)?))
@@ -145,17 +180,12 @@ impl Locator {
     /// compactly, each once; they may come one by one (from the store).
     pub fn new(points: impl IntoIterator<Item = ServicePoint>) -> Locator {
         let points = points.into_iter();
-        let mut facts = Vec::with_capacity(points.size_hint().0);
-        let mut keys = Vec::with_capacity(points.size_hint().0);
+        // The upper bound: a store's rows give their count, and may stop early on an error.
+        let expected = points.size_hint().1.unwrap_or(points.size_hint().0);
+        let mut facts = Vec::with_capacity(expected);
+        let mut keys = Vec::with_capacity(expected);
         let mut store = PointStore::default();
-        let mut char_postings: HashMap<char, Vec<u32>> = HashMap::new();
-        let mut full_trigrams = PostingsBuilder::new(ALPHABET.pow(3));
-        let mut end_trigrams = PostingsBuilder::new(ALPHABET.pow(3));
-        let mut initial_bigrams = PostingsBuilder::new(ALPHABET.pow(2));
-        let mut scratch: Vec<usize> = Vec::new();
-        let mut scratch_chars: Vec<char> = Vec::new();
-        for (index, point) in points.enumerate() {
-            let index = index as u32;
+        for point in points {
             let district = store.push(&point);
             facts.push(PointFacts {
                 lat: point.lat,
@@ -165,72 +195,61 @@ impl Locator {
                 tier: point.tier,
                 always_open: point.hours.always_open,
             });
-            let point_keys = text::pinyin_keys(&point.name);
-            scratch_chars.clear();
-            scratch_chars.extend(point.name.chars().map(|c| c.to_ascii_lowercase()));
-            scratch_chars.sort_unstable();
-            scratch_chars.dedup();
-            for &c in &scratch_chars {
-                char_postings.entry(c).or_default().push(index);
-            }
-            for (grams, key, n) in [
-                (&mut full_trigrams, &point_keys.full, 3),
-                (&mut initial_bigrams, &point_keys.initials, 2),
-            ] {
-                scratch.clear();
-                scratch.extend(key.as_bytes().windows(n).filter_map(gram_id));
-                scratch.sort_unstable();
-                scratch.dedup();
-                for &gram in &scratch {
-                    grams.push(gram, index);
-                }
-            }
-            scratch.clear();
-            let full = point_keys.full.as_bytes();
-            scratch.extend(
-                point_keys
-                    .syllable_ends()
-                    .filter_map(|end| full.get(end.checked_sub(3)?..end))
-                    .filter_map(gram_id),
-            );
-            scratch.sort_unstable();
-            scratch.dedup();
-            for &gram in &scratch {
-                end_trigrams.push(gram, index);
-            }
-            keys.push(point_keys);
+            keys.push(text::pinyin_keys(&point.name));
         }
         store.shrink_to_fit();
         facts.shrink_to_fit();
         keys.shrink_to_fit();
         let points = store;
+        let count = points.len();
+        // The lookup tables, each built in two passes over what is kept (the names and
+        // their pinyin keys): no table holds more than it ends with while it is built.
+        let sorted_grams = |key: &str, n: usize, out: &mut Vec<usize>| {
+            out.extend(key.as_bytes().windows(n).filter_map(gram_id));
+            out.sort_unstable();
+            out.dedup();
+        };
+        let full_trigrams = Postings::build(ALPHABET.pow(3), count, |index, out| {
+            sorted_grams(&keys[index].full, 3, out)
+        });
+        let initial_bigrams = Postings::build(ALPHABET.pow(2), count, |index, out| {
+            sorted_grams(&keys[index].initials, 2, out)
+        });
+        let end_trigrams = Postings::build(ALPHABET.pow(3), count, |index, out| {
+            let point_keys: &text::PinyinKeys = &keys[index];
+            let full = point_keys.full.as_bytes();
+            out.extend(
+                point_keys
+                    .syllable_ends()
+                    .filter_map(|end| full.get(end.checked_sub(3)?..end))
+                    .filter_map(gram_id),
+            );
+            out.sort_unstable();
+            out.dedup();
+        });
+        let char_postings = char_postings(&points);
         let district_ids: HashMap<String, u32> = (points.districts().iter())
             .enumerate()
             .map(|(id, name)| (name.to_string(), id as u32))
             .collect();
         let grid = Grid::new(facts.iter().map(|f| (f.lat, f.lon)));
-        let mut by_name: Vec<u32> = (0..points.len() as u32).collect();
+        let mut by_name: Vec<u32> = (0..count as u32).collect();
         by_name.sort_by(|&a, &b| points.name(a as usize).cmp(points.name(b as usize)));
-        let mut district_points = PostingsBuilder::new(district_ids.len());
-        for (index, facts) in facts.iter().enumerate() {
-            district_points.push(facts.district as usize, index as u32);
-        }
-        let char_postings = char_postings
-            .into_iter()
-            .map(|(c, list)| (c, list.into_boxed_slice()))
-            .collect();
+        let district_points = Postings::build(district_ids.len(), count, |index, out| {
+            out.push(facts[index].district as usize)
+        });
         Locator {
             by_name,
-            district_points: district_points.build(),
+            district_points,
             points,
             facts,
             keys,
             district_ids,
             grid,
             char_postings,
-            full_trigrams: full_trigrams.build(),
-            end_trigrams: end_trigrams.build(),
-            initial_bigrams: initial_bigrams.build(),
+            full_trigrams,
+            end_trigrams,
+            initial_bigrams,
         }
     }
 

@@ -3,56 +3,47 @@
 //! header or growth slack (46,656 trigram lists as `Vec`s cost 1.1 MB of empty headers each
 //! table, and their doubling another ~2 MB).
 
-/// Collects (list, point) pairs, in point order, then lays them out.
-pub(crate) struct PostingsBuilder {
-    lists: usize,
-    pairs: Vec<(u32, u32)>,
-}
-
-impl PostingsBuilder {
-    pub(crate) fn new(lists: usize) -> PostingsBuilder {
-        PostingsBuilder {
-            lists,
-            pairs: Vec::new(),
-        }
-    }
-
-    /// Adds `point` to list `list` (ignored when `list` is out of range). Points must come
-    /// in ascending order for the lists to be sorted.
-    pub(crate) fn push(&mut self, list: usize, point: u32) {
-        if let Ok(list) = u32::try_from(list) {
-            if (list as usize) < self.lists {
-                self.pairs.push((list, point));
-            }
-        }
-    }
-
-    /// A counting sort by list: stable, so each list keeps the points' order.
-    pub(crate) fn build(self) -> Postings {
-        let mut offsets = vec![0u32; self.lists + 1];
-        for &(list, _) in &self.pairs {
-            offsets[list as usize + 1] += 1;
-        }
-        for k in 1..offsets.len() {
-            offsets[k] += offsets[k - 1];
-        }
-        let mut next = offsets.clone();
-        let mut items = vec![0u32; self.pairs.len()];
-        for (list, point) in self.pairs {
-            let slot = &mut next[list as usize];
-            items[*slot as usize] = point;
-            *slot += 1;
-        }
-        Postings { offsets, items }
-    }
-}
-
 pub(crate) struct Postings {
     offsets: Vec<u32>,
     items: Vec<u32>,
 }
 
 impl Postings {
+    /// The lists of `points` points, in two passes over each point's lists (`lists_of` puts
+    /// them, sorted and without repeats, into the buffer it is given): the first counts
+    /// every list's length, the second fills them. Nothing is held but the result — no
+    /// (list, point) pairs, no growth slack — so building the finder's index peaks at the
+    /// size of the index itself. Lists at or beyond `lists` are ignored.
+    pub(crate) fn build(
+        lists: usize,
+        points: usize,
+        mut lists_of: impl FnMut(usize, &mut Vec<usize>),
+    ) -> Postings {
+        let mut scratch = Vec::new();
+        let mut offsets = vec![0u32; lists + 1];
+        for point in 0..points {
+            scratch.clear();
+            lists_of(point, &mut scratch);
+            for &list in scratch.iter().filter(|&&list| list < lists) {
+                offsets[list + 1] += 1;
+            }
+        }
+        for k in 1..offsets.len() {
+            offsets[k] += offsets[k - 1];
+        }
+        let mut next = offsets[..lists].to_vec();
+        let mut items = vec![0u32; offsets[lists] as usize];
+        for point in 0..points {
+            scratch.clear();
+            lists_of(point, &mut scratch);
+            for &list in scratch.iter().filter(|&&list| list < lists) {
+                items[next[list] as usize] = point as u32;
+                next[list] += 1;
+            }
+        }
+        Postings { offsets, items }
+    }
+
     /// List `k`; empty when `k` is out of range.
     pub(crate) fn list(&self, k: usize) -> &[u32] {
         match (self.offsets.get(k), self.offsets.get(k + 1)) {
@@ -74,11 +65,11 @@ mod tests {
 
     #[test]
     fn lists_keep_their_points_in_order_and_take_no_slack() {
-        let mut builder = PostingsBuilder::new(4);
-        for (list, point) in [(2, 0), (0, 1), (2, 1), (3, 2), (2, 5), (9, 6)] {
-            builder.push(list, point);
-        }
-        let postings = builder.build();
+        // Point 0 is in list 2; 1 in 0 and 2; 2 in 3; 5 in 2; 6 in 9 (out of range).
+        let lists: [&[usize]; 7] = [&[2], &[0, 2], &[3], &[], &[], &[2], &[9]];
+        let postings = Postings::build(4, lists.len(), |point, out| {
+            out.extend_from_slice(lists[point])
+        });
         assert_eq!(postings.list(0), &[1]);
         assert!(postings.list(1).is_empty());
         assert_eq!(postings.list(2), &[0, 1, 5]);

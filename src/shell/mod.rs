@@ -23,7 +23,7 @@ pub mod supervisor;
 pub mod technician;
 pub mod voice;
 
-pub use heap::trim_heap;
+pub use heap::{limit_arenas, trim_heap};
 
 use std::cell::RefCell;
 use std::rc::Rc;

@@ -219,12 +219,20 @@ impl Store {
         let Some(version) = self.catalogue_version()? else {
             return Ok(None);
         };
+        // How many rows there are, so the finder sizes its tables once instead of doubling.
+        let count: usize = self
+            .conn
+            .query_row("SELECT count(*) FROM service_points", [], |row| {
+                row.get::<_, i64>(0)
+            })?
+            .try_into()
+            .unwrap_or(0);
         let mut statement = self
             .conn
             .prepare("SELECT id, record FROM service_points ORDER BY id")?;
         let mut rows = statement.query([])?;
         let mut failed: Option<CatalogueStoreError> = None;
-        let mut points = std::iter::from_fn(|| {
+        let rows = std::iter::from_fn(|| {
             let row = match rows.next() {
                 Ok(Some(row)) => row,
                 Ok(None) => return None,
@@ -249,6 +257,10 @@ impl Store {
                 }
             }
         });
+        let mut points = AtMost {
+            inner: rows,
+            left: count,
+        };
         let built = build(&mut points);
         match failed {
             Some(error) => Err(error),
@@ -342,6 +354,27 @@ impl Store {
             Ok((row.get::<_, u32>(0)?, row.get::<_, f64>(1)?.sqrt()))
         })?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+}
+
+/// An iterator that says it yields at most `left` items (its upper size hint): the rows
+/// counted before they are read. It may yield fewer (a read error ends it early).
+struct AtMost<I> {
+    inner: I,
+    left: usize,
+}
+
+impl<I: Iterator> Iterator for AtMost<I> {
+    type Item = I::Item;
+
+    fn next(&mut self) -> Option<I::Item> {
+        let item = self.inner.next()?;
+        self.left = self.left.saturating_sub(1);
+        Some(item)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (0, Some(self.left))
     }
 }
 
