@@ -450,6 +450,22 @@ fn main() {
         GOAL_GAP.as_secs(),
         if largest <= GOAL_GAP { "met" } else { "MISSED" }
     );
+    // The records after a real mix of sessions (issue 12 measures the all-mutation worst
+    // case in the journal bench): the file and its WAL as they stand.
+    let database = config.database_path();
+    let bytes = |path: &Path| std::fs::metadata(path).map_or(0, |m| m.len());
+    let wal = database.with_file_name(format!(
+        "{}-wal",
+        database
+            .file_name()
+            .map_or_else(Default::default, |n| n.to_string_lossy())
+    ));
+    println!(
+        "database after {sessions} sessions: {:.1} MB (file {:.1} MB, WAL {:.1} MB)",
+        (bytes(&database) + bytes(&wal)) as f64 / 1e6,
+        bytes(&database) as f64 / 1e6,
+        bytes(&wal) as f64 / 1e6
+    );
     println!(
         "{} cores",
         std::thread::available_parallelism().map_or(0, |n| n.get())
