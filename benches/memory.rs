@@ -83,6 +83,8 @@ fn display() -> (String, Option<Killed>) {
             "1080x1920x24",
             "-nolisten",
             "tcp",
+            // No reset when the last client leaves (a probe connection would set one off).
+            "-noreset",
         ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -289,6 +289,18 @@ struct Durable {
 }
 
 impl Durable {
+    fn new(residents: Vec<Resident>) -> Durable {
+        Durable {
+            residents,
+            answers: HashMap::new(),
+            voided: HashSet::new(),
+            ledger: VecDeque::new(),
+            applied: 0,
+            answered: 0,
+            codes: VecDeque::new(),
+        }
+    }
+
     fn remember_answer(&mut self, key: &str, request_hash: [u8; 32], status: u16, body: &str) {
         self.answered += 1;
         self.answers.insert(
@@ -661,18 +673,10 @@ pub async fn start(options: SimOptions) -> Result<SimHandle, SimError> {
             let text = std::fs::read_to_string(path)?;
             serde_json::from_str(&text).map_err(|e| SimError::State(e.to_string()))?
         }
-        _ => Durable {
-            residents: with_known_people(
-                synthetic_residents(options.seed, DEFAULT_RESIDENTS),
-                &options.known_people,
-            ),
-            answers: HashMap::new(),
-            voided: HashSet::new(),
-            ledger: VecDeque::new(),
-            applied: 0,
-            answered: 0,
-            codes: VecDeque::new(),
-        },
+        _ => Durable::new(with_known_people(
+            synthetic_residents(options.seed, DEFAULT_RESIDENTS),
+            &options.known_people,
+        )),
     };
     let state = Arc::new(Mutex::new(SimState {
         durable,
@@ -1766,15 +1770,7 @@ mod tests {
 
     #[test]
     fn kept_keys_ledger_and_codes_stay_bounded_and_keep_the_latest() {
-        let mut durable = Durable {
-            residents: Vec::new(),
-            answers: HashMap::new(),
-            voided: HashSet::new(),
-            ledger: VecDeque::new(),
-            applied: 0,
-            answered: 0,
-            codes: VecDeque::new(),
-        };
+        let mut durable = Durable::new(Vec::new());
         let op = Operation::ReportLoss {
             person_id: "P1".into(),
             card_number: "C1".into(),

@@ -42,8 +42,19 @@ impl Xvfb {
         // A lock file left by an Xvfb that was killed would stop a new one from starting.
         let _ = std::fs::remove_file(format!("/tmp/.X{number}-lock"));
         let _ = std::fs::remove_file(&socket);
+        // -noreset: by default the server resets when its last client leaves, and the probe
+        // below is a client; a connection made during that reset is refused ("connection
+        // reset by peer"), which failed the escape test once.
         let child = Command::new("Xvfb")
-            .args([&display, "-screen", "0", "1280x2000x24", "-nolisten", "tcp"])
+            .args([
+                &display,
+                "-screen",
+                "0",
+                "1280x2000x24",
+                "-nolisten",
+                "tcp",
+                "-noreset",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
