@@ -136,6 +136,8 @@ fn main() {
             .replace_catalogue(1, &points)
             .expect("store catalogue");
         let stored = started.elapsed();
+        // The SQL baseline's own index (a terminal's database has none).
+        store.build_baseline_index().expect("the baseline's index");
         let started = Instant::now();
         let locator = Locator::new(points);
         let indexed = started.elapsed();

@@ -148,6 +148,7 @@ fn the_sql_baseline_answers_the_same_kinds_of_query() {
     let mut store = Store::open_in_memory().expect("store");
     let points = generate(DEFAULT_SEED, 1);
     store.replace_catalogue(1, &points).expect("store");
+    store.build_baseline_index().expect("the baseline's index");
     let locator = Locator::new(points);
     for query in queries() {
         let ours = locator.search(&query);
