@@ -328,16 +328,12 @@ impl Durable {
             op,
             applied_on: api::utc_day(unix_ms_now()),
         });
-        while self.ledger.len() > KEYS_KEPT {
-            self.ledger.pop_front();
-        }
+        bound_to(&mut self.ledger, KEYS_KEPT);
     }
 
     fn remember_code(&mut self, code: String, op: &Operation) {
         self.codes.push_back((code, op.name().to_string()));
-        while self.codes.len() > KEYS_KEPT {
-            self.codes.pop_front();
-        }
+        bound_to(&mut self.codes, KEYS_KEPT);
     }
 
     fn code(&self, code: &str) -> Option<String> {
@@ -346,6 +342,13 @@ impl Durable {
             .rev()
             .find(|(kept, _)| kept == code)
             .map(|(_, op)| op.clone())
+    }
+}
+
+/// Drops the oldest (front) entries beyond `kept`.
+fn bound_to<T>(queue: &mut VecDeque<T>, kept: usize) {
+    while queue.len() > kept {
+        queue.pop_front();
     }
 }
 
@@ -1092,9 +1095,7 @@ impl SimState {
                     self.proofs_issued += 1;
                     let code = verification_code(op, self.proofs_issued);
                     self.proof_codes.push_back(code.clone());
-                    while self.proof_codes.len() > PROOF_CODES {
-                        self.proof_codes.pop_front();
-                    }
+                    bound_to(&mut self.proof_codes, PROOF_CODES);
                     if self.seal.is_none() {
                         use base64::Engine as _;
                         self.seal = super::seal::demo_seal_png()

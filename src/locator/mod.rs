@@ -204,19 +204,17 @@ impl Locator {
         let count = points.len();
         // The lookup tables, each built in two passes over what is kept (the names and
         // their pinyin keys): no table holds more than it ends with while it is built.
-        let sorted_grams = |key: &str, n: usize, out: &mut Vec<usize>| {
-            out.extend(key.as_bytes().windows(n).filter_map(gram_id));
-            out.sort_unstable();
-            out.dedup();
+        let grams = |key: &str, n: usize, out: &mut Vec<usize>| {
+            out.extend(key.as_bytes().windows(n).filter_map(gram_id))
         };
         let full_trigrams = Postings::build(ALPHABET.pow(3), count, |index, out| {
-            sorted_grams(&keys[index].full, 3, out)
+            grams(&keys[index].full, 3, out)
         });
         let initial_bigrams = Postings::build(ALPHABET.pow(2), count, |index, out| {
-            sorted_grams(&keys[index].initials, 2, out)
+            grams(&keys[index].initials, 2, out)
         });
         let end_trigrams = Postings::build(ALPHABET.pow(3), count, |index, out| {
-            let point_keys: &text::PinyinKeys = &keys[index];
+            let point_keys = &keys[index];
             let full = point_keys.full.as_bytes();
             out.extend(
                 point_keys
@@ -224,8 +222,6 @@ impl Locator {
                     .filter_map(|end| full.get(end.checked_sub(3)?..end))
                     .filter_map(gram_id),
             );
-            out.sort_unstable();
-            out.dedup();
         });
         let char_postings = char_postings(&points);
         let district_ids: HashMap<String, u32> = (points.districts().iter())

@@ -10,7 +10,7 @@ pub(crate) struct Postings {
 
 impl Postings {
     /// The lists of `points` points, in two passes over each point's lists (`lists_of` puts
-    /// them, sorted and without repeats, into the buffer it is given): the first counts
+    /// them, in any order and with repeats, into the buffer it is given): the first counts
     /// every list's length, the second fills them. Nothing is held but the result — no
     /// (list, point) pairs, no growth slack — so building the finder's index peaks at the
     /// size of the index itself. Lists at or beyond `lists` are ignored.
@@ -20,9 +20,15 @@ impl Postings {
         mut lists_of: impl FnMut(usize, &mut Vec<usize>),
     ) -> Postings {
         let mut scratch = Vec::new();
+        // A point is in each of its lists once.
+        let mut lists_of = |point: usize, out: &mut Vec<usize>| {
+            out.clear();
+            lists_of(point, out);
+            out.sort_unstable();
+            out.dedup();
+        };
         let mut offsets = vec![0u32; lists + 1];
         for point in 0..points {
-            scratch.clear();
             lists_of(point, &mut scratch);
             for &list in scratch.iter().filter(|&&list| list < lists) {
                 offsets[list + 1] += 1;
@@ -34,7 +40,6 @@ impl Postings {
         let mut next = offsets[..lists].to_vec();
         let mut items = vec![0u32; offsets[lists] as usize];
         for point in 0..points {
-            scratch.clear();
             lists_of(point, &mut scratch);
             for &list in scratch.iter().filter(|&&list| list < lists) {
                 items[next[list] as usize] = point as u32;

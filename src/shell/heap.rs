@@ -10,7 +10,7 @@
 //! core. On a busy machine (the 10,000-session soak beside a build) the kiosk's threads
 //! opened them one after another and each kept its own scattered free memory: +23 MB over
 //! 1,500 sessions, all anonymous, while the live heap stayed at 16 MB (heaptrack). Two
-//! arenas (the main thread's and one for every other thread) keep it flat: +0.0 MB over the
+//! arenas (the main thread's and one for every other thread) keep it flat: −0.3 MB over the
 //! same run, and 6 MB less from the start ([`limit_arenas`]).
 
 /// Returns the heap's free pages to the system (glibc); does nothing elsewhere. Costs a few
