@@ -10,12 +10,16 @@
 //! - during and after the first catalogue sync: the highest figure sampled while it runs,
 //!   and the figure once the finder's index is built ("finder ready");
 //! - after 100 and after 1,000 sessions, driven through the window with `xdotool` taps the
-//!   way a resident would (see `scripts/kiosk-sessions.sh`): a loss report (临时挂失)
-//!   verified with a demo ID card, confirmed, its receipt printed and the preview closed,
-//!   back home, the ID card taken away. Once the demo cards are reported lost, a session
-//!   ends without a receipt (the card is lost already), so the line gives the receipts
-//!   printed, and how many loss reports were sent (one a session when the taps landed).
-//!   A session takes about 5 s, so 1,000 take 1.4 hours:
+//!   way a resident would. Every `FULL_EVERY`th session is a whole transaction (see
+//!   `scripts/kiosk-sessions.sh`): a loss report (临时挂失) verified with a demo ID card,
+//!   confirmed, its receipt printed and the preview closed, back home, the ID card taken
+//!   away. Once the demo cards are reported lost, such a session ends without a receipt (the
+//!   card is lost already), so the line gives the receipts printed and the loss reports sent.
+//!   The others are the commonest short visit: a social security card put in the demo tray
+//!   (read over PC/SC by the real pcscd + vpcd), the greeting, the card taken out, which ends
+//!   the session and wipes it; the bench waits for the log's "card read" and "session ended"
+//!   each time, and the line counts the card sessions that ended. A whole transaction takes
+//!   about 5 s and a card visit about 1.5 s, so 1,000 sessions take about 35 minutes:
 //!   `MEMORY_BENCH_SESSIONS=100` stops after the first checkpoint (`0` skips the sessions);
 //!   the checkpoints are comma-separated and ascending (`10,100,1000`).
 //!
@@ -228,15 +232,44 @@ impl Taps<'_> {
         self.tap(800, 1712, 400); // 首页
         self.tap(990, 1882, 400); // 取走身份证
     }
+
+    /// A card visit: a social security card into the demo tray, read, then taken out,
+    /// which ends the session. Waits (at most 5 s each) for the log to show the read and
+    /// the session's end; false when either did not come.
+    fn card_visit(&self, n: usize, log: &Path) -> bool {
+        // 社保卡 tray buttons of the activated cards: 张*芳 李* 王*国.
+        const CARDS: [u32; 3] = [183, 315, 579];
+        let read_before = count_in_log(log, CARD_READ);
+        let ended_before = count_in_log(log, SESSION_ENDED);
+        self.tap(CARDS[n % CARDS.len()], 1821, 0);
+        let read = wait_for_more(log, CARD_READ, read_before, Duration::from_secs(5));
+        std::thread::sleep(Duration::from_millis(300)); // the greeting drawn
+        self.tap(1002, 1821, 0); // 取出卡片
+        let ended = wait_for_more(log, SESSION_ENDED, ended_before, Duration::from_secs(5));
+        std::thread::sleep(Duration::from_millis(200));
+        read && ended
+    }
 }
+
+/// Every how many sessions one is a whole transaction (the rest are card visits).
+const FULL_EVERY: usize = 10;
+const CARD_READ: &str = "card read";
+const SESSION_ENDED: &str = "session ended";
 
 /// What the kiosk logs when a loss report goes to the back end (its kind, never whose).
 const LOSS_REPORT_SENT: &str = "kind=ReportLoss";
 
-/// Waits until `needle` occurs in the log more than `before` times, or `timeout` passes.
-fn wait_for_more(log: &Path, needle: &str, before: usize, timeout: Duration) {
+/// Waits until `needle` occurs in the log more than `before` times (true), or `timeout`
+/// passes (false).
+fn wait_for_more(log: &Path, needle: &str, before: usize, timeout: Duration) -> bool {
     let deadline = Instant::now() + timeout;
-    while count_in_log(log, needle) <= before && Instant::now() < deadline {
+    loop {
+        if count_in_log(log, needle) > before {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -425,9 +458,14 @@ fn main() {
         let receipts_before = count_in_log(&log, "demo receipt saved");
         let reports_before = count_in_log(&log, LOSS_REPORT_SENT);
         let mut done = 0;
+        let mut card_visits = 0;
         for &checkpoint in &checkpoints {
             while done < checkpoint {
-                taps.session(done, &log);
+                if done % FULL_EVERY == 0 {
+                    taps.session(done / FULL_EVERY, &log);
+                } else if taps.card_visit(done, &log) {
+                    card_visits += 1;
+                }
                 done += 1;
             }
             std::thread::sleep(Duration::from_secs(1));
@@ -436,7 +474,7 @@ fn main() {
             let reports = count_in_log(&log, LOSS_REPORT_SENT) - reports_before;
             line(
                 &format!(
-                    "after {checkpoint} sessions ({reports} loss reports sent, {receipts} receipts)"
+                    "after {checkpoint} sessions ({reports} loss reports, {receipts} receipts, {card_visits} card visits)"
                 ),
                 mb,
             );

@@ -197,6 +197,9 @@ struct Memory {
     /// Of `pss`: the heap and other anonymous memory, and file pages (code, fonts).
     anon: f64,
     file: f64,
+    /// glibc's count: live allocations, and what it holds for them (MB).
+    heap_in_use: f64,
+    heap_held: f64,
 }
 
 impl Memory {
@@ -206,11 +209,15 @@ impl Memory {
     fn now() -> Memory {
         renshe_kiosk::shell::trim_heap();
         let kb = |field| renshe_kiosk::metrics::smaps_rollup_kb(field).unwrap_or(0) as f64 / 1024.0;
+        let heap = renshe_kiosk::shell::heap_use();
+        let mb = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
         Memory {
             rss: kb("Rss:"),
             pss: kb("Pss:"),
             anon: kb("Pss_Anon:"),
             file: kb("Pss_File:"),
+            heap_in_use: heap.map_or(0.0, |h| mb(h.in_use)),
+            heap_held: heap.map_or(0.0, |h| mb(h.held)),
         }
     }
 }
@@ -219,8 +226,8 @@ impl std::fmt::Display for Memory {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "Rss {:.1} MB, Pss {:.1} MB (anonymous {:.1}, file {:.1})",
-            self.rss, self.pss, self.anon, self.file
+            "Rss {:.1} MB, Pss {:.1} MB (anonymous {:.1}, file {:.1}); heap in use {:.1} of {:.1} MB held",
+            self.rss, self.pss, self.anon, self.file, self.heap_in_use, self.heap_held
         )
     }
 }
@@ -432,8 +439,9 @@ fn main() {
     );
     let growth = end.pss - start.pss;
     println!(
-        "growth from start to end: Pss {growth:+.1} MB, Rss {:+.1} MB (goal ≤ {GOAL_GROWTH_MB} MB): {}",
+        "growth from start to end: Pss {growth:+.1} MB, Rss {:+.1} MB, heap in use {:+.1} MB (goal ≤ {GOAL_GROWTH_MB} MB): {}",
         end.rss - start.rss,
+        end.heap_in_use - start.heap_in_use,
         if growth <= GOAL_GROWTH_MB { "met" } else { "MISSED" }
     );
     if let Some(thousand) = at_thousand {

@@ -35,6 +35,32 @@ pub fn trim_heap() {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 pub fn trim_heap() {}
 
+/// The heap as glibc counts it: bytes in live allocations, and bytes it holds from the system
+/// for them (arenas and large mappings). Growth in the first is data kept; growth in the
+/// second alone is free memory the allocator did not give back. `None` elsewhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeapUse {
+    pub in_use: u64,
+    pub held: u64,
+}
+
+/// Walks every arena (it locks each in turn): for benches and diagnostics, not per frame.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[allow(unsafe_code)]
+pub fn heap_use() -> Option<HeapUse> {
+    // SAFETY: mallinfo2 takes no pointers and returns a plain struct.
+    let info = unsafe { libc::mallinfo2() };
+    Some(HeapUse {
+        in_use: (info.uordblks + info.hblkhd) as u64,
+        held: (info.arena + info.hblkhd) as u64,
+    })
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+pub fn heap_use() -> Option<HeapUse> {
+    None
+}
+
 /// The most malloc arenas the kiosk uses (glibc), unless `MALLOC_ARENA_MAX` says otherwise.
 pub const ARENAS: i32 = 2;
 
