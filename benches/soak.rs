@@ -267,7 +267,7 @@ fn env_count(name: &str, default: usize) -> usize {
 
 fn main() {
     // As the kiosk's `main` does, before any thread starts.
-    renshe_kiosk::shell::limit_arenas();
+    renshe_kiosk::shell::configure_allocator();
     let sessions = env_count("SOAK_SESSIONS", 10_000);
     let card_every = env_count("SOAK_CARD_EVERY", 10).max(1);
     ensure_pcscd();

@@ -153,8 +153,8 @@ fn parse_size(text: &str) -> Result<(u32, u32), String> {
 const EX_CONFIG: u8 = 78;
 
 fn main() -> ExitCode {
-    // Before any thread starts: see `heap::limit_arenas`.
-    renshe_kiosk::shell::limit_arenas();
+    // Before any thread starts: see `heap::configure_allocator`.
+    renshe_kiosk::shell::configure_allocator();
     let cli = Cli::parse();
     // Every log line names the terminal and its district: the configuration is read first
     // (a broken one is reported by the command itself).

@@ -23,7 +23,7 @@ pub mod supervisor;
 pub mod technician;
 pub mod voice;
 
-pub use heap::{heap_use, limit_arenas, trim_heap, HeapUse};
+pub use heap::{configure_allocator, heap_use, trim_heap, HeapUse};
 
 use std::cell::RefCell;
 use std::rc::Rc;
