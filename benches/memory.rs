@@ -35,6 +35,11 @@
 //! `KIOSK_BINARY` runs another build of the kiosk (e.g. a copy kept aside while others build
 //! into a shared target directory); `RENSHE_NO_MALLOC_TRIM=1` is passed through to the kiosk.
 
+#[path = "support/chromium.rs"]
+mod chromium;
+#[path = "support/kiosk_binary.rs"]
+mod kiosk_binary;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -43,19 +48,6 @@ use std::time::{Duration, Instant};
 const GOAL_MB: f64 = 60.0;
 const GOAL_GROWTH_MB: f64 = 1.0;
 const GOAL_CHROMIUM_RATIO: f64 = 0.16;
-
-fn binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("KIOSK_BINARY") {
-        return PathBuf::from(path);
-    }
-    // Benches build in release; the binary sits beside the bench's own deps folder.
-    let exe = std::env::current_exe().expect("bench path");
-    let dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target dir");
-    dir.join("renshe-kiosk")
-}
 
 /// A child process killed when dropped.
 struct Killed(Child);
@@ -313,15 +305,7 @@ fn checkpoints() -> Vec<usize> {
 
 /// Chromium's Pss (all processes) on a static page of the attract picture, if installed.
 fn chromium_pss(binary: &Path, work: &Path, display: &str) -> Option<f64> {
-    let chromium = ["chromium", "chromium-browser", "google-chrome"]
-        .into_iter()
-        .find(|name| {
-            Command::new("sh")
-                .args(["-c", &format!("command -v {name}")])
-                .stdout(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success())
-        })?;
+    let chromium = chromium::installed()?;
     let picture = work.join("attract.png");
     let shot = Command::new(binary)
         .args([
@@ -340,30 +324,9 @@ fn chromium_pss(binary: &Path, work: &Path, display: &str) -> Option<f64> {
     if !shot.success() {
         return None;
     }
-    let page = work.join("attract.html");
-    std::fs::write(
-        &page,
-        "<!doctype html><html><body style=\"margin:0\">\
-         <img src=\"attract.png\" width=\"1080\" height=\"1920\"></body></html>",
-    )
-    .ok()?;
-    let child = Command::new(chromium)
+    let page = chromium::attract_page(&picture)?;
+    let child = chromium::headless(chromium, &page, &work.join("chromium"), &[])
         .env("DISPLAY", display)
-        .args([
-            "--headless=new",
-            "--no-sandbox",
-            "--no-first-run",
-            "--disable-gpu",
-            "--window-size=1080,1920",
-            "--hide-scrollbars",
-        ])
-        .arg(format!(
-            "--user-data-dir={}",
-            work.join("chromium").display()
-        ))
-        .arg(format!("file://{}", page.display()))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
         .spawn()
         .ok()?;
     let chromium = Killed(child);
@@ -376,7 +339,7 @@ fn chromium_pss(binary: &Path, work: &Path, display: &str) -> Option<f64> {
 }
 
 fn main() {
-    let binary = binary();
+    let binary = kiosk_binary::path();
     if !binary.exists() {
         eprintln!(
             "build the binary first: cargo build --release ({} missing)",

@@ -10,7 +10,12 @@
 //! Whole process to the picture: spawn → exit of the same command, the PNG written, against
 //! a headless Chromium (`chromium` or `chromium-browser`, when installed) writing its
 //! screenshot of the same page (the kiosk's own picture as a static page) in the same run,
-//! each the median of its runs. Goal (issue 14): ≤ 0.05×.
+//! each the median of its runs. Goal (issue 14): ≤ 0.05×. `KIOSK_BINARY` times another build.
+
+#[path = "support/chromium.rs"]
+mod chromium;
+#[path = "support/kiosk_binary.rs"]
+mod kiosk_binary;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -21,16 +26,6 @@ const RUNS: usize = 15;
 /// Chromium takes most of a second a run.
 const CHROMIUM_RUNS: usize = 5;
 const GOAL_CHROMIUM_RATIO: f64 = 0.05;
-
-fn binary() -> PathBuf {
-    // Benches build in release; the binary sits beside the bench's own deps folder.
-    let exe = std::env::current_exe().expect("bench path");
-    let dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target dir");
-    dir.join("renshe-kiosk")
-}
 
 fn median(mut values: Vec<Duration>) -> Duration {
     values.sort();
@@ -76,38 +71,20 @@ fn first_frame(binary: &PathBuf, output: &PathBuf) -> (Duration, Duration, u64) 
     )
 }
 
-fn installed_chromium() -> Option<&'static str> {
-    ["chromium", "chromium-browser"].into_iter().find(|name| {
-        Command::new("sh")
-            .args(["-c", &format!("command -v {name}")])
-            .stdout(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    })
-}
-
 /// Spawn → exit of a headless Chromium writing its screenshot of `page`; `None` when it
 /// failed or wrote nothing.
 fn chromium_screenshot(chromium: &str, page: &Path, profile: &Path) -> Option<Duration> {
     let shot = profile.join("screenshot.png");
     let _ = std::fs::remove_file(&shot);
     let started = Instant::now();
-    let status = Command::new(chromium)
-        .args([
-            "--headless=new",
-            "--no-sandbox",
-            "--no-first-run",
-            "--disable-gpu",
-            "--window-size=1080,1920",
-            "--hide-scrollbars",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg(format!("--screenshot={}", shot.display()))
-        .arg(format!("file://{}", page.display()))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .ok()?;
+    let status = chromium::headless(
+        chromium,
+        page,
+        profile,
+        &[format!("--screenshot={}", shot.display())],
+    )
+    .status()
+    .ok()?;
     let elapsed = started.elapsed();
     (status.success() && shot.exists()).then_some(elapsed)
 }
@@ -124,7 +101,7 @@ fn bare_start(binary: &PathBuf) -> Duration {
 }
 
 fn main() {
-    let binary = binary();
+    let binary = kiosk_binary::path();
     if !binary.exists() {
         eprintln!(
             "build the binary first: cargo build --release ({} missing)",
@@ -198,16 +175,11 @@ fn main() {
 /// Chromium's median spawn → exit writing a screenshot of the attract page (the kiosk's
 /// picture in `picture`, shown as a static page), after one warm-up run.
 fn chromium_on_attract(picture: &Path) -> Option<Duration> {
-    let chromium = installed_chromium()?;
+    let chromium = chromium::installed()?;
     let work = tempfile::tempdir().ok()?;
-    std::fs::copy(picture, work.path().join("attract.png")).ok()?;
-    let page = work.path().join("attract.html");
-    std::fs::write(
-        &page,
-        "<!doctype html><html><body style=\"margin:0\">\
-         <img src=\"attract.png\" width=\"1080\" height=\"1920\"></body></html>",
-    )
-    .ok()?;
+    let copy = work.path().join("attract.png");
+    std::fs::copy(picture, &copy).ok()?;
+    let page = chromium::attract_page(&copy)?;
     let profile = work.path().join("profile");
     chromium_screenshot(chromium, &page, &profile)?;
     let runs: Option<Vec<Duration>> = (0..CHROMIUM_RUNS)
