@@ -41,7 +41,7 @@ mod chromium;
 mod kiosk_binary;
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 

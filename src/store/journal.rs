@@ -926,16 +926,51 @@ impl Store {
     /// Raw durable inserts into a scratch table with the journal's durability: the baseline the
     /// journal benchmark compares against.
     pub fn baseline_durable_insert(&mut self, payload: &str) -> Result<(), StoreError> {
-        self.conn.execute_batch(
-            "CREATE TABLE IF NOT EXISTS bench_baseline (id INTEGER PRIMARY KEY, payload TEXT)",
-        )?;
+        // Cached statements, as the journal's own: the baseline pays no parsing either.
+        self.conn
+            .prepare_cached(
+                "CREATE TABLE IF NOT EXISTS bench_baseline (id INTEGER PRIMARY KEY, payload TEXT)",
+            )?
+            .execute([])?;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute(
-            "INSERT INTO bench_baseline (payload) VALUES (?1)",
-            [payload],
-        )?;
+        tx.prepare_cached("INSERT INTO bench_baseline (payload) VALUES (?1)")?
+            .execute([payload])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// An intent's records without the journal's protection: the same four b-tree pages
+    /// an intent writes (its row, its payload's row, the key and reference indexes), in
+    /// plain text, with no seal, MAC, chain or triggers. The journal benchmark's second
+    /// baseline: it shows what sealing and chaining cost apart from what the pages cost.
+    pub fn baseline_plain_intent(
+        &mut self,
+        key: &str,
+        reference: &str,
+        payload: &str,
+    ) -> Result<(), StoreError> {
+        for create in [
+            "CREATE TABLE IF NOT EXISTS bench_plain_entries (
+                 seq INTEGER PRIMARY KEY, idempotency_key BLOB, reference TEXT)",
+            "CREATE INDEX IF NOT EXISTS bench_plain_by_key ON bench_plain_entries (idempotency_key)",
+            "CREATE INDEX IF NOT EXISTS bench_plain_by_reference ON bench_plain_entries (reference)",
+            "CREATE TABLE IF NOT EXISTS bench_plain_payloads (seq INTEGER PRIMARY KEY, payload TEXT)",
+        ] {
+            self.conn.prepare_cached(create)?.execute([])?;
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.prepare_cached(
+            "INSERT INTO bench_plain_entries (idempotency_key, reference) VALUES (?1, ?2)",
+        )?
+        .execute(params![stored_key(key), reference])?;
+        tx.prepare_cached(
+            "INSERT INTO bench_plain_payloads (seq, payload) VALUES (last_insert_rowid(), ?1)",
+        )?
+        .execute([payload])?;
         tx.commit()?;
         Ok(())
     }
