@@ -54,6 +54,20 @@ fn played(dir: &Path) -> Vec<(String, Format, Vec<i16>)> {
         .collect()
 }
 
+/// Whether the `n`th file (in name order) is complete: the sink writes its data length into
+/// the header only when the prompt has ended.
+fn finished(dir: &Path, n: usize) -> bool {
+    let mut names: Vec<_> = std::fs::read_dir(dir)
+        .map(|entries| entries.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    names.sort();
+    names.get(n).is_some_and(|path| {
+        std::fs::read(path).is_ok_and(|bytes| {
+            wav::parse_header(&bytes).is_ok_and(|header| header.data_len.is_some_and(|len| len > 0))
+        })
+    })
+}
+
 fn wait_for(what: &str, done: impl Fn() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(15);
     while !done() {
@@ -89,7 +103,8 @@ fn mandarin_and_english_prompts_are_spoken_with_their_own_voices() {
         "zh-CN",
         vec![speech("voice-attract", "请插入社会保障卡")],
     ));
-    wait_for("the Mandarin prompt", || played(dir.path()).len() == 1);
+    // To its end: a new prompt would cut it short.
+    wait_for("the Mandarin prompt to end", || finished(dir.path(), 0));
     device.speak(utterance(
         "en-US",
         vec![speech(
@@ -98,10 +113,7 @@ fn mandarin_and_english_prompts_are_spoken_with_their_own_voices() {
         )],
     ));
     wait_for("the English prompt", || played(dir.path()).len() == 2);
-    // Let the second file be finished (the header is rewritten at the end).
-    wait_for("the English prompt to end", || {
-        played(dir.path())[1].2.len() > 10_000
-    });
+    wait_for("the English prompt to end", || finished(dir.path(), 1));
     let files = played(dir.path());
     assert_eq!(files[0].0, "000001-zh-CN-voice-attract.wav");
     assert_eq!(files[1].0, "000002-en-US-voice-attract.wav");
