@@ -450,15 +450,33 @@ pub struct Renderer {
     translator: Rc<Translator>,
     /// The session's view behind the last picture (what voice guidance says for it).
     last_view: RefCell<Option<crate::core::View>>,
+    /// The window of the headless platform, when this renderer installed it: pictures are
+    /// drawn on it directly (see [`headless_snapshot`]).
+    headless: Option<Rc<MinimalSoftwareWindow>>,
 }
 
 impl Renderer {
     /// Installs the software-rendering headless platform (once per process) and makes a renderer.
     pub fn headless(config: &Config) -> anyhow::Result<Renderer> {
         let window = MinimalSoftwareWindow::new(RepaintBufferType::NewBuffer);
-        slint::platform::set_platform(Box::new(HeadlessPlatform { window }))
-            .map_err(|error| anyhow::anyhow!("cannot install the headless platform: {error:?}"))?;
-        Renderer::new(config)
+        slint::platform::set_platform(Box::new(HeadlessPlatform {
+            window: window.clone(),
+        }))
+        .map_err(|error| anyhow::anyhow!("cannot install the headless platform: {error:?}"))?;
+        let mut renderer = Renderer::new(config)?;
+        renderer.headless = Some(window);
+        Ok(renderer)
+    }
+
+    /// The picture `window` shows now.
+    fn snapshot(
+        &self,
+        window: &slint::Window,
+    ) -> anyhow::Result<slint::SharedPixelBuffer<slint::Rgba8Pixel>> {
+        match &self.headless {
+            Some(headless) => Ok(headless_snapshot(headless, window.size())),
+            None => window.take_snapshot().context("cannot render the window"),
+        }
     }
 
     /// A renderer on the platform already installed (the testing backend in screen tests).
@@ -501,6 +519,7 @@ impl Renderer {
             finder: std::cell::OnceCell::new(),
             translator,
             last_view: RefCell::new(None),
+            headless: None,
         })
     }
 
@@ -811,13 +830,29 @@ impl Renderer {
         self.app.set_landscape(shot.size.width > shot.size.height);
         self.app.window().set_size(shot.size);
         self.app.show().context("cannot show the window")?;
-        let pixels = self
-            .app
-            .window()
-            .take_snapshot()
-            .context("cannot render the window")?;
-        Ok(pixels)
+        self.snapshot(self.app.window())
     }
+}
+
+/// Draws what the headless window shows straight into opaque RGB and widens it to RGBA.
+/// Slint's own `take_snapshot` draws into premultiplied RGBA and divides every pixel back
+/// out, which took about a third of the `screenshot` command's whole run; the kiosk's
+/// pages are opaque, so there is nothing to divide.
+fn headless_snapshot(
+    window: &MinimalSoftwareWindow,
+    size: PhysicalSize,
+) -> slint::SharedPixelBuffer<slint::Rgba8Pixel> {
+    let (width, height) = (size.width as usize, size.height as usize);
+    let mut rgb = vec![slint::Rgb8Pixel::default(); width * height];
+    window.window().request_redraw();
+    window.draw_if_needed(|renderer| {
+        renderer.render(&mut rgb, width);
+    });
+    let mut pixels = slint::SharedPixelBuffer::<slint::Rgba8Pixel>::new(size.width, size.height);
+    for (out, pixel) in pixels.make_mut_slice().iter_mut().zip(&rgb) {
+        *out = slint::Rgba8Pixel::new(pixel.r, pixel.g, pixel.b, u8::MAX);
+    }
+    pixels
 }
 
 /// The out-of-service page's name. It is one picture in both languages, so it is not among
@@ -839,10 +874,7 @@ impl Renderer {
         window.global::<ui::Theme>().set_elderly(shot.elderly);
         window.window().set_size(shot.size);
         window.show().context("cannot show the page")?;
-        let pixels = window
-            .window()
-            .take_snapshot()
-            .context("cannot render the page")?;
+        let pixels = self.snapshot(window.window())?;
         window.hide().context("cannot hide the page")?;
         Ok(pixels)
     }
