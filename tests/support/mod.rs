@@ -54,7 +54,7 @@ pub fn config(dir: &tempfile::TempDir) -> Config {
 
 /// [`config`], with the demo configuration's text changed by `edit` first.
 pub fn config_with(dir: &tempfile::TempDir, edit: impl FnOnce(String) -> String) -> Config {
-    let port = 30_000 + (std::process::id() % 10_000) as u16;
+    let port = demo_backend_port();
     let text = edit(BUNDLED_DEMO_CONFIG.to_owned())
         .replace("127.0.0.1:18333", &format!("127.0.0.1:{port}"))
         .replace(
@@ -62,6 +62,20 @@ pub fn config_with(dir: &tempfile::TempDir, edit: impl FnOnce(String) -> String)
             &format!("directory = {:?}", dir.path().display().to_string()),
         );
     Config::parse(&text, Path::new("demo.toml")).expect("demo config")
+}
+
+/// The demo back end's port for this test process: one the system had free when first asked
+/// (a port made from the process id once collided with another process's socket), the same
+/// for every configuration the process makes, as before.
+fn demo_backend_port() -> u16 {
+    static PORT: std::sync::OnceLock<u16> = std::sync::OnceLock::new();
+    *PORT.get_or_init(|| {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .map_or(30_000 + (std::process::id() % 10_000) as u16, |address| {
+                address.port()
+            })
+    })
 }
 
 /// One HTTP/1.1 exchange with the demo back end (`body` sent as JSON when given): the whole
