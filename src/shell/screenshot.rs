@@ -445,7 +445,7 @@ pub struct Renderer {
     app: AppWindow,
     settings: SessionSettings,
     terminal: crate::ui::finder::Terminal,
-    /// Built on first use: the finder pages need the generated catalogue's index.
+    /// Made on first use, its catalogue loaded only when a page needs it ([`Self::loaded_finder`]).
     finder: std::cell::OnceCell<Rc<RefCell<Finder>>>,
     translator: Rc<Translator>,
     /// The session's view behind the last picture (what voice guidance says for it).

@@ -33,7 +33,8 @@ fn utterance(language: &str, segments: Vec<Segment>) -> Utterance {
 }
 
 /// The WAV files in `dir`, in the order written, with their samples.
-fn played(dir: &Path) -> Vec<(String, Format, Vec<i16>)> {
+/// The files the sink wrote, in name order (the order they were played).
+fn file_names(dir: &Path) -> Vec<String> {
     let mut names: Vec<_> = std::fs::read_dir(dir)
         .map(|entries| {
             entries
@@ -44,6 +45,10 @@ fn played(dir: &Path) -> Vec<(String, Format, Vec<i16>)> {
         .unwrap_or_default();
     names.sort();
     names
+}
+
+fn played(dir: &Path) -> Vec<(String, Format, Vec<i16>)> {
+    file_names(dir)
         .into_iter()
         .map(|name| {
             let bytes = std::fs::read(dir.join(&name)).expect("read");
@@ -57,12 +62,8 @@ fn played(dir: &Path) -> Vec<(String, Format, Vec<i16>)> {
 /// Whether the `n`th file (in name order) is complete: the sink writes its data length into
 /// the header only when the prompt has ended.
 fn finished(dir: &Path, n: usize) -> bool {
-    let mut names: Vec<_> = std::fs::read_dir(dir)
-        .map(|entries| entries.flatten().map(|e| e.path()).collect())
-        .unwrap_or_default();
-    names.sort();
-    names.get(n).is_some_and(|path| {
-        std::fs::read(path).is_ok_and(|bytes| {
+    file_names(dir).get(n).is_some_and(|name| {
+        std::fs::read(dir.join(name)).is_ok_and(|bytes| {
             wav::parse_header(&bytes).is_ok_and(|header| header.data_len.is_some_and(|len| len > 0))
         })
     })
